@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Every ephemeral record carries ExpiresAt: the backend keeps it until then
+// (Redis: PEXPIREAT-equivalent TTL computed from the injected clock; memory:
+// compared with the injected clock) and reports ErrNotFound after.
+
+// Session is a browser SSO session.
+type Session struct {
+	ID          string // ≥128 random bits, base64url
+	UserID      string
+	AuthTime    time.Time
+	AMR         []string
+	Remember    bool // "automatically sign in next time"
+	CreatedAt   time.Time
+	LastSeen    time.Time
+	AbsoluteEnd time.Time // never extended past this
+	ExpiresAt   time.Time // idle expiry (slides), ≤ AbsoluteEnd
+	Clients     []string  // client IDs signed into with this session
+	IP          string
+	UserAgent   string
+}
+
+// AuthRequest is a pending authorization request (between /authorize and
+// the code being issued).
+type AuthRequest struct {
+	ID                  string
+	ClientID            string
+	RedirectURI         string
+	Scopes              []string
+	State               string
+	Nonce               string
+	ResponseType        string
+	ResponseMode        string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Prompt              []string
+	MaxAge              *uint
+	LoginHint           string
+	UILocales           []string
+	ACRValues           []string
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+
+	// Set when the person has authenticated.
+	Done      bool
+	UserID    string
+	SessionID string
+	AuthTime  time.Time
+	AMR       []string
+}
+
+// AuthCode is an issued authorization code; ID is the hash of the code.
+// GrantID is chosen when the code is issued: the tokens minted from the
+// code carry it, so a replayed code can revoke them.
+type AuthCode struct {
+	ID            string
+	AuthRequestID string
+	ClientID      string
+	GrantID       string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	ConsumedAt    time.Time // zero until redeemed
+}
+
+// RefreshToken is one refresh token of a family; ID is the token's hash.
+type RefreshToken struct {
+	ID              string
+	FamilyID        string // the grant: all rotations of one sign-in
+	UserID          string
+	ClientID        string
+	SessionID       string
+	Scopes          []string
+	Audience        []string
+	AMR             []string
+	AuthTime        time.Time
+	Offline         bool      // offline_access: survives the browser session
+	FamilyCreatedAt time.Time // for the absolute cap
+	CreatedAt       time.Time
+	ExpiresAt       time.Time
+	RotatedAt       time.Time // zero while current
+	ReplacedBy      string    // ID of the successor once rotated
+}
+
+// SessionStore keeps browser sessions.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s Session) error // ErrAlreadyExists on ID clash
+	GetSession(ctx context.Context, id string) (Session, error)
+	// UpdateSession applies fn atomically; the TTL follows the new ExpiresAt.
+	UpdateSession(ctx context.Context, id string, fn func(*Session) error) (Session, error)
+	DeleteSession(ctx context.Context, id string) error
+	ListUserSessions(ctx context.Context, userID string) ([]Session, error)
+}
+
+// AuthRequestStore keeps pending authorization requests.
+type AuthRequestStore interface {
+	CreateAuthRequest(ctx context.Context, r AuthRequest) error
+	GetAuthRequest(ctx context.Context, id string) (AuthRequest, error)
+	UpdateAuthRequest(ctx context.Context, id string, fn func(*AuthRequest) error) (AuthRequest, error)
+	DeleteAuthRequest(ctx context.Context, id string) error
+}
+
+// CodeStore keeps authorization codes.
+type CodeStore interface {
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// ConsumeAuthCode redeems a code exactly once. A second call returns the
+	// record together with ErrAlreadyUsed (so the caller can revoke
+	// c.GrantID); an unknown or expired code returns ErrNotFound.
+	ConsumeAuthCode(ctx context.Context, id string) (AuthCode, error)
+}
+
+// RefreshStore keeps refresh tokens in families.
+type RefreshStore interface {
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// GetRefreshToken returns ErrRevoked when the family is revoked.
+	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
+	// RotateRefreshToken atomically replaces the current token oldID with
+	// next (same family) and returns the old record. If oldID was already
+	// rotated less than grace ago and its successor is unused, the successor
+	// is replaced by next (a retry after a lost response). Otherwise reuse of
+	// a rotated token revokes the whole family and returns ErrAlreadyUsed.
+	// A revoked family returns ErrRevoked; an unknown token ErrNotFound.
+	RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken, grace time.Duration) (RefreshToken, error)
+	// RevokeFamily revokes every token of a family until expiresAt.
+	RevokeFamily(ctx context.Context, familyID string, expiresAt time.Time) error
+	IsFamilyRevoked(ctx context.Context, familyID string) (bool, error)
+}
+
+// RevocationStore remembers revoked token IDs (jti, grant IDs) until they
+// would have expired anyway.
+type RevocationStore interface {
+	RevokeToken(ctx context.Context, id string, expiresAt time.Time) error
+	IsTokenRevoked(ctx context.Context, id string) (bool, error)
+}
+
+// CounterStore keeps rate-limit counters in fixed windows.
+type CounterStore interface {
+	// HitCounter adds one to key, starting a window of length window at the
+	// first hit, and returns the count and when the window ends.
+	HitCounter(ctx context.Context, key string, window time.Duration) (int64, time.Time, error)
+	// GetCounter returns the count (0 when absent) and the window's end.
+	GetCounter(ctx context.Context, key string) (int64, time.Time, error)
+	ResetCounter(ctx context.Context, key string) error
+}
+
+// TOTPStepStore remembers used TOTP time steps so a code works once.
+type TOTPStepStore interface {
+	// UseTOTPStep records (userID, step) until expiresAt; ErrAlreadyUsed if
+	// it was recorded before.
+	UseTOTPStep(ctx context.Context, userID string, step int64, expiresAt time.Time) error
+}
+
+// Ephemeral is everything an ephemeral backend provides.
+type Ephemeral interface {
+	SessionStore
+	AuthRequestStore
+	CodeStore
+	RefreshStore
+	RevocationStore
+	CounterStore
+	TOTPStepStore
+	Ping(ctx context.Context) error
+	Close() error
+}
