@@ -1,0 +1,199 @@
+// Package redis is the production backend of store.Ephemeral, on Redis 7
+// (single node, Sentinel or Cluster) through a go-redis UniversalClient.
+//
+// Every record is a Redis hash under Prefix+kind+":"+id holding the
+// record's JSON in field "v" and its ExpiresAt in microseconds in field
+// "e", plus the few fields that single-use operations change in place
+// (a code's consumption time, a refresh token's rotation). The key's TTL
+// is ExpiresAt minus the injected clock, so Redis drops it in due time;
+// reads also compare ExpiresAt with the injected clock, so a record past
+// ExpiresAt is absent even before Redis evicts it.
+//
+// Every read-modify-write is one Lua script, except UpdateSession and
+// UpdateAuthRequest, whose closure runs in Go under WATCH/MULTI with a
+// bounded retry. Each script touches keys of one Cluster slot only: the
+// keys of a refresh token family share the hash tag {familyID}, and every
+// other script works on a single key. Connection failures are reported as
+// errors wrapping store.ErrUnavailable.
+package redis
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/customerhub/hubid/store"
+)
+
+// Options configures a Store.
+type Options struct {
+	// Prefix starts every key, e.g. "hubid:". It must not contain '{' or
+	// '}', which would break the Cluster hash tags.
+	Prefix string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is a store.Ephemeral on Redis.
+type Store struct {
+	c      goredis.UniversalClient
+	prefix string
+	now    func() time.Time
+}
+
+var _ store.Ephemeral = (*Store)(nil)
+
+// New returns a Store that uses client; Close closes client. It panics if
+// opt.Prefix contains a brace, a configuration error.
+func New(client goredis.UniversalClient, opt Options) *Store {
+	if strings.ContainsAny(opt.Prefix, "{}") {
+		panic("store/redis: key prefix must not contain '{' or '}'")
+	}
+	s := &Store{c: client, prefix: opt.Prefix, now: opt.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// ClientConfig says how to reach Redis.
+type ClientConfig struct {
+	// Addrs are host:port addresses: the server (only the first is used),
+	// the Sentinels when MasterName is set, or Cluster seed nodes.
+	Addrs []string
+	// MasterName selects Sentinel mode: the name of the monitored master.
+	MasterName string
+	// Cluster selects Redis Cluster mode.
+	Cluster bool
+	// Username and Password authenticate to the data nodes (ACL or
+	// requirepass); Sentinels are reached without credentials.
+	Username, Password string
+	// DB is the database number; Cluster ignores it.
+	DB int
+	// TLS enables TLS (1.2 or later) with the system roots; the server
+	// name is taken from each address.
+	TLS bool
+}
+
+// NewClient builds a client for a single server, a Sentinel-managed
+// master or a Cluster, as cfg says.
+func NewClient(cfg ClientConfig) goredis.UniversalClient {
+	opt := &goredis.UniversalOptions{
+		Addrs:      cfg.Addrs,
+		MasterName: cfg.MasterName,
+		Username:   cfg.Username,
+		Password:   cfg.Password,
+		DB:         cfg.DB,
+	}
+	if cfg.TLS {
+		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	switch {
+	case cfg.MasterName != "":
+		return goredis.NewFailoverClient(opt.Failover())
+	case cfg.Cluster:
+		return goredis.NewClusterClient(opt.Cluster())
+	default:
+		return goredis.NewClient(opt.Simple())
+	}
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.fail("ping", s.c.Ping(ctx).Err())
+}
+
+// Close closes the client given to New.
+func (s *Store) Close() error { return s.c.Close() }
+
+// Key layout. Only the refresh token family needs hash tags: its scripts
+// touch a token, its successor and the family record together.
+func (s *Store) key(kind, id string) string { return s.prefix + kind + ":" + id }
+
+func (s *Store) sessionKey(id string) string      { return s.key("session", id) }
+func (s *Store) userKey(userID string) string     { return s.key("user_sessions", "{"+userID+"}") }
+func (s *Store) authReqKey(id string) string      { return s.key("authreq", id) }
+func (s *Store) codeKey(id string) string         { return s.key("code", id) }
+func (s *Store) tokenIndexKey(id string) string   { return s.key("refresh_family", id) }
+func (s *Store) revokedKey(id string) string      { return s.key("revoked", id) }
+func (s *Store) counterKey(key string) string     { return s.key("counter", key) }
+func (s *Store) familyKey(familyID string) string { return s.key("family", "{"+familyID+"}") }
+func (s *Store) tokenKey(familyID, id string) string {
+	return s.key("refresh", "{"+familyID+"}:"+id)
+}
+func (s *Store) totpKey(userID string, step int64) string {
+	return s.key("totp", userID+":"+strconv.FormatInt(step, 10))
+}
+
+// micros is t in Unix microseconds, the unit scripts compare. It is passed
+// to Lua as a decimal string: Lua numbers are doubles and would print large
+// values in exponent form.
+func micros(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
+
+// ttlMillis is the key TTL for a record expiring at exp, rounded up so the
+// key never vanishes before the record expires; ≤ 0 when already expired.
+func ttlMillis(exp, now time.Time) int64 {
+	d := exp.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// stamp formats a time stored in a hash field outside the JSON record.
+func stamp(t time.Time) string { return t.Format(time.RFC3339Nano) }
+
+func parseStamp(v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store/redis: bad time field: %w", err)
+	}
+	return t, nil
+}
+
+// live reports whether a record expiring at exp still exists at now.
+func live(exp, now time.Time) bool { return now.Before(exp) }
+
+// Server errors that mean "not now" rather than "wrong request".
+var transientReplies = []string{"LOADING", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "READONLY", "BUSY", "NOREPLICAS"}
+
+// unavailable reports whether err means Redis cannot serve: network,
+// timeout, pool or closed-client errors, or a transient server reply.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, goredis.Nil) || errors.Is(err, goredis.TxFailedErr) {
+		return false
+	}
+	var reply goredis.Error
+	if errors.As(err, &reply) {
+		msg := reply.Error()
+		for _, p := range transientReplies {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// fail wraps a Redis error for the operation op; connection problems also
+// wrap store.ErrUnavailable. Errors never carry record IDs, which may be
+// secrets (session IDs).
+func (s *Store) fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if unavailable(err) {
+		return fmt.Errorf("store/redis: %s: %w: %w", op, store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("store/redis: %s: %w", op, err)
+}
+
+// sentinel returns the error reporting a sentinel condition for op.
+func sentinel(op string, err error) error { return fmt.Errorf("store/redis: %s: %w", op, err) }

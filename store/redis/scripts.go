@@ -1,0 +1,196 @@
+package redis
+
+import goredis "github.com/redis/go-redis/v9"
+
+// Lua scripts. Times are Unix microseconds passed as decimal strings and
+// stored as given (never re-printed from a Lua number). Every script
+// touches the keys of one Cluster slot: a single key, or keys sharing the
+// hash tag {familyID}. A record is live while its field "e" is greater
+// than ARGV[1], the injected clock's now.
+
+// createScript stores a record unless a live one exists; a TTL ≤ 0 only
+// clears a stale record.
+// KEYS[1] record. ARGV: now, json, expires, ttl ms, extra field/value pairs.
+// Returns 0 when a live record exists, else 1.
+var createScript = goredis.NewScript(`
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[4]) <= 0 then return 1 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'e', ARGV[3], unpack(ARGV, 5))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`)
+
+// deleteScript deletes a record and returns its JSON (nil when absent).
+var deleteScript = goredis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+redis.call('DEL', KEYS[1])
+return v
+`)
+
+// indexAddScript adds an ID to a per-user set and makes the set live at
+// least ttl ms. KEYS[1] set. ARGV: member, ttl ms.
+var indexAddScript = goredis.NewScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+`)
+
+// consumeScript redeems a code. KEYS[1] code. ARGV: now, now stamp.
+// Returns nil when absent, else {json, consumed stamp, 1 if used before}.
+var consumeScript = goredis.NewScript(`
+local c = redis.call('HMGET', KEYS[1], 'v', 'e', 'used')
+if not c[1] or tonumber(c[2]) <= tonumber(ARGV[1]) then return false end
+if c[3] then return {c[1], c[3], 1} end
+redis.call('HSET', KEYS[1], 'used', ARGV[2])
+return {c[1], ARGV[2], 0}
+`)
+
+// tokenIndexScript maps a token ID to its family. KEYS[1] index. ARGV:
+// family ID, ttl ms. Returns 1 when created, 2 when it already named
+// that family (TTL extended), 0 when it names another family.
+var tokenIndexScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if cur ~= ARGV[1] then return 0 end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 2
+`)
+
+// extendFamily makes the family record outlive a token expiring at e;
+// a stale family record is dropped first.
+const extendFamily = `
+local function extend_family(k, now, e, ttl)
+  local fe = redis.call('HGET', k, 'e')
+  if fe and tonumber(fe) <= now then
+    redis.call('DEL', k)
+    fe = false
+  end
+  if not fe or tonumber(fe) < tonumber(e) then
+    redis.call('HSET', k, 'e', e)
+    redis.call('PEXPIRE', k, ttl)
+  end
+end
+`
+
+// createTokenScript is createScript for a refresh token, also extending
+// its family. KEYS[1] token, KEYS[2] family (same hash tag).
+var createTokenScript = goredis.NewScript(extendFamily + `
+local now = tonumber(ARGV[1])
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) > now then return 0 end
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[4]) <= 0 then return 1 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'e', ARGV[3], unpack(ARGV, 5))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+extend_family(KEYS[2], now, ARGV[3], ARGV[4])
+return 1
+`)
+
+// rotateScript implements RotateRefreshToken.
+// KEYS: old token, next token, family, successor of old (KEYS[1] when
+// unknown) — all with the hash tag {familyID}.
+// ARGV: now, now stamp, next ID, next json, next expires, next ttl ms,
+// grace µs, successor ID the caller assumed ("" when unknown).
+// Returns nil when old is absent, {'exists'} when next's ID is taken,
+// {'retry', successor ID} when the caller must pass the successor's key,
+// else {status, old json, rotated stamp, replaced by} with status 'ok',
+// 'revoked' or 'reused' (the family has just been revoked).
+var rotateScript = goredis.NewScript(extendFamily + `
+local now = tonumber(ARGV[1])
+local old = redis.call('HMGET', KEYS[1], 'v', 'e', 'rot', 'rotus', 'by')
+if not old[1] or tonumber(old[2]) <= now then return false end
+local function reply(status)
+  return {status, old[1], old[3] or '', old[5] or ''}
+end
+local fam = redis.call('HMGET', KEYS[3], 'e', 'rev')
+if fam[1] and tonumber(fam[1]) > now and fam[2] == '1' then return reply('revoked') end
+local function taken()
+  local e = redis.call('HGET', KEYS[2], 'e')
+  return e and tonumber(e) > now
+end
+local function put_next()
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'v', ARGV[4], 'e', ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+  extend_family(KEYS[3], now, ARGV[5], ARGV[6])
+end
+if not old[3] then
+  if taken() then return {'exists'} end
+  redis.call('HSET', KEYS[1], 'rot', ARGV[2], 'rotus', ARGV[1], 'by', ARGV[3])
+  put_next()
+  return {'ok', old[1], ARGV[2], ARGV[3]}
+end
+if now - tonumber(old[4]) < tonumber(ARGV[7]) then
+  if old[5] ~= ARGV[8] then return {'retry', old[5]} end
+  local succ = redis.call('HMGET', KEYS[4], 'e', 'rot')
+  if succ[1] and tonumber(succ[1]) > now and not succ[2] then
+    if taken() then return {'exists'} end
+    redis.call('DEL', KEYS[4])
+    redis.call('HSET', KEYS[1], 'by', ARGV[3])
+    put_next()
+    return {'ok', old[1], old[3], ARGV[3]}
+  end
+end
+-- Reuse of a rotated token: revoke the family at least as long as old.
+extend_family(KEYS[3], now, old[2], math.ceil((tonumber(old[2]) - now) / 1000))
+redis.call('HSET', KEYS[3], 'rev', '1')
+return reply('reused')
+`)
+
+// revokeFamilyScript revokes a family until ARGV[2] or its last token's
+// expiry, whichever is later. KEYS[1] family. ARGV: now, expires, ttl ms.
+var revokeFamilyScript = goredis.NewScript(extendFamily + `
+local now = tonumber(ARGV[1])
+if tonumber(ARGV[3]) > 0 then
+  extend_family(KEYS[1], now, ARGV[2], ARGV[3])
+end
+local fe = redis.call('HGET', KEYS[1], 'e')
+if not fe or tonumber(fe) <= now then return 0 end
+redis.call('HSET', KEYS[1], 'rev', '1')
+return 1
+`)
+
+// revokeTokenScript remembers a revoked ID; it can extend, not shorten.
+// KEYS[1] entry. ARGV: now, expires, ttl ms.
+var revokeTokenScript = goredis.NewScript(`
+local now = tonumber(ARGV[1])
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) > now and tonumber(cur) >= tonumber(ARGV[2]) then return 0 end
+if tonumber(ARGV[3]) <= 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+// hitScript counts a hit in the current window or opens one.
+// KEYS[1] counter. ARGV: now, window end, window ms. Returns {count, end}.
+var hitScript = goredis.NewScript(`
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) > tonumber(ARGV[1]) then
+  return {redis.call('HINCRBY', KEYS[1], 'c', 1), e}
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'c', 1, 'e', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {1, ARGV[2]}
+`)
+
+// totpScript records a TOTP step once (SET NX, judged with the injected
+// clock). KEYS[1] step. ARGV: now, expires, ttl ms. Returns 0 when the
+// step was used, else 1.
+var totpScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`)

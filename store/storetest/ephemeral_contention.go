@@ -1,0 +1,219 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/customerhub/hubid/store"
+)
+
+// ephParallel runs f(0..n-1) in n goroutines released at once and returns
+// their errors.
+func ephParallel(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// ephTally counts errors by the sentinel they match; "nil" for success
+// and "other" for anything else (the first of which is kept).
+func ephTally(errs []error, sentinels ...error) (map[string]int, error) {
+	counts := map[string]int{}
+	var other error
+	for _, err := range errs {
+		if err == nil {
+			counts["nil"]++
+			continue
+		}
+		i := slices.IndexFunc(sentinels, func(s error) bool { return errors.Is(err, s) })
+		if i < 0 {
+			counts["other"]++
+			if other == nil {
+				other = err
+			}
+			continue
+		}
+		counts[sentinels[i].Error()]++
+	}
+	return counts, other
+}
+
+const ephContenders = 200
+
+func ephContentionConsume(t *testing.T, open EphemeralOpener) {
+	ctx := context.Background()
+	s, clock := ephOpen(t, open)
+	c := ephCode("code-hot", clock.Now())
+	ephIs(t, "create", s.CreateAuthCode(ctx, c), nil)
+	errs := ephParallel(ephContenders, func(int) error {
+		got, err := s.ConsumeAuthCode(ctx, c.ID)
+		if err == nil || errors.Is(err, store.ErrAlreadyUsed) {
+			if got.GrantID != c.GrantID || got.ConsumedAt.IsZero() {
+				return fmt.Errorf("bad record %+v with %w", got, err)
+			}
+		}
+		return err
+	})
+	counts, other := ephTally(errs, store.ErrAlreadyUsed)
+	if counts["nil"] != 1 || counts[store.ErrAlreadyUsed.Error()] != ephContenders-1 {
+		t.Fatalf("%d parallel redemptions: %v (first other error: %v); want exactly one success", ephContenders, counts, other)
+	}
+}
+
+func ephContentionRotate(t *testing.T, open EphemeralOpener) {
+	ctx := context.Background()
+	s, clock := ephOpen(t, open)
+	ephIs(t, "create", s.CreateRefreshToken(ctx, ephToken("rt-hot", "fam", clock.Now())), nil)
+	errs := ephParallel(ephContenders, func(i int) error {
+		next := ephToken(fmt.Sprintf("rt-next-%d", i), "fam", clock.Now())
+		_, err := s.RotateRefreshToken(ctx, "rt-hot", next, 0)
+		return err
+	})
+	counts, other := ephTally(errs, store.ErrAlreadyUsed, store.ErrRevoked)
+	if counts["nil"] != 1 || counts["other"] != 0 || counts[store.ErrAlreadyUsed.Error()] < 1 {
+		t.Fatalf("%d parallel rotations: %v (first other error: %v); want exactly one success, the rest reuse or revoked", ephContenders, counts, other)
+	}
+	// The losers' reuse revoked the family, the winner's token included.
+	revoked, err := s.IsFamilyRevoked(ctx, "fam")
+	ephIs(t, "is family revoked", err, nil)
+	ephEqual(t, "family revoked", revoked, true)
+	winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })
+	ephGetToken(t, s, fmt.Sprintf("rt-next-%d", winner), store.ErrRevoked)
+}
+
+// ephContentionGrace: parallel retries of one token within grace (a
+// client resending after timeouts) all succeed, and exactly one successor
+// survives: the one the old token names.
+func ephContentionGrace(t *testing.T, open EphemeralOpener) {
+	ctx := context.Background()
+	s, clock := ephOpen(t, open)
+	const n = 50
+	ephIs(t, "create", s.CreateRefreshToken(ctx, ephToken("rt-hot", "fam", clock.Now())), nil)
+	errs := ephParallel(n, func(i int) error {
+		next := ephToken(fmt.Sprintf("rt-next-%d", i), "fam", clock.Now())
+		_, err := s.RotateRefreshToken(ctx, "rt-hot", next, time.Minute)
+		return err
+	})
+	counts, other := ephTally(errs)
+	if counts["nil"] != n {
+		t.Fatalf("%d parallel retries within grace: %v (first error: %v); want all to succeed", n, counts, other)
+	}
+	old := ephGetToken(t, s, "rt-hot", nil)
+	live := 0
+	for i := range n {
+		id := fmt.Sprintf("rt-next-%d", i)
+		_, err := s.GetRefreshToken(ctx, id)
+		switch {
+		case err == nil:
+			live++
+			if id != old.ReplacedBy {
+				t.Errorf("live successor %s is not the one the old token names (%s)", id, old.ReplacedBy)
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			t.Fatalf("get %s: %v", id, err)
+		}
+	}
+	ephEqual(t, "live successors", live, 1)
+}
+
+func ephContentionCounter(t *testing.T, open EphemeralOpener) {
+	ctx := context.Background()
+	s, _ := ephOpen(t, open)
+	var mu sync.Mutex
+	seen := map[int64]bool{}
+	errs := ephParallel(ephContenders, func(int) error {
+		n, _, err := s.HitCounter(ctx, "hot", time.Minute)
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[n] {
+			return fmt.Errorf("count %d returned twice", n)
+		}
+		seen[n] = true
+		return err
+	})
+	counts, other := ephTally(errs)
+	if counts["nil"] != ephContenders {
+		t.Fatalf("parallel hits: %v (first error: %v)", counts, other)
+	}
+	n, _, err := s.GetCounter(ctx, "hot")
+	ephIs(t, "get counter", err, nil)
+	ephEqual(t, "count", n, int64(ephContenders))
+}
+
+func ephContentionTOTP(t *testing.T, open EphemeralOpener) {
+	ctx := context.Background()
+	s, clock := ephOpen(t, open)
+	exp := clock.Now().Add(90 * time.Second)
+	errs := ephParallel(ephContenders, func(int) error {
+		return s.UseTOTPStep(ctx, "user-1", 4242, exp)
+	})
+	counts, other := ephTally(errs, store.ErrAlreadyUsed)
+	if counts["nil"] != 1 || counts[store.ErrAlreadyUsed.Error()] != ephContenders-1 {
+		t.Fatalf("%d parallel uses of one step: %v (first other error: %v); want exactly one success", ephContenders, counts, other)
+	}
+}
+
+func ephContentionUpdateSession(t *testing.T, open EphemeralOpener) {
+	ctx := context.Background()
+	s, clock := ephOpen(t, open)
+	const n = 50
+	x := ephSession("sess-hot", "user-1", clock.Now())
+	x.Clients = nil
+	ephIs(t, "create", s.CreateSession(ctx, x), nil)
+	errs := ephParallel(n, func(i int) error {
+		_, err := s.UpdateSession(ctx, x.ID, func(x *store.Session) error {
+			x.Clients = append(x.Clients, fmt.Sprintf("client-%02d", i))
+			return nil
+		})
+		return err
+	})
+	counts, other := ephTally(errs)
+	if counts["nil"] != n {
+		t.Fatalf("parallel updates: %v (first error: %v)", counts, other)
+	}
+	got, err := s.GetSession(ctx, x.ID)
+	ephIs(t, "get", err, nil)
+	slices.Sort(got.Clients)
+	want := make([]string, n)
+	for i := range n {
+		want[i] = fmt.Sprintf("client-%02d", i)
+	}
+	ephEqual(t, "clients after parallel appends (a lost update drops one)", got.Clients, want)
+}
+
+func ephContentionUpdateAuthRequest(t *testing.T, open EphemeralOpener) {
+	ctx := context.Background()
+	s, clock := ephOpen(t, open)
+	const n = 50
+	r := ephAuthRequestRecord("ar-hot", clock.Now())
+	r.AMR = nil
+	ephIs(t, "create", s.CreateAuthRequest(ctx, r), nil)
+	errs := ephParallel(n, func(i int) error {
+		_, err := s.UpdateAuthRequest(ctx, r.ID, func(r *store.AuthRequest) error {
+			r.AMR = append(r.AMR, fmt.Sprintf("m-%02d", i))
+			return nil
+		})
+		return err
+	})
+	counts, other := ephTally(errs)
+	if counts["nil"] != n {
+		t.Fatalf("parallel updates: %v (first error: %v)", counts, other)
+	}
+	got, err := s.GetAuthRequest(ctx, r.ID)
+	ephIs(t, "get", err, nil)
+	ephEqual(t, "AMR entries after parallel appends", len(got.AMR), n)
+}
