@@ -1,0 +1,229 @@
+// Package config reads hubid's YAML configuration in two stages: a strict
+// decode (an unknown key is an error) and Validate, which reports every
+// problem at once. Secrets are never in the file: SecretRef points at an
+// environment variable or a file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration file. Zero values are replaced by
+// Defaults before validation.
+type Config struct {
+	Issuer   string   `yaml:"issuer"`
+	Listen   Listen   `yaml:"listen"`
+	Postgres Postgres `yaml:"postgres"`
+	Redis    Redis    `yaml:"redis"`
+	Sessions Sessions `yaml:"sessions"`
+	Tokens   Tokens   `yaml:"tokens"`
+	Keys     Keys     `yaml:"keys"`
+	Password Password `yaml:"password"`
+	Throttle Throttle `yaml:"throttle"`
+	SMTP     SMTP     `yaml:"smtp"`
+	KEK      KEK      `yaml:"kek"`
+	Helpdesk Helpdesk `yaml:"helpdesk"`
+	Log      Log      `yaml:"log"`
+	Audit    Audit    `yaml:"audit"`
+}
+
+// Listen holds the listen addresses.
+type Listen struct {
+	HTTP           string   `yaml:"http"`            // public: OIDC endpoints and pages
+	Metrics        string   `yaml:"metrics"`         // internal: /metrics, /healthz, /readyz
+	TrustedProxies []string `yaml:"trusted_proxies"` // CIDRs whose X-Forwarded-For is honoured
+}
+
+// Postgres is the durable store.
+type Postgres struct {
+	DSN            string    `yaml:"dsn"`      // without the password
+	Password       SecretRef `yaml:"password"` // added to the DSN when set
+	MaxConns       int32     `yaml:"max_conns"`
+	MigrateOnStart bool      `yaml:"migrate_on_start"`
+}
+
+// Redis is the ephemeral store: one address, Sentinel or Cluster.
+type Redis struct {
+	Addrs      []string  `yaml:"addrs"`
+	MasterName string    `yaml:"master_name"` // set: Sentinel
+	Cluster    bool      `yaml:"cluster"`
+	Username   string    `yaml:"username"`
+	Password   SecretRef `yaml:"password"`
+	DB         int       `yaml:"db"`
+	TLS        bool      `yaml:"tls"`
+	KeyPrefix  string    `yaml:"key_prefix"`
+}
+
+// Sessions are the browser SSO session lifetimes.
+type Sessions struct {
+	RememberIdle     Duration `yaml:"remember_idle"`     // "automatically sign in": sliding
+	RememberAbsolute Duration `yaml:"remember_absolute"` // cap even while used
+	BrowserIdle      Duration `yaml:"browser_idle"`      // without the checkbox
+	TouchInterval    Duration `yaml:"touch_interval"`    // at most one sliding write per interval
+	AuthRequestTTL   Duration `yaml:"auth_request_ttl"`  // time to finish signing in
+}
+
+// Tokens are token lifetimes and policies.
+type Tokens struct {
+	AccessTTL               Duration `yaml:"access_ttl"`
+	IDTokenTTL              Duration `yaml:"id_token_ttl"`
+	CodeTTL                 Duration `yaml:"code_ttl"`
+	RefreshIdle             Duration `yaml:"refresh_idle"`
+	RefreshAbsolute         Duration `yaml:"refresh_absolute"`
+	RefreshReuseGrace       Duration `yaml:"refresh_reuse_grace"`
+	RequirePKCEConfidential *bool    `yaml:"require_pkce_confidential"`
+	IDTokenSigningAlgorithm string   `yaml:"id_token_signing_algorithm"`
+}
+
+// Keys configures signing keys and their rotation.
+type Keys struct {
+	Algorithms     []string `yaml:"algorithms"` // RS256 always included
+	RSABits        int      `yaml:"rsa_bits"`
+	RotationPeriod Duration `yaml:"rotation_period"`
+	PublishBefore  Duration `yaml:"publish_before"` // JWKS cache time: a key is published this long before it signs
+	ClockSkew      Duration `yaml:"clock_skew"`
+}
+
+// Password holds the argon2id parameters and the password policy.
+type Password struct {
+	MemoryKiB   uint32 `yaml:"memory_kib"`
+	Iterations  uint32 `yaml:"iterations"`
+	Parallelism uint8  `yaml:"parallelism"`
+	MinLength   int    `yaml:"min_length"`
+}
+
+// Throttle limits failed sign-ins.
+type Throttle struct {
+	DelayAfter int      `yaml:"delay_after"` // failures before delays start
+	LockAfter  int      `yaml:"lock_after"`  // failures that lock for the rest of the window
+	Window     Duration `yaml:"window"`
+}
+
+// SMTP is the outgoing mail server.
+type SMTP struct {
+	Host     string    `yaml:"host"`
+	Port     int       `yaml:"port"`
+	Username string    `yaml:"username"`
+	Password SecretRef `yaml:"password"`
+	From     string    `yaml:"from"`
+	TLS      string    `yaml:"tls"` // starttls (default), implicit, none (loopback only)
+}
+
+// KEK is the key-encryption key source for secrets at rest.
+type KEK struct {
+	Current  SecretRef   `yaml:"current"`  // default: env HUBID_KEK
+	Previous []SecretRef `yaml:"previous"` // older KEKs, to open and reseal
+}
+
+// Helpdesk is shown on error pages and in mail.
+type Helpdesk struct {
+	Email string `yaml:"email"`
+	Phone string `yaml:"phone"`
+	URL   string `yaml:"url"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json, text
+}
+
+// Audit configures the usage history.
+type Audit struct {
+	Retention Duration `yaml:"retention"`
+}
+
+// Defaults returns the configuration used for every key the file leaves out.
+func Defaults() Config {
+	t := true
+	return Config{
+		Listen:   Listen{HTTP: ":8080", Metrics: ":9090"},
+		Postgres: Postgres{MaxConns: 20, MigrateOnStart: true},
+		Redis:    Redis{KeyPrefix: "hubid:"},
+		Sessions: Sessions{
+			RememberIdle:     Duration(14 * 24 * time.Hour),
+			RememberAbsolute: Duration(30 * 24 * time.Hour),
+			BrowserIdle:      Duration(12 * time.Hour),
+			TouchInterval:    Duration(time.Minute),
+			AuthRequestTTL:   Duration(30 * time.Minute),
+		},
+		Tokens: Tokens{
+			AccessTTL:               Duration(15 * time.Minute),
+			IDTokenTTL:              Duration(time.Hour),
+			CodeTTL:                 Duration(60 * time.Second),
+			RefreshIdle:             Duration(14 * 24 * time.Hour),
+			RefreshAbsolute:         Duration(90 * 24 * time.Hour),
+			RefreshReuseGrace:       Duration(10 * time.Second),
+			RequirePKCEConfidential: &t,
+			IDTokenSigningAlgorithm: "RS256",
+		},
+		Keys: Keys{
+			Algorithms:     []string{"RS256"},
+			RSABits:        2048,
+			RotationPeriod: Duration(30 * 24 * time.Hour),
+			PublishBefore:  Duration(24 * time.Hour),
+			ClockSkew:      Duration(5 * time.Minute),
+		},
+		Password: Password{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MinLength: 8},
+		Throttle: Throttle{DelayAfter: 5, LockAfter: 20, Window: Duration(15 * time.Minute)},
+		SMTP:     SMTP{Port: 587, TLS: "starttls"},
+		KEK:      KEK{Current: SecretRef{Env: "HUBID_KEK"}},
+		Log:      Log{Level: "info", Format: "json"},
+		Audit:    Audit{Retention: Duration(400 * 24 * time.Hour)},
+	}
+}
+
+// Parse strictly decodes YAML over Defaults and validates the result. The
+// error lists every decoding and validation problem found.
+func Parse(data []byte) (Config, error) {
+	c := Defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var problems []string
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			problems = append(problems, te.Errors...)
+		} else {
+			return c, &Error{Problems: []string{err.Error()}}
+		}
+	}
+	if err := c.Validate(); err != nil {
+		var ve *Error
+		if errors.As(err, &ve) {
+			problems = append(problems, ve.Problems...)
+		}
+	}
+	if len(problems) > 0 {
+		return c, &Error{Problems: problems}
+	}
+	return c, nil
+}
+
+// Load reads and parses a configuration file.
+func Load(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Error lists every problem in a configuration.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%d problem(s):\n  - %s", len(e.Problems), strings.Join(e.Problems, "\n  - "))
+}

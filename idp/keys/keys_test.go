@@ -1,0 +1,212 @@
+package keys
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/customerhub/hubid/seal"
+	"github.com/customerhub/hubid/store"
+)
+
+// memKeys is a minimal KeyStore for unit tests; the conformance suite
+// tests the real backends' UpdateSigningKeys.
+type memKeys struct {
+	mu   sync.Mutex
+	keys map[string]store.SigningKey
+}
+
+func (m *memKeys) ListSigningKeys(context.Context) ([]store.SigningKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.SigningKey
+	for _, k := range m.keys {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func (m *memKeys) UpdateSigningKeys(_ context.Context, fn func([]store.SigningKey) (store.KeyChange, error)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var cur []store.SigningKey
+	for _, k := range m.keys {
+		cur = append(cur, k)
+	}
+	ch, err := fn(cur)
+	if err != nil {
+		return err
+	}
+	for _, k := range ch.Put {
+		m.keys[k.ID] = k
+	}
+	for _, id := range ch.Delete {
+		delete(m.keys, id)
+	}
+	return nil
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newTestManager(t *testing.T, algs ...string) (*Manager, *clock, *memKeys) {
+	t.Helper()
+	var k [32]byte
+	_, _ = rand.Read(k[:])
+	kr, err := seal.NewKeyring(seal.NewKEK(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	st := &memKeys{keys: map[string]store.SigningKey{}}
+	m := New(Config{
+		Algorithms: algs, RSABits: 2048, Now: clk.now, Rand: rand.Reader,
+		Policy: Policy{RotationPeriod: 30 * 24 * time.Hour, PublishBefore: 24 * time.Hour, RetireFor: 2 * time.Hour},
+	}, st, kr)
+	return m, clk, st
+}
+
+func jwksKids(t *testing.T, m *Manager) []string {
+	t.Helper()
+	var set struct {
+		Keys []struct {
+			Kid, Alg, Kty, Use string
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(m.JWKS(), &set); err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		if k.Kid == "" || k.Use != "sig" || k.Alg == "" {
+			t.Fatalf("incomplete JWK: %+v", k)
+		}
+		kids = append(kids, k.Kid)
+	}
+	slices.Sort(kids)
+	return kids
+}
+
+func sorted(s ...string) []string { slices.Sort(s); return s }
+
+func TestLifecycleWalk(t *testing.T) {
+	ctx := context.Background()
+	m, clk, _ := newTestManager(t, "RS256")
+	if err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, err := m.Signing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := m.List(ctx)
+	if len(keys) != 2 {
+		t.Fatalf("want active + next, got %d keys", len(keys))
+	}
+	var next string
+	for _, k := range keys {
+		if k.State == store.KeyNext {
+			next = k.ID
+		}
+	}
+	// Step 1: active and next are both published; active signs.
+	if got, want := jwksKids(t, m), sorted(first.ID(), next); !slices.Equal(got, want) {
+		t.Fatalf("JWKS %v, want %v", got, want)
+	}
+	// Ensure again changes nothing.
+	if err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := m.List(ctx); len(k) != 2 {
+		t.Fatalf("second Ensure added keys: %d", len(k))
+	}
+
+	// Step 2: rotating before the next key was published long enough is refused.
+	clk.t = clk.t.Add(time.Hour)
+	if _, err := m.Rotate(ctx, false); !errors.Is(err, ErrTooEarly) {
+		t.Fatalf("want ErrTooEarly, got %v", err)
+	}
+	// Step 3: a scheduled tick before the rotation period does nothing.
+	clk.t = clk.t.Add(48 * time.Hour)
+	if evs, err := m.Tick(ctx); err != nil || len(evs) != 0 {
+		t.Fatalf("tick before due: %v %v", evs, err)
+	}
+	// Step 4: at the rotation time, next becomes active, old active retired, new next made.
+	clk.t = clk.t.Add(30 * 24 * time.Hour)
+	if _, err := m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := m.Signing()
+	if cur.ID() != next {
+		t.Fatalf("signing with %s, want promoted %s", cur.ID(), next)
+	}
+	kids := jwksKids(t, m)
+	if len(kids) != 3 || !slices.Contains(kids, first.ID()) || !slices.Contains(kids, next) {
+		t.Fatalf("after rotation JWKS must hold retired, active and new next: %v", kids)
+	}
+	// Step 5: the retired key stays until its tokens have expired, then goes.
+	clk.t = clk.t.Add(time.Hour)
+	m.Tick(ctx)
+	if !slices.Contains(jwksKids(t, m), first.ID()) {
+		t.Fatal("retired key removed before its tokens expired")
+	}
+	clk.t = clk.t.Add(time.Hour)
+	if _, err := m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kids := jwksKids(t, m); slices.Contains(kids, first.ID()) || len(kids) != 2 {
+		t.Fatalf("retired key still published after RetireFor: %v", kids)
+	}
+}
+
+func TestRetireNowRemovesAtOnceAndKeepsSigning(t *testing.T) {
+	ctx := context.Background()
+	m, _, _ := newTestManager(t, "RS256", "ES256")
+	if err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	act, _ := m.Signing()
+	if _, err := m.RetireNow(ctx, act.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(jwksKids(t, m), act.ID()) {
+		t.Fatal("compromised key still published")
+	}
+	now, err := m.Signing()
+	if err != nil || now.ID() == act.ID() {
+		t.Fatalf("no replacement signing key: %v", err)
+	}
+	if _, err := m.SigningFor("ES256"); err != nil {
+		t.Fatal("other algorithms must be untouched")
+	}
+	if _, err := m.RetireNow(ctx, "no-such-kid"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown kid: %v", err)
+	}
+}
+
+func TestSealedKeysReloadInAnotherManager(t *testing.T) {
+	ctx := context.Background()
+	m, _, st := newTestManager(t, "RS256", "EdDSA")
+	if err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A second replica on the same store and KEK serves the same keys.
+	m2 := New(m.cfg, st, m.seal)
+	if err := m2.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if string(m.JWKS()) != string(m2.JWKS()) {
+		t.Fatal("replicas disagree on JWKS")
+	}
+	a, _ := m.Signing()
+	b, _ := m2.Signing()
+	if a.ID() != b.ID() {
+		t.Fatal("replicas sign with different keys")
+	}
+}
