@@ -1,0 +1,43 @@
+# hubid — see README.md. `make help` lists the targets.
+GO       ?= go
+PKGS     ?= ./...
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+
+.PHONY: help run build test test-short bench lint fmt fuzz screenshots clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+run: ## start `hubid dev`: embedded storage, demo data, http://localhost:8080
+	$(GO) run ./cmd/hubid dev
+
+build: ## build bin/hubid
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hubid ./cmd/hubid
+
+test: ## go vet and the whole test suite with -race (PostgreSQL/Redis tests run when reachable; required under CI=true)
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+
+test-short: ## the tests without -race
+	$(GO) test -count=1 $(PKGS)
+
+bench: ## benchmarks (go test -bench) of hashing, stores and endpoints
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+lint: ## go vet, gofmt and staticcheck (installed on demand)
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+
+fmt: ## gofmt the tree
+	gofmt -w $$(git ls-files '*.go')
+
+fuzz: ## run every fuzz target for 10 s
+	@for p in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$p || exit 1; \
+	  done; done
+
+clean: ## remove build output and the dev data directory
+	rm -rf bin .hubid

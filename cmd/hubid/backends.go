@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/password"
+	"github.com/customerhub/hubid/seal"
+	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/memory"
+	"github.com/customerhub/hubid/store/postgres"
+	redisstore "github.com/customerhub/hubid/store/redis"
+	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/sqlstore"
+)
+
+// env is an opened configuration: config, stores and secrets.
+type env struct {
+	cfg           config.Config
+	durable       store.Durable
+	durableName   string
+	ephemeral     store.Ephemeral
+	ephemeralName string
+	keyring       *seal.Keyring
+	kek           seal.KEK
+	hasher        *password.Hasher
+	migrator      migrator
+	close         func()
+}
+
+// migrator is what `hubid migrate` needs from a SQL backend.
+type migrator interface {
+	Migrate(ctx context.Context) error
+	MigrationStatus(ctx context.Context) ([]sqlstore.MigrationStatus, error)
+}
+
+func hasherFor(c config.Config) *password.Hasher {
+	p := password.DefaultParams()
+	p.Memory, p.Time, p.Threads = c.Password.MemoryKiB, c.Password.Iterations, c.Password.Parallelism
+	return &password.Hasher{Params: p}
+}
+
+// loadServeConfig loads and validates a config file for serve/admin use.
+func loadServeConfig(path string) (config.Config, error) {
+	if path == "" {
+		return config.Config{}, fmt.Errorf("%w: --config FILE is required", errUsage)
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		return c, err
+	}
+	if err := c.ValidateServe(); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func loadKeyring(c config.Config) (*seal.Keyring, seal.KEK, error) {
+	refs := append([]config.SecretRef{c.KEK.Current}, c.KEK.Previous...)
+	keks := make([]seal.KEK, 0, len(refs))
+	for i, r := range refs {
+		v, err := r.Resolve(os.Getenv)
+		if err == nil && v == "" {
+			err = fmt.Errorf("not set")
+		}
+		if err != nil {
+			return nil, seal.KEK{}, fmt.Errorf("kek %d: %w", i, err)
+		}
+		k, err := seal.ParseKEK(v)
+		if err != nil {
+			return nil, seal.KEK{}, fmt.Errorf("kek %d: %w", i, err)
+		}
+		keks = append(keks, k)
+	}
+	kr, err := seal.NewKeyring(keks[0], keks[1:]...)
+	return kr, keks[0], err
+}
+
+func postgresDSN(c config.Config) (string, error) {
+	dsn := c.Postgres.DSN
+	pw, err := c.Postgres.Password.Resolve(os.Getenv)
+	if err != nil {
+		return "", fmt.Errorf("postgres.password: %w", err)
+	}
+	if pw == "" {
+		return dsn, nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return dsn + " password=" + pw, nil
+	}
+	u.User = url.UserPassword(u.User.Username(), pw)
+	return u.String(), nil
+}
+
+// withPoolSize sets pgxpool's pool_max_conns unless the DSN sets it.
+func withPoolSize(dsn string, n int32) string {
+	if n <= 0 || strings.Contains(dsn, "pool_max_conns") {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return fmt.Sprintf("%s pool_max_conns=%d", dsn, n)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", fmt.Sprint(n))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openServe opens PostgreSQL and Redis as configured.
+func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error) {
+	kr, kek, err := loadKeyring(c)
+	if err != nil {
+		return nil, err
+	}
+	dsn, err := postgresDSN(c)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := postgres.Open(ctx, withPoolSize(dsn, c.Postgres.MaxConns), postgres.Options{Now: time.Now})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if migrate {
+		if err := pg.Migrate(ctx); err != nil {
+			pg.Close()
+			return nil, fmt.Errorf("postgres migrate: %w", err)
+		}
+	}
+	rpw, err := c.Redis.Password.Resolve(os.Getenv)
+	if err != nil {
+		pg.Close()
+		return nil, fmt.Errorf("redis.password: %w", err)
+	}
+	rc := redisstore.NewClient(redisstore.ClientConfig{
+		Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Cluster: c.Redis.Cluster,
+		Username: c.Redis.Username, Password: rpw, DB: c.Redis.DB, TLS: c.Redis.TLS,
+	})
+	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now})
+	return &env{
+		cfg: c, durable: pg, durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
+		keyring: kr, kek: kek, hasher: hasherFor(c), migrator: pg,
+		close: func() { _ = rs.Close(); _ = pg.Close() },
+	}, nil
+}
+
+// devConfig is the configuration of `hubid dev`.
+func devConfig(listen string) (config.Config, error) {
+	c := config.Defaults()
+	host, port, err := splitListen(listen)
+	if err != nil {
+		return c, err
+	}
+	c.Issuer = "http://" + host + ":" + port
+	c.Listen.HTTP = listen
+	c.Listen.Metrics = ""
+	c.Log.Format = "text"
+	c.KEK = config.KEK{}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// openDev opens SQLite and memory in the data directory.
+func openDev(ctx context.Context, c config.Config, dir string) (*env, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	kek, err := seal.LoadOrCreateFile(filepath.Join(dir, "kek"), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := seal.NewKeyring(kek)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "hubid.db"), sqlite.Options{Now: time.Now})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite migrate: %w", err)
+	}
+	mem := memory.New(memory.Options{Now: time.Now})
+	return &env{
+		cfg: c, durable: db, durableName: "sqlite", ephemeral: mem, ephemeralName: "memory",
+		keyring: kr, kek: kek, hasher: hasherFor(c), migrator: db,
+		close: func() { _ = mem.Close(); _ = db.Close() },
+	}, nil
+}
+
+func newLogger(c config.Config, w *os.File) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Log.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if c.Log.Format == "text" {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(httpxContext(h))
+}

@@ -1,0 +1,67 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Pinger is a backend that can say whether it answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Check is one named readiness check.
+type Check struct {
+	Name string // "postgres", "redis", "sqlite", "memory"
+	P    Pinger
+}
+
+// healthz answers 200 while the process is up.
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// readyz pings every backend (in parallel, 2 s each) and answers 503
+// naming the ones that are down.
+func readyz(checks []Check) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		type result struct {
+			name string
+			err  error
+		}
+		ch := make(chan result, len(checks))
+		for _, c := range checks {
+			go func() {
+				ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+				defer cancel()
+				ch <- result{c.Name, c.P.Ping(ctx)}
+			}()
+		}
+		status := map[string]string{}
+		var down []string
+		for range checks {
+			res := <-ch
+			if res.err != nil {
+				status[res.name] = "down"
+				down = append(down, res.name)
+			} else {
+				status[res.name] = "ok"
+			}
+		}
+		body := map[string]any{"status": "ok", "checks": status}
+		code := http.StatusOK
+		if len(down) > 0 {
+			body["status"] = "unavailable"
+			body["down"] = down
+			code = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(body)
+	}
+}

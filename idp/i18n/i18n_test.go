@@ -1,0 +1,56 @@
+package i18n
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"golang.org/x/text/language"
+)
+
+func TestNegotiation(t *testing.T) {
+	b, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		prefs []string
+		want  language.Tag
+	}{
+		{[]string{"ja-JP,en;q=0.5"}, language.Japanese},
+		{[]string{"fr-FR,de"}, language.English},
+		{[]string{"", "ja en"}, language.Japanese}, // ui_locales is space-separated
+		{[]string{"en", "ja"}, language.English},   // the first preference wins
+		{[]string{"garbage;;;", "ja"}, language.Japanese},
+	}
+	for _, c := range cases {
+		if got := b.Match(c.prefs...); got != c.want {
+			t.Errorf("%q: got %s, want %s", c.prefs, got, c.want)
+		}
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Accept-Language", "en-US")
+	r.AddCookie(&http.Cookie{Name: LangCookie, Value: "ja"})
+	if got := b.FromRequest(r, "en"); got != language.Japanese {
+		t.Errorf("the switcher cookie must win, got %s", got)
+	}
+}
+
+func TestTranslations(t *testing.T) {
+	b, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja := b.Printer(language.Japanese)
+	if got := ja.T("signin.to", "NK-SHIPS"); got != "NK-SHIPS を利用するには" {
+		t.Fatalf("ja: %q", got)
+	}
+	if got := b.Printer(language.English).T("signin.next"); got != "Next" {
+		t.Fatalf("en: %q", got)
+	}
+	for k, m := range messages {
+		if m.en == m.ja && k != "lang.en" && k != "lang.ja" {
+			t.Errorf("%s: Japanese is a copy of English", k)
+		}
+	}
+}

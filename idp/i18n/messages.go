@@ -1,0 +1,43 @@
+package i18n
+
+type msg struct{ en, ja string }
+
+// messages is every user-visible string of pages and mail.
+var messages = map[string]msg{
+	"app.name":                 {"Customer Hub", "カスタマーハブ"},
+	"lang.switch":              {"Language", "言語"},
+	"lang.en":                  {"English", "English"},
+	"lang.ja":                  {"日本語", "日本語"},
+	"signin.title":             {"Sign in", "サインイン"},
+	"signin.to":                {"to continue to %s", "%s を利用するには"},
+	"signin.email":             {"Email address", "メールアドレス"},
+	"signin.next":              {"Next", "次へ"},
+	"signin.password":          {"Password", "パスワード"},
+	"signin.remember":          {"Automatically sign in next time", "次回から自動的にサインイン"},
+	"signin.remember.help":     {"You stay signed in on this device until 14 days pass without using it.", "このデバイスでは、14日間利用がない場合までサインインしたままになります。"},
+	"signin.submit":            {"Sign in", "サインイン"},
+	"signin.forgot":            {"Forgot password?", "パスワードをお忘れですか？"},
+	"signin.notyou":            {"Use another email address", "別のメールアドレスを使用"},
+	"signin.failed":            {"The email address or password is incorrect.", "メールアドレスまたはパスワードが正しくありません。"},
+	"signin.throttled":         {"Too many failed attempts. Try again after %s.", "失敗が続いたため、一時的にサインインできません。%s 以降にもう一度お試しください。"},
+	"signin.locked":            {"Sign-in is locked after too many failed attempts. Try again after %s.", "失敗が多すぎるため、サインインがロックされています。%s 以降にもう一度お試しください。"},
+	"signin.email.required":    {"Enter your email address.", "メールアドレスを入力してください。"},
+	"signin.password.required": {"Enter your password.", "パスワードを入力してください。"},
+	"logout.title":             {"Sign out", "サインアウト"},
+	"logout.confirm":           {"Do you want to sign out of the Customer Hub on this device?", "このデバイスでカスタマーハブからサインアウトしますか？"},
+	"logout.submit":            {"Sign out", "サインアウト"},
+	"logout.cancel":            {"Stay signed in", "サインインしたままにする"},
+	"logout.done":              {"You have been signed out.", "サインアウトしました。"},
+	"error.title":              {"Something went wrong", "エラーが発生しました"},
+	"error.expired":            {"This sign-in request has expired. Go back to the service and start again.", "このサインイン要求の有効期限が切れました。サービスに戻ってやり直してください。"},
+	"error.badrequest":         {"The request from the service is invalid. Contact the service's support.", "サービスからの要求が正しくありません。サービスのサポートにお問い合わせください。"},
+	"error.unavailable":        {"The service is temporarily unavailable. Please try again in a few minutes.", "サービスが一時的に利用できません。数分後にもう一度お試しください。"},
+	"error.internal":           {"An unexpected error occurred. Please try again.", "予期しないエラーが発生しました。もう一度お試しください。"},
+	"error.notfound":           {"The page was not found.", "ページが見つかりません。"},
+	"error.forbidden":          {"The request was refused.", "要求は拒否されました。"},
+	"error.notentitled":        {"Your organization does not use this service. Ask your organization's administrator to apply for it.", "あなたの組織はこのサービスを利用していません。組織の管理者に利用申請を依頼してください。"},
+	"error.reference":          {"Reference: %s", "参照番号: %s"},
+	"error.helpdesk":           {"Helpdesk: %s", "ヘルプデスク: %s"},
+	"home.title":               {"Customer Hub", "カスタマーハブ"},
+	"home.signedin":            {"Signed in as %s", "%s としてサインイン中"},
+}

@@ -1,0 +1,267 @@
+// Package login is hubid's sign-in UI: identifier-first pages (email, then
+// password with "automatically sign in next time"), the SSO decision for a
+// pending authorization request (prompt, max_age, id_token_hint), the
+// entitlement check, and the logout confirmation page. It talks to the
+// OIDC library only through the callbacks in Deps.
+package login
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/customerhub/hubid/apperr"
+	"github.com/customerhub/hubid/idp/i18n"
+	"github.com/customerhub/hubid/idp/session"
+	"github.com/customerhub/hubid/idp/throttle"
+	"github.com/customerhub/hubid/idp/web"
+	"github.com/customerhub/hubid/store"
+)
+
+// AuthRequests is the pending-request storage the UI needs.
+type AuthRequests interface {
+	GetAuthRequest(ctx context.Context, id string) (store.AuthRequest, error)
+	UpdateAuthRequest(ctx context.Context, id string, fn func(*store.AuthRequest) error) (store.AuthRequest, error)
+}
+
+// Directory is the durable storage the UI reads and writes.
+type Directory interface {
+	GetUser(ctx context.Context, id string) (store.User, error)
+	GetUserByEmail(ctx context.Context, email string) (store.User, error)
+	UpdateUser(ctx context.Context, id string, fn func(*store.User) error) (store.User, error)
+	GetClient(ctx context.Context, id string) (store.Client, error)
+	ListClients(ctx context.Context) ([]store.Client, error)
+	ListMembershipsByUser(ctx context.Context, userID string) ([]store.Membership, error)
+	ListEntitlementsByOrg(ctx context.Context, orgID string) ([]store.Entitlement, error)
+	AppendAudit(ctx context.Context, e store.AuditEvent) (int64, error)
+}
+
+// Hasher verifies passwords (password.Hasher).
+type Hasher interface {
+	Hash(pw string) (string, error)
+	Verify(pw, encoded string) (ok, needsRehash bool, err error)
+	DummyVerify(pw string)
+}
+
+// Deps are the UI's collaborators.
+type Deps struct {
+	AuthRequests AuthRequests
+	Directory    Directory
+	Sessions     *session.Manager
+	Limiter      *throttle.Limiter
+	Hasher       Hasher
+	Renderer     *web.Renderer
+	Proxies      []netip.Prefix
+	// CallbackURL is where a finished auth request continues (op's
+	// /authorize/callback?id=).
+	CallbackURL func(authRequestID string) string
+	// LoginRequired answers prompt=none without a usable session with
+	// login_required to the client's redirect URI.
+	LoginRequired func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest)
+	// EndSession ends a browser session (and notifies its clients).
+	EndSession func(ctx context.Context, sessionID string) error
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// Handler serves the sign-in and logout pages.
+type Handler struct{ d Deps }
+
+// New returns the UI handler.
+func New(d Deps) *Handler { return &Handler{d: d} }
+
+// Mount registers the pages on mux (wrapped with web.Protect by the caller).
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET /login", h.start)
+	mux.HandleFunc("POST /login/email", h.postEmail)
+	mux.HandleFunc("GET /login/password", h.passwordPage)
+	mux.HandleFunc("POST /login/password", h.postPassword)
+	mux.HandleFunc("GET /logout", h.logoutPage)
+	mux.HandleFunc("POST /logout", h.postLogout)
+	mux.HandleFunc("GET /logged-out", h.loggedOut)
+}
+
+func (h *Handler) printer(r *http.Request, ar *store.AuthRequest) *i18n.Printer {
+	var prefs []string
+	if ar != nil {
+		prefs = append(prefs, joinSpace(ar.UILocales))
+	}
+	b := h.d.Renderer.Bundle
+	return b.Printer(b.FromRequest(r, prefs...))
+}
+
+func joinSpace(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += v
+	}
+	return out
+}
+
+// loadRequest loads the pending request named in the query or form; on
+// failure it renders the error page and returns false.
+func (h *Handler) loadRequest(w http.ResponseWriter, r *http.Request) (store.AuthRequest, bool) {
+	id := r.FormValue("authRequestID")
+	if id == "" || len(id) > 128 {
+		h.d.Renderer.Error(w, r, h.printer(r, nil), apperr.New(apperr.Invalid, "missing auth request"), "error.badrequest")
+		return store.AuthRequest{}, false
+	}
+	ar, err := h.d.AuthRequests.GetAuthRequest(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		h.d.Renderer.Error(w, r, h.printer(r, nil), apperr.Wrap(apperr.NotFound, "auth request expired", err), "error.expired")
+		return ar, false
+	}
+	if err != nil {
+		h.d.Renderer.Error(w, r, h.printer(r, nil), err, "")
+		return ar, false
+	}
+	if ar.Done {
+		// Back button after finishing: the request cannot be reused.
+		h.d.Renderer.Error(w, r, h.printer(r, &ar), apperr.New(apperr.Invalid, "auth request already finished"), "error.expired")
+		return ar, false
+	}
+	return ar, true
+}
+
+// needsLogin reports whether a live session cannot be used as is for ar.
+func (h *Handler) needsLogin(ar store.AuthRequest, s store.Session) bool {
+	if slices.Contains(ar.Prompt, "login") {
+		return true
+	}
+	if ar.MaxAge != nil && h.d.Now().Sub(s.AuthTime) > time.Duration(*ar.MaxAge)*time.Second {
+		return true
+	}
+	// id_token_hint names another person than the session's.
+	return ar.UserID != "" && ar.UserID != s.UserID
+}
+
+// start is the client's login URL: SSO when possible, else the email page.
+func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
+	ar, ok := h.loadRequest(w, r)
+	if !ok {
+		return
+	}
+	s, live, err := h.d.Sessions.Current(r.Context(), w, r)
+	if err != nil {
+		h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
+		return
+	}
+	usable := live && !h.needsLogin(ar, s)
+	if slices.Contains(ar.Prompt, "none") && !usable {
+		h.d.LoginRequired(w, r, ar)
+		return
+	}
+	if usable && r.FormValue("change") == "" {
+		h.finish(w, r, ar, s)
+		return
+	}
+	email := ar.LoginHint
+	h.renderEmail(w, r, ar, email, "")
+}
+
+type emailData struct {
+	AuthRequestID, ClientName, Email, Error string
+}
+
+func (h *Handler) clientName(ctx context.Context, id string) string {
+	c, err := h.d.Directory.GetClient(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return c.Name
+}
+
+func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, email, errKey string) {
+	status := http.StatusOK
+	if errKey != "" {
+		status = http.StatusBadRequest
+	}
+	h.d.Renderer.Render(w, r, status, "signin_email", h.printer(r, &ar), "signin.title",
+		emailData{AuthRequestID: ar.ID, ClientName: h.clientName(r.Context(), ar.ClientID), Email: email, Error: errKey})
+}
+
+// entitled reports whether one of the user's organizations may use the
+// client's service (clients without a service admit everyone).
+func (h *Handler) entitled(ctx context.Context, userID, clientID string) (bool, error) {
+	c, err := h.d.Directory.GetClient(ctx, clientID)
+	if err != nil {
+		return false, err
+	}
+	if c.ServiceID == "" {
+		return true, nil
+	}
+	ms, err := h.d.Directory.ListMembershipsByUser(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range ms {
+		es, err := h.d.Directory.ListEntitlementsByOrg(ctx, m.OrgID)
+		if err != nil {
+			return false, err
+		}
+		for _, e := range es {
+			if e.ServiceID == c.ServiceID {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// finish completes ar with session s and continues to the callback.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) {
+	ctx := r.Context()
+	p := h.printer(r, &ar)
+	ok, err := h.entitled(ctx, s.UserID, ar.ClientID)
+	if err != nil {
+		h.d.Renderer.Error(w, r, p, err, "")
+		return
+	}
+	if !ok {
+		h.audit(ctx, r, "signin.denied", s.UserID, ar.ClientID, map[string]string{"reason": "organization not entitled"})
+		h.d.Renderer.Error(w, r, p, apperr.New(apperr.Forbidden, "not entitled"), "error.notentitled")
+		return
+	}
+	_, err = h.d.AuthRequests.UpdateAuthRequest(ctx, ar.ID, func(a *store.AuthRequest) error {
+		if a.Done {
+			return apperr.New(apperr.Invalid, "auth request already finished")
+		}
+		a.Done, a.UserID, a.SessionID, a.AuthTime, a.AMR = true, s.UserID, s.ID, s.AuthTime, s.AMR
+		return nil
+	})
+	if err != nil {
+		h.d.Renderer.Error(w, r, p, err, "error.expired")
+		return
+	}
+	if _, err := h.d.Sessions.AddClient(ctx, s.ID, ar.ClientID); err != nil {
+		h.d.Logger.WarnContext(ctx, "record client in session", slog.Any("err", err))
+	}
+	http.Redirect(w, r, h.d.CallbackURL(ar.ID), http.StatusSeeOther)
+}
+
+func (h *Handler) audit(ctx context.Context, r *http.Request, kind, userID, clientID string, detail map[string]string) {
+	if userID == "" {
+		return
+	}
+	_, err := h.d.Directory.AppendAudit(ctx, store.AuditEvent{
+		Time: h.d.Now(), Kind: kind, ActorID: userID, UserID: userID, ClientID: clientID,
+		IP: throttle.ClientIP(r, h.d.Proxies), UserAgent: truncate(r.UserAgent(), 256), Detail: detail,
+	})
+	if err != nil {
+		h.d.Logger.WarnContext(ctx, "audit", slog.String("kind", kind), slog.Any("err", err))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,337 @@
+package oidcstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/customerhub/hubid/store"
+)
+
+// accessInfo is what an access token's ID (the JWT `jti`, or the payload
+// of an opaque token, which op encrypts) carries. The ID is only ever seen
+// inside a signed JWT or an AES-GCM sealed opaque token, so it is
+// authentic, and userinfo/introspection need no lookup (see
+// docs/decisions.md, "stateless access tokens").
+type accessInfo struct {
+	Grant   string   `json:"g"`
+	Client  string   `json:"c"`
+	Subject string   `json:"u"`
+	Scopes  []string `json:"s,omitempty"`
+	Session string   `json:"sid,omitempty"`
+	Issued  int64    `json:"i"`
+	Expires int64    `json:"e"`
+	Nonce   string   `json:"n"`
+}
+
+func (a accessInfo) encode() (string, error) {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return "", fmt.Errorf("encode token id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func decodeAccessInfo(id string) (accessInfo, error) {
+	var a accessInfo
+	b, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil {
+		return a, fmt.Errorf("token id: %w", err)
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("token id: %w", err)
+	}
+	if a.Nonce == "" || a.Client == "" {
+		return a, errors.New("token id: incomplete")
+	}
+	return a, nil
+}
+
+func grantKey(g string) string  { return "grant:" + g }
+func accessKey(n string) string { return "at:" + n }
+
+// accessActive reports whether the access token is unexpired and neither
+// it nor its grant was revoked.
+func (s *Storage) accessActive(ctx context.Context, a accessInfo) (bool, error) {
+	if !s.cfg.Now().Before(time.Unix(a.Expires, 0)) {
+		return false, nil
+	}
+	for _, k := range []string{accessKey(a.Nonce), grantKey(a.Grant)} {
+		revoked, err := s.eph.IsTokenRevoked(ctx, k)
+		if err != nil || revoked {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// sessionOf returns the browser session a token request belongs to.
+func sessionOf(req op.TokenRequest) string {
+	switch r := req.(type) {
+	case *AuthRequest:
+		return r.r.SessionID
+	case *RefreshRequest:
+		return r.t.SessionID
+	}
+	return ""
+}
+
+// grantOf returns the grant and session a token request belongs to.
+func (s *Storage) grantOf(req op.TokenRequest) (grant, session string, err error) {
+	switch r := req.(type) {
+	case *AuthRequest:
+		return r.grantID, r.r.SessionID, nil
+	case *RefreshRequest:
+		return r.t.FamilyID, r.t.SessionID, nil
+	}
+	g, err := s.random(16)
+	return g, "", err
+}
+
+func (s *Storage) newAccessID(req op.TokenRequest, clientID string) (string, time.Time, error) {
+	grant, sid, err := s.grantOf(req)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	n, err := s.random(12)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.cfg.Now()
+	exp := now.Add(s.cfg.AccessTTL)
+	id, err := accessInfo{Grant: grant, Client: clientID, Subject: req.GetSubject(), Scopes: req.GetScopes(),
+		Session: sid, Issued: now.Unix(), Expires: exp.Unix(), Nonce: n}.encode()
+	return id, exp, err
+}
+
+func clientOf(req op.TokenRequest) string {
+	switch r := req.(type) {
+	case interface{ GetClientID() string }:
+		return r.GetClientID()
+	}
+	if aud := req.GetAudience(); len(aud) > 0 {
+		return aud[0]
+	}
+	return ""
+}
+
+// CreateAccessToken mints an access token ID (no storage write).
+func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	id, exp, err := s.newAccessID(req, clientOf(req))
+	if err != nil {
+		return "", time.Time{}, s.serverError(ctx, "access token id", err)
+	}
+	return id, exp, nil
+}
+
+// CreateAccessAndRefreshTokens mints an access token ID and a new refresh
+// token: a new family after a code exchange, the family's next token on
+// refresh (rotation; reuse of a rotated token revokes the family).
+func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	accessID, exp, err := s.newAccessID(req, clientOf(req))
+	if err != nil {
+		return "", "", time.Time{}, s.serverError(ctx, "access token id", err)
+	}
+	tok, err := s.random(32)
+	if err != nil {
+		return "", "", time.Time{}, s.serverError(ctx, "refresh token", err)
+	}
+	now := s.cfg.Now()
+	next := store.RefreshToken{ID: HashToken(tok), CreatedAt: now}
+	switch r := req.(type) {
+	case *AuthRequest:
+		next.FamilyID, next.UserID, next.ClientID, next.SessionID = r.grantID, r.r.UserID, r.r.ClientID, r.r.SessionID
+		next.Scopes, next.Audience, next.AMR, next.AuthTime = r.r.Scopes, r.GetAudience(), r.r.AMR, r.r.AuthTime
+		next.Offline = slices.Contains(r.r.Scopes, oidc.ScopeOfflineAccess)
+		next.FamilyCreatedAt = now
+		next.ExpiresAt = s.refreshExpiry(now, now)
+		if err := s.eph.CreateRefreshToken(ctx, next); err != nil {
+			return "", "", time.Time{}, s.serverError(ctx, "store refresh token", err)
+		}
+	case *RefreshRequest:
+		t := r.t
+		next.FamilyID, next.UserID, next.ClientID, next.SessionID = t.FamilyID, t.UserID, t.ClientID, t.SessionID
+		next.Scopes, next.Audience, next.AMR, next.AuthTime = r.scopes, t.Audience, t.AMR, t.AuthTime
+		next.Offline, next.FamilyCreatedAt = t.Offline, t.FamilyCreatedAt
+		next.ExpiresAt = s.refreshExpiry(now, t.FamilyCreatedAt)
+		_, err := s.eph.RotateRefreshToken(ctx, HashToken(current), next, s.cfg.RefreshReuseGrace)
+		if err != nil {
+			return "", "", time.Time{}, s.refreshError(ctx, t, err)
+		}
+	default:
+		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
+	}
+	return accessID, tok, exp, nil
+}
+
+func (s *Storage) refreshExpiry(now, familyStart time.Time) time.Time {
+	idle := now.Add(s.cfg.RefreshIdle)
+	if abs := familyStart.Add(s.cfg.RefreshAbsolute); abs.Before(idle) {
+		return abs
+	}
+	return idle
+}
+
+func (s *Storage) refreshError(ctx context.Context, t store.RefreshToken, err error) error {
+	switch {
+	case errors.Is(err, store.ErrAlreadyUsed):
+		s.revokeGrant(ctx, t.FamilyID)
+		s.cfg.Logger.WarnContext(ctx, "refresh token reuse: family revoked", slog.String("client_id", t.ClientID), slog.String("family", t.FamilyID))
+		return oidc.ErrInvalidGrant().WithDescription("refresh token reuse detected; sign in again")
+	case errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):
+		return oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
+	}
+	return s.serverError(ctx, "rotate refresh token", err)
+}
+
+// RefreshRequest adapts a refresh token to op.RefreshTokenRequest.
+type RefreshRequest struct {
+	t      store.RefreshToken
+	scopes []string
+}
+
+// GetAMR returns the methods of the original sign-in.
+func (r *RefreshRequest) GetAMR() []string { return r.t.AMR }
+
+// GetAudience returns the audience.
+func (r *RefreshRequest) GetAudience() []string { return r.t.Audience }
+
+// GetAuthTime returns the original auth time.
+func (r *RefreshRequest) GetAuthTime() time.Time { return r.t.AuthTime }
+
+// GetClientID returns the client.
+func (r *RefreshRequest) GetClientID() string { return r.t.ClientID }
+
+// GetScopes returns the (possibly narrowed) scopes.
+func (r *RefreshRequest) GetScopes() []string { return r.scopes }
+
+// GetSubject returns the user.
+func (r *RefreshRequest) GetSubject() string { return r.t.UserID }
+
+// SetCurrentScopes narrows the scopes for this refresh.
+func (r *RefreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
+
+// TokenRequestByRefreshToken validates a refresh token before rotation.
+func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	t, err := s.eph.GetRefreshToken(ctx, HashToken(token))
+	if err != nil {
+		return nil, s.refreshError(ctx, t, err)
+	}
+	now := s.cfg.Now()
+	if !t.RotatedAt.IsZero() && now.Sub(t.RotatedAt) > s.cfg.RefreshReuseGrace {
+		return nil, s.refreshError(ctx, t, store.ErrAlreadyUsed)
+	}
+	u, err := s.db.GetUser(ctx, t.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || u.PasswordChangedAt.After(t.FamilyCreatedAt))) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is no longer valid; sign in again")
+	}
+	if err != nil {
+		return nil, s.serverError(ctx, "load user", err)
+	}
+	if !t.Offline {
+		if _, err := s.eph.GetSession(ctx, t.SessionID); errors.Is(err, store.ErrNotFound) {
+			return nil, oidc.ErrInvalidGrant().WithDescription("the browser session has ended; sign in again")
+		} else if err != nil {
+			return nil, s.serverError(ctx, "load session", err)
+		}
+	}
+	return &RefreshRequest{t: t, scopes: t.Scopes}, nil
+}
+
+// GetRefreshTokenInfo identifies a refresh token for revocation.
+func (s *Storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	t, err := s.eph.GetRefreshToken(ctx, HashToken(token))
+	if err != nil || t.ClientID != clientID {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return t.UserID, t.ID, nil
+}
+
+// RevokeToken revokes an access token (by ID) or a refresh token's family
+// (RFC 7009). Unknown tokens are not an error.
+func (s *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	if userID != "" {
+		a, err := decodeAccessInfo(tokenOrID)
+		if err != nil {
+			return nil
+		}
+		if a.Client != clientID {
+			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+		}
+		if err := s.eph.RevokeToken(ctx, accessKey(a.Nonce), time.Unix(a.Expires, 0).Add(s.cfg.ClockSkew)); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		return nil
+	}
+	t, err := s.eph.GetRefreshToken(ctx, HashToken(tokenOrID))
+	if err != nil && !errors.Is(err, store.ErrRevoked) {
+		return nil
+	}
+	if t.ClientID != "" && t.ClientID != clientID {
+		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+	}
+	s.revokeGrant(ctx, t.FamilyID)
+	return nil
+}
+
+// TerminateSession is not called: TerminateSessionFromRequest replaces it.
+func (s *Storage) TerminateSession(context.Context, string, string) error {
+	return errors.New("TerminateSession is superseded by TerminateSessionFromRequest")
+}
+
+// TerminateSessionFromRequest ends the browser session named by the
+// verified id_token_hint's sid. Without a hint nothing is ended here: the
+// person is sent to a confirmation page (no silent logout by a link).
+func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	if req.IDTokenHintClaims == nil || req.IDTokenHintClaims.SessionID == "" {
+		return s.cfg.LogoutConfirmURL(req.RedirectURI), nil
+	}
+	if err := s.cfg.EndSession(ctx, req.IDTokenHintClaims.SessionID); err != nil {
+		return "", s.serverError(ctx, "end session", err)
+	}
+	return req.RedirectURI, nil
+}
+
+// ClientCredentials authenticates a service client for client_credentials.
+func (s *Storage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
+	c, err := s.authenticate(ctx, id, secret)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(c.GrantTypes, string(oidc.GrantTypeClientCredentials)) {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("client_credentials is not allowed for this client")
+	}
+	return s.wrapClient(c), nil
+}
+
+// ccRequest is a client_credentials token request: the subject is the client.
+type ccRequest struct {
+	clientID string
+	scopes   []string
+}
+
+func (r *ccRequest) GetSubject() string    { return r.clientID }
+func (r *ccRequest) GetAudience() []string { return []string{r.clientID} }
+func (r *ccRequest) GetScopes() []string   { return r.scopes }
+func (r *ccRequest) GetClientID() string   { return r.clientID }
+
+// ClientCredentialsTokenRequest drops user scopes: a service acts for itself.
+func (s *Storage) ClientCredentialsTokenRequest(_ context.Context, id string, scopes []string) (op.TokenRequest, error) {
+	var keep []string
+	for _, sc := range scopes {
+		switch sc {
+		case oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, oidc.ScopeAddress, oidc.ScopePhone:
+		default:
+			keep = append(keep, sc)
+		}
+	}
+	return &ccRequest{clientID: id, scopes: keep}, nil
+}

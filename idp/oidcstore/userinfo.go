@@ -1,0 +1,158 @@
+package oidcstore
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/customerhub/hubid/store"
+)
+
+// setUserClaims fills the standard claims allowed by scopes.
+func setUserClaims(info *oidc.UserInfo, u store.User, scopes []string) {
+	info.Subject = u.ID
+	if slices.Contains(scopes, oidc.ScopeEmail) {
+		info.Email = u.Email
+		info.EmailVerified = oidc.Bool(u.EmailVerified)
+	}
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		info.Name = u.Name
+		if u.Locale != "" {
+			info.Locale = oidc.NewLocale(language.Make(u.Locale))
+		}
+		info.UpdatedAt = oidc.FromTime(u.UpdatedAt)
+	}
+}
+
+func (s *Storage) loadUser(ctx context.Context, id string) (store.User, error) {
+	u, err := s.db.GetUser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return u, oidc.ErrAccessDenied().WithDescription("the account is not available")
+	}
+	if err != nil {
+		return u, s.serverError(ctx, "load user", err)
+	}
+	return u, nil
+}
+
+// SetUserinfoFromScopes is deprecated in op; SetUserinfoFromRequest is used.
+func (s *Storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+// SetUserinfoFromRequest fills the ID token's user claims.
+func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	u, err := s.loadUser(ctx, req.GetSubject())
+	if err != nil {
+		return err
+	}
+	setUserClaims(info, u, scopes)
+	// op puts neither sid nor, on refresh, acr in ID tokens; registered
+	// claims win over these when op does set them.
+	switch r := req.(type) {
+	case *AuthRequest:
+		if r.r.SessionID != "" {
+			info.AppendClaims("sid", r.r.SessionID)
+		}
+	case *RefreshRequest:
+		if r.t.SessionID != "" {
+			info.AppendClaims("sid", r.t.SessionID)
+		}
+		info.AppendClaims("acr", ACRFor(r.t.AMR))
+	}
+	return nil
+}
+
+// SetUserinfoFromToken answers userinfo for a verified access token; it
+// refuses expired and revoked tokens (op does not check either).
+func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
+	a, err := decodeAccessInfo(tokenID)
+	if err != nil || a.Subject != subject {
+		return oidc.ErrInvalidRequest().WithDescription("invalid token")
+	}
+	ok, err := s.accessActive(ctx, a)
+	if err != nil {
+		return s.serverError(ctx, "check revocation", err)
+	}
+	if !ok {
+		return oidc.ErrAccessDenied().WithDescription("the token is expired or revoked")
+	}
+	if a.Subject == a.Client {
+		return oidc.ErrAccessDenied().WithDescription("a client credentials token has no user")
+	}
+	u, err := s.loadUser(ctx, a.Subject)
+	if err != nil {
+		return err
+	}
+	setUserClaims(info, u, a.Scopes)
+	return nil
+}
+
+// SetIntrospectionFromToken answers RFC 7662 introspection; an expired or
+// revoked token is inactive.
+func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, _ string) error {
+	a, err := decodeAccessInfo(tokenID)
+	if err != nil || a.Subject != subject {
+		return nil // inactive
+	}
+	ok, err := s.accessActive(ctx, a)
+	if err != nil {
+		return s.serverError(ctx, "check revocation", err)
+	}
+	if !ok {
+		return nil
+	}
+	if a.Subject != a.Client {
+		u, err := s.db.GetUser(ctx, a.Subject)
+		if err != nil || u.Disabled {
+			return nil
+		}
+		var info oidc.UserInfo
+		setUserClaims(&info, u, a.Scopes)
+		resp.SetUserInfo(&info)
+	}
+	resp.Active = true
+	resp.Subject = a.Subject
+	resp.ClientID = a.Client
+	resp.Scope = a.Scopes
+	resp.Audience = []string{a.Client}
+	resp.Expiration = oidc.FromTime(time.Unix(a.Expires, 0))
+	resp.IssuedAt = oidc.FromTime(time.Unix(a.Issued, 0))
+	resp.TokenType = oidc.BearerToken
+	if a.Session != "" {
+		resp.Claims = map[string]any{"sid": a.Session}
+	}
+	return nil
+}
+
+// GetPrivateClaimsFromScopes is used only when GetPrivateClaimsFromRequest
+// is not; kept for the interface.
+func (s *Storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+// GetPrivateClaimsFromRequest adds `scope` and `sid` to JWT access tokens
+// (op adds neither).
+func (s *Storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
+	claims := map[string]any{"scope": joinScopes(req.GetScopes())}
+	if sid := sessionOf(req); sid != "" {
+		claims["sid"] = sid
+	}
+	return claims, nil
+}
+
+func joinScopes(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += v
+	}
+	return out
+}

@@ -1,0 +1,246 @@
+package idp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/customerhub/hubid/idp/httpx"
+	"github.com/customerhub/hubid/idp/i18n"
+	"github.com/customerhub/hubid/idp/login"
+	"github.com/customerhub/hubid/idp/oidcstore"
+	"github.com/customerhub/hubid/idp/throttle"
+	"github.com/customerhub/hubid/idp/web"
+	"github.com/customerhub/hubid/store"
+)
+
+// jwksMaxAge is how long clients may cache /keys: never longer than the
+// time a key is published before it signs, and at most 15 minutes so an
+// emergency retire propagates quickly.
+func (s *Server) jwksMaxAge() time.Duration {
+	return min(s.deps.Config.Keys.PublishBefore.D(), 15*time.Minute)
+}
+
+func (s *Server) keysHandler(w http.ResponseWriter, r *http.Request) {
+	body := s.Keys.JWKS()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.jwksMaxAge().Seconds())))
+	_, _ = w.Write(body)
+}
+
+// cachedDiscovery renders op's discovery document once (the issuer is
+// static) and serves the bytes from memory.
+func (s *Server) cachedDiscovery() http.HandlerFunc {
+	var once sync.Once
+	var body []byte
+	var ctype string
+	return func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequestWithContext(r.Context(), http.MethodGet, oidc.DiscoveryEndpoint, nil)
+			s.Provider.ServeHTTP(rec, req)
+			body, ctype = trimDiscovery(rec.Body.Bytes()), rec.Header().Get("Content-Type")
+		})
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		_, _ = w.Write(body)
+	}
+}
+
+// trimDiscovery removes what op advertises but hubid does not serve: the
+// implicit and hybrid response types, the jwt-bearer and device grants
+// (docs/decisions.md). On a parse failure the document is kept as is.
+func trimDiscovery(b []byte) []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return bytes.Clone(b)
+	}
+	doc["response_types_supported"] = []string{"code"}
+	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token", "client_credentials"}
+	doc["code_challenge_methods_supported"] = []string{"S256"}
+	delete(doc, "device_authorization_endpoint")
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return bytes.Clone(b)
+	}
+	return out
+}
+
+func route(p string) string {
+	switch p {
+	case "/.well-known/openid-configuration", "/keys", "/authorize", "/authorize/callback",
+		"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke", "/end_session",
+		"/login", "/login/email", "/login/password", "/logout", "/logged-out", "/healthz", "/readyz":
+		return p
+	}
+	if strings.HasPrefix(p, "/static/") {
+		return "/static/"
+	}
+	return "other"
+}
+
+// originSet holds the origins of registered redirect URIs, for CORS.
+type originSet struct {
+	v atomic.Pointer[map[string]bool]
+}
+
+func (o *originSet) refresh(ctx context.Context, d interface {
+	ListClients(context.Context) ([]store.Client, error)
+}) error {
+	cs, err := d.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	m := map[string]bool{}
+	for _, c := range cs {
+		for _, raw := range append(append([]string{}, c.RedirectURIs...), c.PostLogoutRedirectURIs...) {
+			if u, err := url.Parse(raw); err == nil && u.Host != "" {
+				m[u.Scheme+"://"+u.Host] = true
+			}
+		}
+	}
+	o.v.Store(&m)
+	return nil
+}
+
+func (o *originSet) allowed(origin string) bool {
+	m := o.v.Load()
+	return m != nil && (*m)[origin]
+}
+
+// corsFor allows registered origins only, without credentials.
+func (s *Server) corsFor(h http.Handler) http.Handler {
+	return cors.New(cors.Options{
+		AllowOriginFunc: s.origins.allowed,
+		AllowedMethods:  []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:  []string{"Authorization", "Content-Type"},
+		MaxAge:          600,
+	}).Handler(h)
+}
+
+func (s *Server) buildLogin() error {
+	c := s.deps.Config
+	bundle, err := i18n.New()
+	if err != nil {
+		return err
+	}
+	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger)
+	if err != nil {
+		return err
+	}
+	proxies, err := throttle.ParseProxies(c.Listen.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	policy := throttle.Policy{DelayAfter: c.Throttle.DelayAfter, LockAfter: c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
+	ipPolicy := throttle.Policy{DelayAfter: 5 * c.Throttle.DelayAfter, LockAfter: 5 * c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
+	s.renderer = renderer
+	s.login = login.New(login.Deps{
+		AuthRequests: s.deps.Ephemeral,
+		Directory:    s.deps.Durable,
+		Sessions:     s.Sessions,
+		Limiter:      &throttle.Limiter{Counters: s.deps.Ephemeral, Account: policy, IP: ipPolicy, Now: s.deps.Now},
+		Hasher:       s.deps.Hasher,
+		Renderer:     renderer,
+		Proxies:      proxies,
+		CallbackURL: func(id string) string {
+			return c.Issuer + "/authorize/callback?id=" + url.QueryEscape(id)
+		},
+		LoginRequired: func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest) {
+			op.AuthRequestError(w, r, oidcstore.WrapAuthRequest(ar), oidc.ErrLoginRequired(), s.Provider)
+		},
+		EndSession: s.endSession,
+		Now:        s.deps.Now,
+		Logger:     s.deps.Logger,
+	})
+	return nil
+}
+
+// endSession ends a browser session. Its refresh tokens without
+// offline_access die with it (checked at refresh).
+func (s *Server) endSession(ctx context.Context, id string) error {
+	err := s.Sessions.End(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) buildPublic() http.Handler {
+	https := strings.HasPrefix(s.deps.Config.Issuer, "https://")
+	mux := http.NewServeMux()
+	mux.Handle("GET /keys", s.corsFor(http.HandlerFunc(s.keysHandler)))
+	mux.Handle("GET "+oidc.DiscoveryEndpoint, s.corsFor(s.cachedDiscovery()))
+	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(s.Provider)))
+	mux.Handle("/userinfo", s.corsFor(httpx.NoStore(s.Provider)))
+	mux.Handle("/oauth/introspect", httpx.NoStore(s.Provider))
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.Handle("/static/", web.Static())
+
+	pages := http.NewServeMux()
+	s.login.Mount(pages)
+	protected := web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages))
+	for _, p := range []string{"/login", "/login/", "/logout", "/logged-out"} {
+		mux.Handle(p, protected)
+	}
+	mux.Handle("/device_authorization", http.NotFoundHandler())
+	mux.Handle("/", s.Provider)
+	m := httpx.NewMetrics(s.deps.Registry)
+	return httpx.Wrap(httpx.SecurityHeaders(mux, https), s.deps.Logger, m, route)
+}
+
+func (s *Server) buildInternal() http.Handler {
+	reg := s.deps.Registry
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", readyz([]Check{
+		{Name: s.deps.DurableName, P: s.deps.Durable},
+		{Name: s.deps.EphemeralName, P: s.deps.Ephemeral},
+	}))
+	return mux
+}
+
+// Public is the handler for the public listener.
+func (s *Server) Public() http.Handler { return s.public }
+
+// Internal is the handler for the metrics/health listener.
+func (s *Server) Internal() http.Handler { return s.internal }
+
+// Run does the background work until ctx ends: key reload and rotation
+// every 2 s, client origins for CORS every 30 s.
+func (s *Server) Run(ctx context.Context) {
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.origins.refresh(ctx, s.deps.Durable); err != nil {
+					s.deps.Logger.WarnContext(ctx, "refresh client origins", "err", err)
+				}
+			}
+		}
+	}()
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	s.Keys.Run(ctx, t.C)
+}

@@ -1,0 +1,152 @@
+// Package idp assembles hubid: the zitadel/oidc provider over our storage
+// adapter, signing keys, the public handler (OIDC endpoints and pages) and
+// the internal handler (metrics, health). All wiring happens in New.
+package idp
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/cors"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/customerhub/hubid/idp/clients"
+	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/idp/keys"
+	"github.com/customerhub/hubid/idp/login"
+	"github.com/customerhub/hubid/idp/oidcstore"
+	"github.com/customerhub/hubid/idp/session"
+	"github.com/customerhub/hubid/idp/web"
+	"github.com/customerhub/hubid/password"
+	"github.com/customerhub/hubid/store"
+)
+
+// Deps are what the provider is built from.
+type Deps struct {
+	Config        config.Config
+	Durable       store.Durable
+	DurableName   string // for /readyz: "postgres" or "sqlite"
+	Ephemeral     store.Ephemeral
+	EphemeralName string // "redis" or "memory"
+	Sealer        keys.Sealer
+	// CryptoSecret derives the key op encrypts codes and opaque tokens
+	// with; every replica must have the same (the KEK).
+	CryptoSecret []byte
+	Hasher       *password.Hasher
+	Now          func() time.Time
+	Rand         io.Reader
+	Logger       *slog.Logger
+	Registry     *prometheus.Registry
+}
+
+// Server is an assembled provider.
+type Server struct {
+	deps     Deps
+	Keys     *keys.Manager
+	Provider *op.Provider
+	Sessions *session.Manager
+	login    *login.Handler
+	renderer *web.Renderer
+	origins  *originSet
+	public   http.Handler
+	internal http.Handler
+}
+
+// New wires everything and makes sure signing keys exist.
+func New(ctx context.Context, d Deps) (*Server, error) {
+	c := d.Config
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	km := keys.New(keys.Config{
+		Algorithms:       c.Keys.Algorithms,
+		SigningAlgorithm: c.Tokens.IDTokenSigningAlgorithm,
+		RSABits:          c.Keys.RSABits,
+		Policy: keys.Policy{
+			RotationPeriod: c.Keys.RotationPeriod.D(),
+			PublishBefore:  c.Keys.PublishBefore.D(),
+			RetireFor:      max(c.Tokens.AccessTTL.D(), c.Tokens.IDTokenTTL.D()) + c.Keys.ClockSkew.D(),
+		},
+		Now: d.Now, Rand: d.Rand, Logger: d.Logger,
+	}, d.Durable, d.Sealer)
+	if err := km.Ensure(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	secure := strings.HasPrefix(c.Issuer, "https://")
+	sessions := session.New(session.Config{
+		RememberIdle: c.Sessions.RememberIdle.D(), RememberAbsolute: c.Sessions.RememberAbsolute.D(),
+		BrowserIdle: c.Sessions.BrowserIdle.D(), TouchInterval: c.Sessions.TouchInterval.D(),
+		Secure: secure, Now: d.Now, Rand: d.Rand,
+	}, d.Ephemeral)
+	s := &Server{deps: d, Keys: km, Sessions: sessions, origins: &originSet{}}
+	verify := clients.Verifier(func(secret, hash string) bool {
+		ok, _, err := d.Hasher.Verify(secret, hash)
+		return ok && err == nil
+	})
+	stor := oidcstore.New(oidcstore.Config{
+		LoginURL:                func(id string) string { return "/login?authRequestID=" + url.QueryEscape(id) },
+		AuthRequestTTL:          c.Sessions.AuthRequestTTL.D(),
+		CodeTTL:                 c.Tokens.CodeTTL.D(),
+		AccessTTL:               c.Tokens.AccessTTL.D(),
+		IDTokenTTL:              c.Tokens.IDTokenTTL.D(),
+		RefreshIdle:             c.Tokens.RefreshIdle.D(),
+		RefreshAbsolute:         c.Tokens.RefreshAbsolute.D(),
+		RefreshReuseGrace:       c.Tokens.RefreshReuseGrace.D(),
+		ClockSkew:               c.Keys.ClockSkew.D(),
+		RequirePKCEConfidential: c.Tokens.RequirePKCEConfidential == nil || *c.Tokens.RequirePKCEConfidential,
+		VerifySecret:            verify,
+		EndSession:              s.endSession,
+		LogoutConfirmURL:        login.ConfirmURL,
+		Now:                     d.Now,
+		Rand:                    d.Rand,
+		Logger:                  d.Logger,
+	}, d.Durable, d.Ephemeral, km)
+
+	var cryptoKey [32]byte
+	k, err := hkdf.Key(sha256.New, d.CryptoSecret, nil, "hubid op crypto v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive crypto key: %w", err)
+	}
+	copy(cryptoKey[:], k)
+	opts := []op.Option{
+		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }}),
+	}
+	if strings.HasPrefix(c.Issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	provider, err := op.NewProvider(&op.Config{
+		CryptoKey:                         cryptoKey,
+		CodeMethodS256:                    true,
+		AuthMethodPost:                    true,
+		GrantTypeRefreshToken:             true,
+		SupportedUILocales:                []language.Tag{language.English, language.Japanese},
+		SupportedScopes:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, oidcstore.ScopeRoles},
+		SupportedClaims:                   []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "sid", "name", "locale", "email", "email_verified", "updated_at", "orgs", "roles", "legacy_ids"},
+		BackChannelLogoutSupported:        true,
+		BackChannelLogoutSessionSupported: true,
+	}, stor, op.StaticIssuer(c.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidc provider: %w", err)
+	}
+	s.Provider = provider
+	if err := s.buildLogin(); err != nil {
+		return nil, err
+	}
+	if err := s.origins.refresh(ctx, d.Durable); err != nil {
+		return nil, fmt.Errorf("load client origins: %w", err)
+	}
+	s.public = s.buildPublic()
+	s.internal = s.buildInternal()
+	return s, nil
+}

@@ -1,0 +1,119 @@
+package throttle
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/customerhub/hubid/store/memory"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newLimiter() (*Limiter, *clock) {
+	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	return &Limiter{
+		Counters: memory.New(memory.Options{Now: clk.now}),
+		Account:  Policy{DelayAfter: 5, LockAfter: 20, Window: 15 * time.Minute},
+		IP:       Policy{DelayAfter: 25, LockAfter: 100, Window: 15 * time.Minute},
+		Now:      clk.now,
+	}, clk
+}
+
+func TestDelaysThenLockThatLiftsByItself(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLimiter()
+	for i := 1; i <= 4; i++ {
+		if err := l.Fail(ctx, "a@example.com", "198.51.100.1"); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); !d.Allowed {
+			t.Fatalf("refused after %d failures", i)
+		}
+	}
+	l.Fail(ctx, "a@example.com", "198.51.100.1") // 5th
+	d, _ := l.Check(ctx, "a@example.com", "198.51.100.1")
+	if d.Allowed || d.Locked || !d.RetryAt.Equal(clk.t.Add(time.Second)) {
+		t.Fatalf("after 5 failures want a 1 s delay, got %+v", d)
+	}
+	clk.t = clk.t.Add(time.Second)
+	if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); !d.Allowed {
+		t.Fatal("still refused after the delay")
+	}
+	l.Fail(ctx, "a@example.com", "198.51.100.1") // 6th: 2 s
+	if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); d.RetryAt.Sub(clk.t) != 2*time.Second {
+		t.Fatalf("delay does not increase: %+v", d)
+	}
+	for range 14 {
+		l.Fail(ctx, "a@example.com", "198.51.100.1")
+	}
+	d, _ = l.Check(ctx, "a@example.com", "198.51.100.1")
+	if !d.Locked || d.Allowed {
+		t.Fatalf("20 failures must lock: %+v", d)
+	}
+	// Other accounts from the same IP are not locked (IP policy is looser).
+	if d, _ := l.Check(ctx, "b@example.com", "198.51.100.1"); !d.Allowed {
+		t.Fatalf("other account refused: %+v", d)
+	}
+	clk.t = clk.t.Add(15 * time.Minute)
+	if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); !d.Allowed {
+		t.Fatalf("lock did not lift after the window: %+v", d)
+	}
+}
+
+func TestSuccessResetsTheAccount(t *testing.T) {
+	ctx := context.Background()
+	l, _ := newLimiter()
+	for range 7 {
+		l.Fail(ctx, "a@example.com", "198.51.100.1")
+	}
+	if err := l.Succeed(ctx, "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); !d.Allowed {
+		t.Fatalf("refused after success: %+v", d)
+	}
+}
+
+func TestIPLockCoversEveryAccount(t *testing.T) {
+	ctx := context.Background()
+	l, _ := newLimiter()
+	for i := range 100 {
+		l.Fail(ctx, string(rune('a'+i%26))+"@example.com", "203.0.113.9")
+	}
+	if d, _ := l.Check(ctx, "fresh@example.com", "203.0.113.9"); !d.Locked {
+		t.Fatalf("spraying from one IP must lock the IP: %+v", d)
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	proxies, err := ParseProxies([]string{"10.0.0.0/8", "192.0.2.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ remote, xff, want string }{
+		{"203.0.113.5:4000", "", "203.0.113.5"},
+		{"203.0.113.5:4000", "1.2.3.4", "203.0.113.5"},             // spoofed, untrusted peer
+		{"10.1.1.1:4000", "198.51.100.3", "198.51.100.3"},          // via trusted proxy
+		{"10.1.1.1:4000", "6.6.6.6, 198.51.100.3", "198.51.100.3"}, // leftmost is client-controlled
+		{"10.1.1.1:4000", "198.51.100.3, 192.0.2.7", "198.51.100.3"},
+		{"10.1.1.1:4000", "garbage", "10.1.1.1"},
+		{"[::ffff:203.0.113.5]:4000", "", "203.0.113.5"},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.remote
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got := ClientIP(r, proxies); got != c.want {
+			t.Errorf("%s xff=%q: got %s, want %s", c.remote, c.xff, got, c.want)
+		}
+	}
+	if _, err := ParseProxies([]string{"nope"}); err == nil {
+		t.Error("bad proxy accepted")
+	}
+}
