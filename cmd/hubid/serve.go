@@ -69,7 +69,7 @@ func serveEnv(ctx context.Context, e *env, ready func(listeners)) error {
 		Ephemeral: e.ephemeral, EphemeralName: e.ephemeralName,
 		Sealer: e.keyring, CryptoSecret: e.kek.Key[:],
 		Hasher: e.hasher,
-		Now: time.Now, Rand: rand.Reader, Logger: log,
+		Now:    time.Now, Rand: rand.Reader, Logger: log,
 	})
 	if err != nil {
 		return err

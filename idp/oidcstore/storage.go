@@ -71,9 +71,9 @@ type Config struct {
 	// LogoutConfirmURL is the confirmation page for end_session requests
 	// without a valid id_token_hint.
 	LogoutConfirmURL func(redirect string) string
-	Now                     func() time.Time
-	Rand                    io.Reader
-	Logger                  *slog.Logger
+	Now              func() time.Time
+	Rand             io.Reader
+	Logger           *slog.Logger
 }
 
 // Storage implements op.Storage.
