@@ -154,7 +154,7 @@ type ConsentGrant struct {
 // TOTPCredential is a user's enrolled authenticator.
 type TOTPCredential struct {
 	UserID      string
-	Sealed      []byte // sealed secret
+	Sealed      []byte    // sealed secret
 	ConfirmedAt time.Time // zero while enrollment is pending
 	CreatedAt   time.Time
 }
@@ -226,7 +226,7 @@ type AuditFilter struct {
 // OutboxMessage is a durable job: a mail to send or a back-channel logout
 // to deliver. Written in the same transaction as the change that causes it.
 type OutboxMessage struct {
-	ID          int64 // assigned by the store
+	ID          int64  // assigned by the store
 	Kind        string // "mail", "backchannel_logout"
 	Payload     []byte // JSON, kind-specific
 	CreatedAt   time.Time

@@ -158,18 +158,6 @@ func blob(b []byte) []byte {
 	return b
 }
 
-// placeholders returns "$from, $from+1, ..." for n arguments.
-func placeholders(from, n int) string {
-	var b []byte
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = fmt.Appendf(b, "$%d", from+i)
-	}
-	return string(b)
-}
-
 // scanner is what Row and Rows have in common.
 type scanner interface {
 	Scan(dest ...any) error

@@ -1,0 +1,271 @@
+// Package hubtest runs a whole hubid in-process for tests: embedded
+// backends (SQLite + memory) always, PostgreSQL + Redis when reachable
+// (required under CI=true), an httptest server whose URL is the issuer,
+// and helpers to add users and clients.
+package hubtest
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/customerhub/hubid/idp"
+	"github.com/customerhub/hubid/idp/clients"
+	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/internal/testenv"
+	"github.com/customerhub/hubid/password"
+	"github.com/customerhub/hubid/seal"
+	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/memory"
+	"github.com/customerhub/hubid/store/postgres"
+	redisstore "github.com/customerhub/hubid/store/redis"
+	"github.com/customerhub/hubid/store/sqlite"
+)
+
+// Backends lists the backend pairs tests should run on: "embedded" always,
+// "external" (PostgreSQL + Redis) unless -short.
+func Backends() []string {
+	if testing.Short() {
+		return []string{"embedded"}
+	}
+	return []string{"embedded", "external"}
+}
+
+// Options adjust a test server.
+type Options struct {
+	Backend string               // "embedded" (default) or "external"
+	Config  func(*config.Config) // adjust the configuration
+}
+
+// Env is a running hubid.
+type Env struct {
+	URL       string
+	Server    *idp.Server
+	Durable   store.Durable
+	Ephemeral store.Ephemeral
+	Hasher    *password.Hasher
+	Config    config.Config
+	HTTP      *httptest.Server
+}
+
+// FastHasher is argon2id with tiny parameters, for tests only.
+func FastHasher() *password.Hasher {
+	p := password.DefaultParams()
+	p.Memory, p.Time = 64, 1
+	return &password.Hasher{Params: p}
+}
+
+// New starts a hubid for the test and stops it at cleanup.
+func New(t testing.TB, opt Options) *Env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Listener.Close()
+	ts.Listener = l
+	issuer := "http://" + l.Addr().String()
+
+	c := config.Defaults()
+	c.Issuer = issuer
+	c.Listen.HTTP = l.Addr().String()
+	c.Listen.Metrics = ""
+	hasher := FastHasher()
+	c.Password.MemoryKiB, c.Password.Iterations = hasher.Params.Memory, hasher.Params.Time
+	if opt.Config != nil {
+		opt.Config(&c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	var key [32]byte
+	_, _ = rand.Read(key[:])
+	kek := seal.NewKEK(key)
+	kr, err := seal.NewKeyring(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{URL: issuer, Hasher: hasher, Config: c, HTTP: ts}
+	durName, ephName := "sqlite", "memory"
+	switch opt.Backend {
+	case "", "embedded":
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hubid.db"), sqlite.Options{Now: time.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		env.Durable = db
+		mem := memory.New(memory.Options{Now: time.Now})
+		t.Cleanup(func() { _ = mem.Close() })
+		env.Ephemeral = mem
+	case "external":
+		durName, ephName = "postgres", "redis"
+		dsn := testenv.Postgres(t)
+		db, err := postgres.Open(ctx, dsn, postgres.Options{Now: time.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		env.Durable = db
+		addr, prefix := testenv.Redis(t)
+		rc := goredis.NewClient(&goredis.Options{Addr: addr})
+		rs := redisstore.New(rc, redisstore.Options{Prefix: prefix, Now: time.Now})
+		t.Cleanup(func() { _ = rs.Close() })
+		env.Ephemeral = rs
+	default:
+		t.Fatalf("unknown backend %q", opt.Backend)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	srv, err := idp.New(ctx, idp.Deps{
+		Config: c, Durable: env.Durable, DurableName: durName, Ephemeral: env.Ephemeral, EphemeralName: ephName,
+		Sealer: kr, CryptoSecret: kek.Key[:], Hasher: hasher, Now: time.Now, Rand: rand.Reader, Logger: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Server = srv
+	ts.Config.Handler = srv.Public()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return env
+}
+
+// User describes a test user.
+type User struct {
+	Email, Password, Name string
+	Org                   string // organization code; created on demand
+	Role                  store.Role
+	Service               string // service code the org is entitled to; created on demand
+}
+
+// AddUser creates a user (and its organization, service and entitlement).
+func (e *Env) AddUser(t testing.TB, u User) store.User {
+	t.Helper()
+	ctx := context.Background()
+	hash, err := e.Hasher.Hash(u.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	rec := store.User{ID: RandomID(), Email: u.Email, EmailVerified: true, Name: u.Name, PasswordHash: hash,
+		PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := e.Durable.CreateUser(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if u.Org != "" {
+		org := e.ensureOrg(t, u.Org)
+		role := u.Role
+		if role == "" {
+			role = store.RoleNormal
+		}
+		if err := e.Durable.PutMembership(ctx, store.Membership{UserID: rec.ID, OrgID: org.ID, Role: role, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if u.Service != "" {
+			svc := e.EnsureService(t, u.Service)
+			if err := e.Durable.PutEntitlement(ctx, store.Entitlement{OrgID: org.ID, ServiceID: svc.ID, CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return rec
+}
+
+func (e *Env) ensureOrg(t testing.TB, code string) store.Organization {
+	ctx := context.Background()
+	if o, err := e.Durable.GetOrganizationByCode(ctx, code); err == nil {
+		return o
+	}
+	o := store.Organization{ID: RandomID(), Code: code, Name: code + " Inc.", CreatedAt: time.Now()}
+	if err := e.Durable.CreateOrganization(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// EnsureService returns the service with code, creating it.
+func (e *Env) EnsureService(t testing.TB, code string) store.Service {
+	t.Helper()
+	ctx := context.Background()
+	if s, err := e.Durable.GetServiceByCode(ctx, code); err == nil {
+		return s
+	}
+	s := store.Service{ID: RandomID(), Code: code, Name: code, CreatedAt: time.Now()}
+	if err := e.Durable.CreateService(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// AddClient registers a client; secret "" makes it public. It is
+// validated like a real registration.
+func (e *Env) AddClient(t testing.TB, c store.Client, secret string) store.Client {
+	t.Helper()
+	if secret != "" {
+		c.SecretHash = clients.HashSecret(secret)
+	} else {
+		c.Public = true
+	}
+	if len(c.GrantTypes) == 0 {
+		c.GrantTypes = []string{"authorization_code", "refresh_token"}
+	}
+	if c.AccessTokenType == "" {
+		c.AccessTokenType = store.AccessTokenJWT
+	}
+	c.FirstParty = true
+	c.CreatedAt, c.UpdatedAt = time.Now(), time.Now()
+	if err := clients.Validate(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Durable.CreateClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// RandomID returns a random opaque ID.
+func RandomID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	const hex = "0123456789abcdef"
+	out := make([]byte, 24)
+	for i, v := range b {
+		out[2*i], out[2*i+1] = hex[v>>4], hex[v&15]
+	}
+	return string(out)
+}
+
+// NoRedirectClient is an HTTP client with a cookie jar that follows
+// redirects within the issuer and stops at any other host (the relying
+// party's redirect URI), returning that response.
+func (e *Env) NoRedirectClient(jar http.CookieJar) *http.Client {
+	return &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if "http://"+req.URL.Host != e.URL {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		},
+	}
+}
