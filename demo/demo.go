@@ -73,13 +73,13 @@ type App struct {
 	macKey  []byte // authenticates the sign-in attempt cookies
 	handler http.Handler
 	pages   *pages
+	csp     string
 
 	sessions *sessionStore
 	seenJTIs *jtiStore
 
-	mu  sync.Mutex
-	rp  *relyingParty // nil until discovery succeeds
-	csp string
+	mu sync.Mutex
+	rp *relyingParty // nil until discovery succeeds
 }
 
 // relyingParty is what discovery yields; it never changes once built.
@@ -146,7 +146,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /login", a.login)
 	mux.HandleFunc("GET /callback", a.callback)
-	mux.HandleFunc("POST /logout", a.logout)
+	// Sign-out is a POST refused when cross-origin (Sec-Fetch-Site/Origin),
+	// so another site cannot sign the person out.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, http.StatusForbidden, "Sign-out must be started from this service's own page.", nil)
+	}))
+	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(a.logout)))
 	mux.HandleFunc("POST /backchannel-logout", a.backchannelLogout)
 	mux.HandleFunc("GET /static/style.css", a.pages.serveStyle)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

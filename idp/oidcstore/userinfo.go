@@ -3,6 +3,7 @@ package oidcstore
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -93,30 +94,36 @@ func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 	return nil
 }
 
+// errInactive tells op the token is inactive: op marks a token active
+// whenever this method returns nil, and writes the response untouched
+// (active:false) when it returns an error.
+var errInactive = errors.New("token inactive")
+
 // SetIntrospectionFromToken answers RFC 7662 introspection; an expired or
-// revoked token is inactive.
+// revoked token, or one of a disabled user, is inactive. Nothing is set on
+// resp before the token is known to be active.
 func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, _ string) error {
 	a, err := decodeAccessInfo(tokenID)
 	if err != nil || a.Subject != subject {
-		return nil // inactive
+		return errInactive
 	}
 	ok, err := s.accessActive(ctx, a)
 	if err != nil {
-		return s.serverError(ctx, "check revocation", err)
+		s.cfg.Logger.WarnContext(ctx, "introspection: check revocation", slog.Any("err", err))
+		return errInactive // fail closed
 	}
 	if !ok {
-		return nil
+		return errInactive
 	}
+	var info oidc.UserInfo
 	if a.Subject != a.Client {
 		u, err := s.db.GetUser(ctx, a.Subject)
 		if err != nil || u.Disabled {
-			return nil
+			return errInactive
 		}
-		var info oidc.UserInfo
 		setUserClaims(&info, u, a.Scopes)
-		resp.SetUserInfo(&info)
 	}
-	resp.Active = true
+	resp.SetUserInfo(&info)
 	resp.Subject = a.Subject
 	resp.ClientID = a.Client
 	resp.Scope = a.Scopes
