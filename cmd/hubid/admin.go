@@ -117,12 +117,9 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 	if len(args) != 2 || args[0] != "check" {
 		return fmt.Errorf("%w: hubid config check FILE", errUsage)
 	}
-	c, err := config.Load(args[1])
+	c, err := config.LoadServe(args[1])
 	if err != nil {
 		return err
-	}
-	if err := c.ValidateServe(); err != nil {
-		return fmt.Errorf("%s: %w", args[1], err)
 	}
 	fmt.Fprintf(stdout, "%s: ok (issuer %s)\n", args[1], c.Issuer)
 	return nil

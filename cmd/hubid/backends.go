@@ -53,14 +53,7 @@ func loadServeConfig(path string) (config.Config, error) {
 	if path == "" {
 		return config.Config{}, fmt.Errorf("%w: --config FILE is required", errUsage)
 	}
-	c, err := config.Load(path)
-	if err != nil {
-		return c, err
-	}
-	if err := c.ValidateServe(); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return config.LoadServe(path)
 }
 
 func loadKeyring(c config.Config) (*seal.Keyring, seal.KEK, error) {

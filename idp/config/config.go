@@ -221,6 +221,30 @@ func Load(path string) (Config, error) {
 	return c, nil
 }
 
+// LoadServe reads a file for `hubid serve`: decoding, Validate and
+// ValidateServe problems are all reported together.
+func LoadServe(path string) (Config, error) {
+	c, err := Load(path)
+	var problems []string
+	if err != nil {
+		var ce *Error
+		if !errors.As(err, &ce) {
+			return c, err
+		}
+		problems = ce.Problems
+	}
+	if err := c.ValidateServe(); err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			problems = append(problems, ce.Problems...)
+		}
+	}
+	if len(problems) > 0 {
+		return c, fmt.Errorf("%s: %w", path, &Error{Problems: problems})
+	}
+	return c, nil
+}
+
 // Error lists every problem in a configuration.
 type Error struct{ Problems []string }
 

@@ -10,10 +10,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/customerhub/hubid/store"
 )
+
+// RSABits are the RSA key sizes hubid generates for RS256.
+var RSABits = []int{2048, 3072, 4096}
 
 // Sealer seals private keys at rest (seal.Keyring satisfies it).
 type Sealer interface {
@@ -35,6 +39,9 @@ func newKID(r io.Reader) (string, error) {
 func generate(alg string, rsaBits int, r io.Reader) (crypto.Signer, error) {
 	switch alg {
 	case "RS256":
+		if !slices.Contains(RSABits, rsaBits) {
+			return nil, fmt.Errorf("keys: RSA key size %d is not one of %v", rsaBits, RSABits)
+		}
 		return rsa.GenerateKey(r, rsaBits)
 	case "ES256":
 		return ecdsa.GenerateKey(elliptic.P256(), r)
@@ -45,7 +52,8 @@ func generate(alg string, rsaBits int, r io.Reader) (crypto.Signer, error) {
 	return nil, fmt.Errorf("keys: unsupported algorithm %q", alg)
 }
 
-// NewGenerator returns a Generator that creates keys sealed with s.
+// NewGenerator returns a Generator that creates keys sealed with s: RSA of
+// rsaBits for RS256, P-256 for ES256, Ed25519 for EdDSA.
 func NewGenerator(s Sealer, rsaBits int, r io.Reader) Generator {
 	return func(alg string, now time.Time) (store.SigningKey, error) {
 		kid, err := newKID(r)

@@ -2,11 +2,18 @@
 // active → retired → removed), scheduled and manual rotation, sealing at
 // rest, and an in-memory snapshot that every token signature and every
 // /keys request reads without touching the database.
+//
+// Replicas share the keys through the durable store. Every change is
+// planned by a pure function (lifecycle.go) on the keys read under the
+// store's exclusive key lock, so ten replicas reaching a rotation time
+// together rotate once. Each replica reloads the keys on a short poll (Run)
+// and swaps its snapshot only when a kid or a state changed.
 package keys
 
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +21,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,40 +30,50 @@ import (
 	"github.com/customerhub/hubid/store"
 )
 
-// Store is the storage the manager needs.
+// Store is the storage the manager needs (store.KeyStore).
 type Store interface {
 	ListSigningKeys(ctx context.Context) ([]store.SigningKey, error)
 	UpdateSigningKeys(ctx context.Context, fn func([]store.SigningKey) (store.KeyChange, error)) error
 }
 
-// Config configures a Manager.
+// Config configures a Manager. Zero values get defaults in New.
 type Config struct {
-	Algorithms       []string // RS256 always
-	SigningAlgorithm string   // the algorithm tokens are signed with
-	RSABits          int
-	Policy           Policy
-	PollInterval     time.Duration // how often replicas reload keys (default 2s)
-	Now              func() time.Time
-	Rand             io.Reader
-	Logger           *slog.Logger
-	// OnChange is called for every state change (audit, metrics).
+	// Algorithms to keep keys for; RS256 and SigningAlgorithm are always
+	// included.
+	Algorithms []string
+	// SigningAlgorithm is the algorithm tokens are signed with (RS256).
+	SigningAlgorithm string
+	// RSABits is the size of new RSA keys: 2048 (default), 3072 or 4096.
+	// Changing it affects keys created afterwards.
+	RSABits int
+	Policy  Policy
+	Now     func() time.Time // default time.Now
+	Rand    io.Reader        // default crypto/rand.Reader
+	Logger  *slog.Logger     // default: discard
+	// OnChange is called once for every state change, after it has been
+	// committed, by the process that made it (see AuditTo).
 	OnChange func(ctx context.Context, e Event)
 }
 
-// Manager owns the signing keys of one process.
+// Manager owns the signing keys of one process. It is safe for concurrent
+// use.
 type Manager struct {
 	cfg   Config
 	store Store
 	seal  Sealer
 	gen   Generator
 	snap  atomic.Pointer[snapshot]
+
+	reloadMu     sync.Mutex // orders Reloads so an older read never replaces a newer one
+	reloadErrors atomic.Uint64
 }
 
 // SigningKey is a private key ready to sign; it satisfies op.SigningKey.
 type SigningKey struct {
-	kid string
-	alg jose.SignatureAlgorithm
-	key crypto.Signer
+	kid    string
+	alg    jose.SignatureAlgorithm
+	key    crypto.Signer
+	signed *atomic.Uint64 // tokens signed with this kid by this process
 }
 
 // ID returns the kid.
@@ -87,19 +104,25 @@ func (k *PublicKey) Use() string { return "sig" }
 // Key returns the public key.
 func (k *PublicKey) Key() any { return k.key }
 
+// snapshot is one immutable view of the keys. Signers and signature
+// counters are carried over from the previous snapshot by kid, so a reload
+// unseals and parses only keys it has not seen.
 type snapshot struct {
-	version string // kids and states, to detect change
+	records []store.SigningKey // sorted by CreatedAt, then ID
 	active  map[string]*SigningKey
 	public  []*PublicKey
 	jwks    []byte
-	records []store.SigningKey
-	signers map[string]crypto.Signer // by kid, reused across snapshots
+	signers map[string]crypto.Signer
+	signed  map[string]*atomic.Uint64
 }
 
 // New returns a Manager; call Ensure before serving.
 func New(cfg Config, st Store, s Sealer) *Manager {
-	if cfg.PollInterval == 0 {
-		cfg.PollInterval = 2 * time.Second
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -107,13 +130,36 @@ func New(cfg Config, st Store, s Sealer) *Manager {
 	if cfg.SigningAlgorithm == "" {
 		cfg.SigningAlgorithm = "RS256"
 	}
-	if !slices.Contains(cfg.Algorithms, "RS256") {
-		cfg.Algorithms = append([]string{"RS256"}, cfg.Algorithms...)
+	if cfg.RSABits == 0 {
+		cfg.RSABits = 2048
 	}
+	algs := []string{"RS256"}
+	for _, a := range append(slices.Clone(cfg.Algorithms), cfg.SigningAlgorithm) {
+		if !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	cfg.Algorithms = algs
 	return &Manager{cfg: cfg, store: st, seal: s, gen: NewGenerator(s, cfg.RSABits, cfg.Rand)}
 }
 
-// update runs plan under the store's exclusive key lock and reloads.
+type actorKey struct{}
+
+// WithActor names who asks for the changes made with ctx ("cli",
+// "admin-api", ...); logs and audit events carry it. Without it the actor
+// is the system (scheduled work).
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorOf returns the actor set by WithActor, or "".
+func ActorOf(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
+}
+
+// update runs plan under the store's exclusive key lock, reports the
+// committed events and reloads.
 func (m *Manager) update(ctx context.Context, plan func([]store.SigningKey) (store.KeyChange, []Event, error)) ([]Event, error) {
 	var events []Event
 	err := m.store.UpdateSigningKeys(ctx, func(keys []store.SigningKey) (store.KeyChange, error) {
@@ -125,14 +171,27 @@ func (m *Manager) update(ctx context.Context, plan func([]store.SigningKey) (sto
 		return nil, err
 	}
 	for _, e := range events {
-		m.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "signing key state change",
+		lvl := slog.LevelInfo
+		if e.Forced {
+			lvl = slog.LevelWarn
+		}
+		m.cfg.Logger.LogAttrs(ctx, lvl, "signing key state change",
 			slog.String("kid", e.KID), slog.String("alg", e.Algorithm),
-			slog.String("from", e.From), slog.String("to", e.To), slog.Bool("forced", e.Forced))
+			slog.String("from", stateName(e.From)), slog.String("to", stateName(e.To)),
+			slog.Bool("forced", e.Forced), slog.String("actor", ActorOf(ctx)))
 		if m.cfg.OnChange != nil {
 			m.cfg.OnChange(ctx, e)
 		}
 	}
 	return events, m.Reload(ctx)
+}
+
+// stateName names "" for logs: a key that did not exist or no longer does.
+func stateName(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // Ensure gives every configured algorithm an active and a next key.
@@ -153,13 +212,16 @@ func (m *Manager) Ensure(ctx context.Context) error {
 	return err
 }
 
-// Rotate rotates every configured algorithm now (see PlanRotate).
+// Rotate rotates every configured algorithm now (see PlanRotate). Without
+// force it fails with ErrTooEarly, changing nothing, while any next key has
+// been published for less than PublishBefore.
 func (m *Manager) Rotate(ctx context.Context, force bool) ([]Event, error) {
 	return m.update(ctx, func(keys []store.SigningKey) (store.KeyChange, []Event, error) {
 		var all store.KeyChange
 		var evs []Event
+		now := m.cfg.Now()
 		for _, alg := range m.cfg.Algorithms {
-			ch, ev, err := PlanRotate(keys, alg, m.cfg.Now(), m.cfg.Policy, force, m.gen)
+			ch, ev, err := PlanRotate(keys, alg, now, m.cfg.Policy, force, m.gen)
 			if err != nil {
 				return all, nil, err
 			}
@@ -169,44 +231,29 @@ func (m *Manager) Rotate(ctx context.Context, force bool) ([]Event, error) {
 	})
 }
 
-// Tick does the scheduled work once: rotate algorithms whose active key is
-// due (when the next key is ready) and remove expired retired keys. The
-// decision is taken under the store's lock, so among replicas reaching the
-// time together exactly one rotates.
+// Tick does the scheduled work once (PlanTick). The decision is taken on
+// the keys read under the store's lock, so among replicas reaching the time
+// together exactly one rotates; the others find nothing to do.
 func (m *Manager) Tick(ctx context.Context) ([]Event, error) {
 	return m.update(ctx, func(keys []store.SigningKey) (store.KeyChange, []Event, error) {
-		now := m.cfg.Now()
-		all, evs := PlanSweep(keys, now)
-		for _, alg := range m.cfg.Algorithms {
-			if !RotationDue(keys, alg, now, m.cfg.Policy) {
-				continue
-			}
-			ch, ev, err := PlanRotate(keys, alg, now, m.cfg.Policy, false, m.gen)
-			if errors.Is(err, ErrTooEarly) {
-				continue // the next key becomes ready later; rotate then
-			}
-			if err != nil {
-				return all, nil, err
-			}
-			all, evs = merge(all, ch), append(evs, ev...)
-		}
-		return all, evs, nil
+		return PlanTick(keys, m.cfg.Algorithms, m.cfg.Now(), m.cfg.Policy, m.gen)
 	})
 }
 
 // RetireNow removes a (compromised) key from the key set at once: tokens it
-// signed stop verifying. If it was active, the next key is promoted.
+// signed stop verifying as soon as verifiers refetch /keys. If it was
+// active, the next key is promoted; a new next key is created.
 func (m *Manager) RetireNow(ctx context.Context, kid string) ([]Event, error) {
 	return m.update(ctx, func(keys []store.SigningKey) (store.KeyChange, []Event, error) {
 		i := slices.IndexFunc(keys, func(k store.SigningKey) bool { return k.ID == kid })
 		if i < 0 {
 			return store.KeyChange{}, nil, fmt.Errorf("keys: %s: %w", kid, store.ErrNotFound)
 		}
-		k := keys[i]
+		k, now := keys[i], m.cfg.Now()
 		ch := store.KeyChange{Delete: []string{kid}}
-		evs := []Event{{KID: kid, Algorithm: k.Algorithm, From: string(k.State), Forced: true}}
+		evs := []Event{{KID: kid, Algorithm: k.Algorithm, From: string(k.State), Forced: true, At: now}}
 		rest := slices.Delete(slices.Clone(keys), i, i+1)
-		ens, ev, err := PlanEnsure(rest, k.Algorithm, m.cfg.Now(), m.gen)
+		ens, ev, err := PlanEnsure(rest, k.Algorithm, now, m.gen)
 		if err != nil {
 			return ch, nil, err
 		}
@@ -214,19 +261,72 @@ func (m *Manager) RetireNow(ctx context.Context, kid string) ([]Event, error) {
 	})
 }
 
+// Resealer re-encrypts a sealed blob under the primary KEK and reports
+// whether it changed (seal.Keyring satisfies it).
+type Resealer interface {
+	Reseal(blob, aad []byte) ([]byte, bool, error)
+}
+
+// Reseal re-encrypts every stored private key that is sealed under an older
+// KEK under the primary KEK, in one transaction under the key lock, and
+// returns how many it changed. A key that does not open (a KEK missing from
+// the keyring) fails the whole operation and changes nothing.
+func (m *Manager) Reseal(ctx context.Context) (int, error) {
+	rs, ok := m.seal.(Resealer)
+	if !ok {
+		return 0, fmt.Errorf("keys: reseal: the sealer (%T) cannot reseal", m.seal)
+	}
+	var n int
+	err := m.store.UpdateSigningKeys(ctx, func(keys []store.SigningKey) (store.KeyChange, error) {
+		var ch store.KeyChange
+		n = 0
+		for _, k := range keys {
+			blob, changed, err := rs.Reseal(k.Sealed, AAD(k.ID))
+			if err != nil {
+				return store.KeyChange{}, fmt.Errorf("keys: reseal %s: %w", k.ID, err)
+			}
+			if changed {
+				k.Sealed = blob
+				ch.Put = append(ch.Put, k)
+				n++
+			}
+		}
+		return ch, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	m.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "signing keys resealed under the primary KEK",
+		slog.Int("resealed", n), slog.String("actor", ActorOf(ctx)))
+	return n, nil
+}
+
 // List returns the stored keys, newest first.
 func (m *Manager) List(ctx context.Context) ([]store.SigningKey, error) {
 	keys, err := m.store.ListSigningKeys(ctx)
-	sort.Slice(keys, func(i, j int) bool { return keys[i].CreatedAt.After(keys[j].CreatedAt) })
-	return keys, err
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if !keys[i].CreatedAt.Equal(keys[j].CreatedAt) {
+			return keys[i].CreatedAt.After(keys[j].CreatedAt)
+		}
+		return keys[i].ID > keys[j].ID
+	})
+	return keys, nil
 }
 
-// Reload reads the keys from the store and swaps the snapshot if they
-// changed.
+// Reload reads the keys from the store and swaps the snapshot when a kid or
+// a state changed. An unchanged key set costs one query and no allocation
+// beyond it; a changed one unseals only the keys not seen before. On error
+// the previous snapshot stays in use.
 func (m *Manager) Reload(ctx context.Context) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
 	keys, err := m.store.ListSigningKeys(ctx)
 	if err != nil {
-		return err
+		m.reloadErrors.Add(1)
+		return fmt.Errorf("keys: reload: %w", err)
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if !keys[i].CreatedAt.Equal(keys[j].CreatedAt) {
@@ -234,42 +334,73 @@ func (m *Manager) Reload(ctx context.Context) error {
 		}
 		return keys[i].ID < keys[j].ID // every replica serves the same bytes
 	})
-	var v strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&v, "%s:%s;", k.ID, k.State)
-	}
 	old := m.snap.Load()
-	if old != nil && old.version == v.String() {
+	if old != nil && sameKeys(old.records, keys) {
 		return nil
 	}
-	s := &snapshot{version: v.String(), active: map[string]*SigningKey{}, records: keys, signers: map[string]crypto.Signer{}}
-	var set jose.JSONWebKeySet
-	for _, k := range keys {
-		signer, ok := (crypto.Signer)(nil), false
-		if old != nil {
-			signer, ok = old.signers[k.ID]
-		}
-		if !ok {
-			if signer, err = unseal(m.seal, k); err != nil {
-				return err
-			}
-		}
-		s.signers[k.ID] = signer
-		alg := jose.SignatureAlgorithm(k.Algorithm)
-		s.public = append(s.public, &PublicKey{kid: k.ID, alg: alg, key: signer.Public()})
-		set.Keys = append(set.Keys, jose.JSONWebKey{KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig", Key: signer.Public()})
-		if k.State == store.KeyActive {
-			s.active[k.Algorithm] = &SigningKey{kid: k.ID, alg: alg, key: signer}
-		}
-	}
-	if s.jwks, err = json.Marshal(set); err != nil {
-		return fmt.Errorf("keys: marshal jwks: %w", err)
+	s, err := m.build(keys, old)
+	if err != nil {
+		m.reloadErrors.Add(1)
+		return err
 	}
 	m.snap.Store(s)
 	return nil
 }
 
-// Run reloads every PollInterval and does the scheduled work, until ctx ends.
+// sameKeys reports whether two sorted key lists publish and sign alike.
+func sameKeys(a, b []store.SigningKey) bool {
+	return slices.EqualFunc(a, b, func(x, y store.SigningKey) bool {
+		return x.ID == y.ID && x.State == y.State && x.Algorithm == y.Algorithm
+	})
+}
+
+func (m *Manager) build(keys []store.SigningKey, old *snapshot) (*snapshot, error) {
+	s := &snapshot{
+		records: keys,
+		active:  map[string]*SigningKey{},
+		signers: make(map[string]crypto.Signer, len(keys)),
+		signed:  make(map[string]*atomic.Uint64, len(keys)),
+	}
+	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(keys))}
+	for _, k := range keys {
+		var signer crypto.Signer
+		var count *atomic.Uint64
+		if old != nil {
+			signer, count = old.signers[k.ID], old.signed[k.ID]
+		}
+		if signer == nil {
+			var err error
+			if signer, err = unseal(m.seal, k); err != nil {
+				return nil, err
+			}
+		}
+		if count == nil {
+			count = new(atomic.Uint64)
+		}
+		s.signers[k.ID], s.signed[k.ID] = signer, count
+		alg := jose.SignatureAlgorithm(k.Algorithm)
+		s.public = append(s.public, &PublicKey{kid: k.ID, alg: alg, key: signer.Public()})
+		set.Keys = append(set.Keys, jose.JSONWebKey{KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig", Key: signer.Public()})
+		if k.State == store.KeyActive {
+			s.active[k.Algorithm] = &SigningKey{kid: k.ID, alg: alg, key: signer, signed: count}
+		}
+	}
+	var err error
+	if s.jwks, err = json.Marshal(set); err != nil {
+		return nil, fmt.Errorf("keys: marshal jwks: %w", err)
+	}
+	return s, nil
+}
+
+// dryGen stands in for key generation when Run only asks whether a Tick
+// would change anything.
+func dryGen(alg string, now time.Time) (store.SigningKey, error) {
+	return store.SigningKey{ID: "planned", Algorithm: alg, CreatedAt: now}, nil
+}
+
+// Run reloads on every tick (a replica sees another's change within one
+// period) and, when the reloaded keys call for scheduled work, does it
+// under the store's lock, until ctx ends. Idle ticks take no lock.
 func (m *Manager) Run(ctx context.Context, tick <-chan time.Time) {
 	for {
 		select {
@@ -280,16 +411,12 @@ func (m *Manager) Run(ctx context.Context, tick <-chan time.Time) {
 				m.cfg.Logger.WarnContext(ctx, "reload signing keys", slog.Any("err", err))
 				continue
 			}
-			s := m.snap.Load()
-			due := false
-			for _, alg := range m.cfg.Algorithms {
-				due = due || RotationDue(s.records, alg, m.cfg.Now(), m.cfg.Policy)
+			ch, _, err := PlanTick(m.snap.Load().records, m.cfg.Algorithms, m.cfg.Now(), m.cfg.Policy, dryGen)
+			if err != nil || len(ch.Put)+len(ch.Delete) == 0 {
+				continue
 			}
-			_, sweep := PlanSweep(s.records, m.cfg.Now())
-			if due || len(sweep) > 0 {
-				if _, err := m.Tick(ctx); err != nil {
-					m.cfg.Logger.WarnContext(ctx, "scheduled key rotation", slog.Any("err", err))
-				}
+			if _, err := m.Tick(ctx); err != nil {
+				m.cfg.Logger.WarnContext(ctx, "scheduled signing key work", slog.Any("err", err))
 			}
 		}
 	}
@@ -298,20 +425,23 @@ func (m *Manager) Run(ctx context.Context, tick <-chan time.Time) {
 // ErrNoKey: no active key for the algorithm (Ensure was not run).
 var ErrNoKey = errors.New("keys: no active signing key")
 
-// Signing returns the active key of the configured signing algorithm.
+// Signing returns the active key of the configured signing algorithm. The
+// OIDC library calls it once per token, so each call counts as one
+// signature in hubid_tokens_signed_total.
 func (m *Manager) Signing() (*SigningKey, error) { return m.SigningFor(m.cfg.SigningAlgorithm) }
 
-// SigningFor returns the active key of alg.
+// SigningFor returns the active key of alg and counts one signature.
 func (m *Manager) SigningFor(alg string) (*SigningKey, error) {
 	if s := m.snap.Load(); s != nil {
 		if k := s.active[alg]; k != nil {
+			k.signed.Add(1)
 			return k, nil
 		}
 	}
 	return nil, fmt.Errorf("%w for %s", ErrNoKey, alg)
 }
 
-// Public returns every published key.
+// Public returns every published key. The slice is shared: do not modify.
 func (m *Manager) Public() []*PublicKey {
 	if s := m.snap.Load(); s != nil {
 		return s.public
@@ -320,6 +450,7 @@ func (m *Manager) Public() []*PublicKey {
 }
 
 // JWKS returns the published key set as JSON, serialized once per change.
+// The bytes are shared: do not modify.
 func (m *Manager) JWKS() []byte {
 	if s := m.snap.Load(); s != nil {
 		return s.jwks
@@ -328,4 +459,7 @@ func (m *Manager) JWKS() []byte {
 }
 
 // Algorithms returns the configured algorithms.
-func (m *Manager) Algorithms() []string { return m.cfg.Algorithms }
+func (m *Manager) Algorithms() []string { return slices.Clone(m.cfg.Algorithms) }
+
+// Policy returns the lifecycle timings.
+func (m *Manager) Policy() Policy { return m.cfg.Policy }

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/customerhub/hubid/internal/testenv"
+)
+
+// runAsync starts `hubid args...` and returns its output buffer and a stop
+// function that cancels it (like SIGTERM) and waits for the exit code.
+func runAsync(t *testing.T, args ...string) (*syncBuffer, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, out, out) }()
+	var once sync.Once
+	code := -1
+	stop := func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(30 * time.Second):
+				t.Error("hubid did not stop within 30 s")
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return out, stop
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitGet polls url until it answers with want (bounded).
+func waitGet(t *testing.T, url string, want int) []byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return b
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s answered %d: %s", url, resp.StatusCode, b)
+			}
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func checkDiscoveryAndKeys(t *testing.T, base string) string {
+	t.Helper()
+	var disc map[string]any
+	if err := json.Unmarshal(waitGet(t, base+"/.well-known/openid-configuration", 200), &disc); err != nil {
+		t.Fatal(err)
+	}
+	if disc["issuer"] != base || disc["jwks_uri"] != base+"/keys" {
+		t.Fatalf("discovery: %v", disc)
+	}
+	var set struct {
+		Keys []struct{ Kid, Alg, Kty, Use, N, E string }
+	}
+	if err := json.Unmarshal(waitGet(t, base+"/keys", 200), &set); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range set.Keys {
+		if k.Kid == "" || k.Alg != "RS256" || k.Kty != "RSA" || k.Use != "sig" || k.N == "" || k.E == "" {
+			t.Fatalf("not a valid RS256 JWK: %+v", k)
+		}
+	}
+	if len(set.Keys) == 0 {
+		t.Fatal("empty key set")
+	}
+	return set.Keys[0].Kid
+}
+
+func TestDevServesDiscoveryAndKeysAndKeepsData(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr := testenv.FreeAddr(t)
+	base := "http://" + addr
+	out, stop := runAsync(t, "dev", "--data", dir, "--listen", addr)
+	kid := checkDiscoveryAndKeys(t, base)
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	for _, want := range []string{base + "/.well-known/openid-configuration", "admin@demo.example", "14 created"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// A second start keeps the first run's data and keys.
+	out2, stop2 := runAsync(t, "dev", "--data", dir, "--listen", addr)
+	if kid2 := checkDiscoveryAndKeys(t, base); kid2 != kid {
+		t.Errorf("key changed across restarts: %s then %s", kid, kid2)
+	}
+	stop2()
+	if !strings.Contains(out2.String(), "0 created, 14 unchanged") {
+		t.Errorf("second start re-created data:\n%s", out2)
+	}
+}
+
+// proxy is a TCP proxy to Redis that a test can cut and restore.
+type proxy struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{l: l, target: target}
+	go p.serve()
+	t.Cleanup(func() { l.Close(); p.setDown(true) })
+	return p
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { io.Copy(up, c); up.Close() }()
+		go func() { io.Copy(c, up); c.Close() }()
+	}
+}
+
+func (p *proxy) setDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+func TestServeOnPostgresAndRedisReadinessFollowsRedis(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	redisAddr, prefix := testenv.Redis(t)
+	px := newProxy(t, redisAddr)
+	addr, metrics := testenv.FreeAddr(t), testenv.FreeAddr(t)
+	kek := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	t.Setenv("HUBID_TEST_KEK", kek)
+	cfg := filepath.Join(t.TempDir(), "hubid.yaml")
+	writeFile(t, cfg, "issuer: http://"+addr+"\nlisten:\n  http: "+addr+"\n  metrics: "+metrics+
+		"\npostgres:\n  dsn: "+dsn+"\nredis:\n  addrs: ["+px.l.Addr().String()+"]\n  key_prefix: \""+prefix+"\"\nkek:\n  current: {env: HUBID_TEST_KEK}\nlog:\n  level: error\n")
+	out, stop := runAsync(t, "serve", "--config", cfg)
+	checkDiscoveryAndKeys(t, "http://"+addr)
+	waitGet(t, "http://"+metrics+"/readyz", 200)
+	waitGet(t, "http://"+metrics+"/healthz", 200)
+	if m := string(waitGet(t, "http://"+metrics+"/metrics", 200)); !strings.Contains(m, "hubid_http_requests_total") {
+		t.Error("metrics lack hubid_http_requests_total")
+	}
+
+	px.setDown(true)
+	body := string(waitGet(t, "http://"+metrics+"/readyz", 503))
+	if !strings.Contains(body, `"redis"`) || strings.Contains(body, `"postgres":"down"`) {
+		t.Fatalf("readyz must name redis only: %s", body)
+	}
+	px.setDown(false)
+	waitGet(t, "http://"+metrics+"/readyz", 200)
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigCheckReportsEveryMistake(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "bad.yaml")
+	writeFile(t, cfg, "issuer: http://id.example.com\nsessions:\n  remember_idle: 14x\nkeys:\n  rsa_bits: 1024\n")
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"config", "check", cfg}, &out, &out); code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"issuer:", "14x", "keys.rsa_bits", "postgres.dsn", "redis.addrs"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, out.String())
+		}
+	}
+	good := filepath.Join(t.TempDir(), "good.yaml")
+	example, err := os.ReadFile("../../deploy/hubid.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, good, string(example))
+	out.Reset()
+	if code := run(context.Background(), []string{"config", "check", good}, &out, &out); code != 0 {
+		t.Fatalf("example config: exit %d: %s", code, out.String())
+	}
+}
+
+func TestSeedWithAnErrorAppliesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	seedFile := filepath.Join(t.TempDir(), "seed.yaml")
+	writeFile(t, seedFile, `organizations:
+  - code: ORG1
+    name: Org One
+users:
+  - email: a@example.com
+    name: A
+    password: long-enough-password
+    memberships:
+      - org: ORG1
+        role: admin
+`)
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"seed", "apply", "--data", dir, seedFile}, &out, &out); code != 1 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "seed.yaml:10") || !strings.Contains(out.String(), "role") {
+		t.Fatalf("error must name the line and field:\n%s", out.String())
+	}
+	// Nothing was applied: fixing the role and applying creates everything.
+	writeFile(t, seedFile, strings.Replace(mustRead(t, seedFile), "role: admin", "role: administrator", 1))
+	out.Reset()
+	if code := run(context.Background(), []string{"seed", "apply", "--data", dir, seedFile}, &out, &out); code != 0 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "3 created") {
+		t.Fatalf("want 3 created (org, user, membership): %s", out.String())
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestBadCommandLines(t *testing.T) {
+	for _, args := range [][]string{{}, {"nope"}, {"serve"}, {"dev", "--listen", "nonsense"}, {"migrate"}, {"config", "check"}, {"keys", "retire", "--data", t.TempDir(), "kid"}} {
+		var out bytes.Buffer
+		if code := run(context.Background(), args, &out, &out); code == 0 {
+			t.Errorf("%q: exit 0", args)
+		} else if out.Len() == 0 {
+			t.Errorf("%q: no message", args)
+		}
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &out, &out); code != 0 || !strings.HasPrefix(out.String(), "hubid ") {
+		t.Errorf("version: %d %q", code, out.String())
+	}
+}
+
+func TestMigrateStatusOnDevData(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"migrate", "up", "--data", dir}, &out, &out); code != 0 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "0001") || strings.Contains(out.String(), "pending") {
+		t.Fatalf("status after up:\n%s", out.String())
+	}
+}
