@@ -132,7 +132,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		GrantTypeRefreshToken:             true,
 		SupportedUILocales:                []language.Tag{language.English, language.Japanese},
 		SupportedScopes:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, oidcstore.ScopeRoles},
-		SupportedClaims:                   []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "sid", "name", "locale", "email", "email_verified", "updated_at", "orgs", "roles", "legacy_ids"},
+		SupportedClaims:                   []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "sid", "name", "locale", "email", "email_verified", "updated_at"},
 		BackChannelLogoutSupported:        true,
 		BackChannelLogoutSessionSupported: true,
 	}, stor, op.StaticIssuer(c.Issuer), opts...)

@@ -174,7 +174,7 @@ func (p *rp) handle(w http.ResponseWriter, r *http.Request) {
 
 // verify checks a logout token as OIDC Back-Channel Logout 1.0 §2.4 asks.
 func (p *rp) verify(token string) (delivery, error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
 	if err != nil {
 		return delivery{}, err
 	}

@@ -51,11 +51,42 @@ func (m *memKeys) UpdateSigningKeys(_ context.Context, fn func([]store.SigningKe
 	return nil
 }
 
+// auditLog records appended audit events.
+type auditLog struct {
+	mu     sync.Mutex
+	events []store.AuditEvent
+}
+
+func (a *auditLog) AppendAudit(_ context.Context, e store.AuditEvent) (int64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, e)
+	return int64(len(a.events)), nil
+}
+
+// take returns the kinds appended since the last take.
+func (a *auditLog) take() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var kinds []string
+	for _, e := range a.events {
+		kinds = append(kinds, e.Kind)
+	}
+	a.events = nil
+	return kinds
+}
+
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
 func newTestManager(t *testing.T, algs ...string) (*Manager, *clock, *memKeys) {
+	t.Helper()
+	m, clk, st, _ := newAuditedManager(t, algs...)
+	return m, clk, st
+}
+
+func newAuditedManager(t *testing.T, algs ...string) (*Manager, *clock, *memKeys, *auditLog) {
 	t.Helper()
 	var k [32]byte
 	_, _ = rand.Read(k[:])
@@ -65,11 +96,27 @@ func newTestManager(t *testing.T, algs ...string) (*Manager, *clock, *memKeys) {
 	}
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	st := &memKeys{keys: map[string]store.SigningKey{}}
+	audit := &auditLog{}
 	m := New(Config{
 		Algorithms: algs, RSABits: 2048, Now: clk.now, Rand: rand.Reader,
-		Policy: Policy{RotationPeriod: 30 * 24 * time.Hour, PublishBefore: 24 * time.Hour, RetireFor: 2 * time.Hour},
+		Policy:   Policy{RotationPeriod: 30 * 24 * time.Hour, PublishBefore: 24 * time.Hour, RetireFor: 2 * time.Hour},
+		OnChange: AuditTo(audit, nil),
 	}, st, kr)
-	return m, clk, st
+	return m, clk, st, audit
+}
+
+// states returns kid → state of the stored keys.
+func states(t *testing.T, m *Manager) map[string]store.KeyState {
+	t.Helper()
+	keys, err := m.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]store.KeyState{}
+	for _, k := range keys {
+		out[k.ID] = k.State
+	}
+	return out
 }
 
 func jwksKids(t *testing.T, m *Manager) []string {
@@ -97,9 +144,12 @@ func sorted(s ...string) []string { slices.Sort(s); return s }
 
 func TestLifecycleWalk(t *testing.T) {
 	ctx := context.Background()
-	m, clk, _ := newTestManager(t, "RS256")
+	m, clk, _, audit := newAuditedManager(t, "RS256")
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if got := audit.take(); !slices.Equal(got, []string{"key.active", "key.next"}) {
+		t.Fatalf("audit after first Ensure: %v", got)
 	}
 	first, err := m.Signing()
 	if err != nil {
@@ -126,11 +176,17 @@ func TestLifecycleWalk(t *testing.T) {
 	if k, _ := m.List(ctx); len(k) != 2 {
 		t.Fatalf("second Ensure added keys: %d", len(k))
 	}
+	if got := audit.take(); len(got) != 0 {
+		t.Fatalf("audit events without a change: %v", got)
+	}
 
 	// Step 2: rotating before the next key was published long enough is refused.
 	clk.t = clk.t.Add(time.Hour)
 	if _, err := m.Rotate(ctx, false); !errors.Is(err, ErrTooEarly) {
 		t.Fatalf("want ErrTooEarly, got %v", err)
+	}
+	if st := states(t, m); st[first.ID()] != store.KeyActive || st[next] != store.KeyNext || len(st) != 2 {
+		t.Fatalf("a refused rotation changed keys: %v", st)
 	}
 	// Step 3: a scheduled tick before the rotation period does nothing.
 	clk.t = clk.t.Add(48 * time.Hour)
@@ -150,6 +206,12 @@ func TestLifecycleWalk(t *testing.T) {
 	if len(kids) != 3 || !slices.Contains(kids, first.ID()) || !slices.Contains(kids, next) {
 		t.Fatalf("after rotation JWKS must hold retired, active and new next: %v", kids)
 	}
+	if st := states(t, m); st[first.ID()] != store.KeyRetired || st[next] != store.KeyActive {
+		t.Fatalf("after rotation: %v", st)
+	}
+	if got := audit.take(); !slices.Equal(got, []string{"key.retired", "key.active", "key.next"}) {
+		t.Fatalf("audit after rotation: %v", got)
+	}
 	// Step 5: the retired key stays until its tokens have expired, then goes.
 	clk.t = clk.t.Add(time.Hour)
 	m.Tick(ctx)
@@ -162,6 +224,9 @@ func TestLifecycleWalk(t *testing.T) {
 	}
 	if kids := jwksKids(t, m); slices.Contains(kids, first.ID()) || len(kids) != 2 {
 		t.Fatalf("retired key still published after RetireFor: %v", kids)
+	}
+	if got := audit.take(); !slices.Equal(got, []string{"key.removed"}) {
+		t.Fatalf("audit after removal: %v", got)
 	}
 }
 

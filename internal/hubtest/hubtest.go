@@ -21,6 +21,7 @@ import (
 	"github.com/customerhub/hubid/idp"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/idp/seed"
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/seal"
@@ -267,5 +268,21 @@ func (e *Env) NoRedirectClient(jar http.CookieJar) *http.Client {
 			}
 			return nil
 		},
+	}
+}
+
+// ApplySeed applies a seed file (e.g. deploy/dev/seed.yaml).
+func (e *Env) ApplySeed(t testing.TB, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := seed.Parse(data, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seed.Apply(context.Background(), e.Durable, f, seed.Options{Hasher: e.Hasher}); err != nil {
+		t.Fatal(err)
 	}
 }
