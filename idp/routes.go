@@ -20,6 +20,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/httpx"
 	"github.com/customerhub/hubid/idp/i18n"
 	"github.com/customerhub/hubid/idp/login"
@@ -171,14 +172,28 @@ func (s *Server) buildLogin() error {
 	return nil
 }
 
-// endSession ends a browser session. Its refresh tokens without
+// endSession ends a browser session and queues a back-channel logout for
+// each client signed in with it. Its refresh tokens without
 // offline_access die with it (checked at refresh).
 func (s *Server) endSession(ctx context.Context, id string) error {
-	err := s.Sessions.End(ctx, id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	sess, err := s.Sessions.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	return nil
+	if len(sess.Clients) > 0 {
+		err := s.deps.Durable.InTx(ctx, func(tx store.Durable) error {
+			_, err := backchannel.Enqueue(ctx, tx, tx, s.deps.Config.Issuer, sess, s.deps.Now())
+			return err
+		})
+		if err != nil {
+			// The person asked to sign out: end the session anyway.
+			s.deps.Logger.ErrorContext(ctx, "queue back-channel logout", "err", err)
+		}
+	}
+	return s.Sessions.End(ctx, id)
 }
 
 func (s *Server) buildPublic() http.Handler {
@@ -240,7 +255,14 @@ func (s *Server) Run(ctx context.Context) {
 			}
 		}
 	}()
+	bt := time.NewTicker(2 * time.Second)
+	defer bt.Stop()
+	go s.logouts.Run(ctx, bt.C)
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	s.Keys.Run(ctx, t.C)
 }
+
+// Logouts is the back-channel logout worker (Run drives it; tests call
+// RunOnce).
+func (s *Server) Logouts() *backchannel.Worker { return s.logouts }

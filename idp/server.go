@@ -21,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/idp/keys"
@@ -59,6 +60,7 @@ type Server struct {
 	login    *login.Handler
 	renderer *web.Renderer
 	origins  *originSet
+	logouts  *backchannel.Worker
 	public   http.Handler
 	internal http.Handler
 }
@@ -140,6 +142,12 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
 	s.Provider = provider
+	s.logouts, err = backchannel.NewWorker(d.Durable, backchannel.Keys(km.Signing), backchannel.Config{
+		Issuer: c.Issuer, Now: d.Now, Rand: d.Rand, Logger: d.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("back-channel logout: %w", err)
+	}
 	if err := s.buildLogin(); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,7 @@ type Config struct {
 	Helpdesk Helpdesk `yaml:"helpdesk"`
 	Log      Log      `yaml:"log"`
 	Audit    Audit    `yaml:"audit"`
+	Admin    Admin    `yaml:"admin"`
 }
 
 // Listen holds the listen addresses.
@@ -139,6 +140,13 @@ type Log struct {
 // Audit configures the usage history.
 type Audit struct {
 	Retention Duration `yaml:"retention"`
+}
+
+// Admin configures the admin API (signing keys), served on listen.metrics.
+type Admin struct {
+	// Token is the bearer token admin requests must present. Unset: the
+	// admin API is off (404).
+	Token SecretRef `yaml:"token"`
 }
 
 // Defaults returns the configuration used for every key the file leaves out.

@@ -200,6 +200,10 @@ func (c *Config) Validate() error {
 	if c.Audit.Retention.D() < 24*time.Hour {
 		add("audit.retention: at least 1d")
 	}
+	c.Admin.Token.validate("admin.token", add)
+	if c.Admin.Token.IsSet() && c.Listen.Metrics == "" {
+		add("admin.token: the admin API is served on listen.metrics, which is off")
+	}
 	if len(p) > 0 {
 		return &Error{Problems: p}
 	}

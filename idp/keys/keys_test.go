@@ -76,9 +76,23 @@ func (a *auditLog) take() []string {
 	return kinds
 }
 
-type clock struct{ t time.Time }
+// clock is a goroutine-safe fake clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *clock) now() time.Time { return c.t }
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
 
 func newTestManager(t *testing.T, algs ...string) (*Manager, *clock, *memKeys) {
 	t.Helper()
@@ -181,7 +195,7 @@ func TestLifecycleWalk(t *testing.T) {
 	}
 
 	// Step 2: rotating before the next key was published long enough is refused.
-	clk.t = clk.t.Add(time.Hour)
+	clk.advance(time.Hour)
 	if _, err := m.Rotate(ctx, false); !errors.Is(err, ErrTooEarly) {
 		t.Fatalf("want ErrTooEarly, got %v", err)
 	}
@@ -189,12 +203,12 @@ func TestLifecycleWalk(t *testing.T) {
 		t.Fatalf("a refused rotation changed keys: %v", st)
 	}
 	// Step 3: a scheduled tick before the rotation period does nothing.
-	clk.t = clk.t.Add(48 * time.Hour)
+	clk.advance(48 * time.Hour)
 	if evs, err := m.Tick(ctx); err != nil || len(evs) != 0 {
 		t.Fatalf("tick before due: %v %v", evs, err)
 	}
 	// Step 4: at the rotation time, next becomes active, old active retired, new next made.
-	clk.t = clk.t.Add(30 * 24 * time.Hour)
+	clk.advance(30 * 24 * time.Hour)
 	if _, err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -213,12 +227,12 @@ func TestLifecycleWalk(t *testing.T) {
 		t.Fatalf("audit after rotation: %v", got)
 	}
 	// Step 5: the retired key stays until its tokens have expired, then goes.
-	clk.t = clk.t.Add(time.Hour)
+	clk.advance(time.Hour)
 	m.Tick(ctx)
 	if !slices.Contains(jwksKids(t, m), first.ID()) {
 		t.Fatal("retired key removed before its tokens expired")
 	}
-	clk.t = clk.t.Add(time.Hour)
+	clk.advance(time.Hour)
 	if _, err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
