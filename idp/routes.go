@@ -266,3 +266,9 @@ func (s *Server) Run(ctx context.Context) {
 // Logouts is the back-channel logout worker (Run drives it; tests call
 // RunOnce).
 func (s *Server) Logouts() *backchannel.Worker { return s.logouts }
+
+// RefreshOrigins reloads the CORS origins from the registered clients now
+// (Run does it every 30 s).
+func (s *Server) RefreshOrigins(ctx context.Context) error {
+	return s.origins.refresh(ctx, s.deps.Durable)
+}
