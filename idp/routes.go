@@ -136,11 +136,11 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New()
+	bundle, err := i18n.New(login.Messages)
 	if err != nil {
 		return err
 	}
-	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger)
+	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates)
 	if err != nil {
 		return err
 	}

@@ -25,19 +25,35 @@ type Bundle struct {
 	keys    map[string]bool
 }
 
-// New builds the bundle from the message table; it fails when a message
-// lacks a translation, so a missing string is caught at start-up and in
-// tests rather than shown as a key.
-func New() (*Bundle, error) {
+// Msg is one message in both languages.
+type Msg struct{ EN, JA string }
+
+// Table is a package's messages by key; each page package owns its table.
+type Table map[string]Msg
+
+// New builds the bundle from the shared messages and the packages'
+// tables; it fails when a message lacks a translation or a key is defined
+// twice, so a missing string is caught at start-up and in tests rather
+// than shown as a key.
+func New(tables ...Table) (*Bundle, error) {
 	b := &Bundle{cat: catalog.NewBuilder(catalog.Fallback(language.English)), matcher: language.NewMatcher(Supported), keys: map[string]bool{}}
-	for key, m := range messages {
-		if m.en == "" || m.ja == "" {
+	all := Table{}
+	for _, t := range append([]Table{messages}, tables...) {
+		for k, m := range t {
+			if _, dup := all[k]; dup {
+				return nil, fmt.Errorf("i18n: message %q is defined twice", k)
+			}
+			all[k] = m
+		}
+	}
+	for key, m := range all {
+		if m.EN == "" || m.JA == "" {
 			return nil, fmt.Errorf("i18n: message %q lacks a translation", key)
 		}
-		if err := b.cat.SetString(language.English, key, m.en); err != nil {
+		if err := b.cat.SetString(language.English, key, m.EN); err != nil {
 			return nil, fmt.Errorf("i18n: %s: %w", key, err)
 		}
-		if err := b.cat.SetString(language.Japanese, key, m.ja); err != nil {
+		if err := b.cat.SetString(language.Japanese, key, m.JA); err != nil {
 			return nil, fmt.Errorf("i18n: %s: %w", key, err)
 		}
 		b.keys[key] = true

@@ -42,15 +42,21 @@ func TestTranslations(t *testing.T) {
 		t.Fatal(err)
 	}
 	ja := b.Printer(language.Japanese)
-	if got := ja.T("signin.to", "NK-SHIPS"); got != "NK-SHIPS を利用するには" {
+	if got := ja.T("home.signedin", "Aiko"); got != "Aiko としてサインイン中" {
 		t.Fatalf("ja: %q", got)
 	}
-	if got := b.Printer(language.English).T("signin.next"); got != "Next" {
+	if got := b.Printer(language.English).T("error.title"); got != "Something went wrong" {
 		t.Fatalf("en: %q", got)
 	}
 	for k, m := range messages {
-		if m.en == m.ja && k != "lang.en" && k != "lang.ja" {
+		if m.EN == m.JA && k != "lang.en" && k != "lang.ja" {
 			t.Errorf("%s: Japanese is a copy of English", k)
 		}
+	}
+	if _, err := New(Table{"x.y": {EN: "only English"}}); err == nil {
+		t.Error("a missing translation must fail")
+	}
+	if _, err := New(Table{"error.title": {EN: "a", JA: "b"}}); err == nil {
+		t.Error("a duplicate key must fail")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/customerhub/hubid/apperr"
@@ -48,27 +49,34 @@ type Renderer struct {
 	Logger   *slog.Logger
 }
 
-// NewRenderer parses every page with the layout.
-func NewRenderer(b *i18n.Bundle, hd Helpdesk, log *slog.Logger) (*Renderer, error) {
+// NewRenderer parses the layout and the error page from this package and
+// every page of the given file systems (each with a templates/ folder),
+// once, at start-up. A page name defined twice is an error.
+func NewRenderer(b *i18n.Bundle, hd Helpdesk, log *slog.Logger, pages ...fs.FS) (*Renderer, error) {
 	layout, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: layout: %w", err)
 	}
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
 	r := &Renderer{pages: map[string]*template.Template{}, Bundle: b, Helpdesk: hd, Logger: log}
-	for _, n := range names {
-		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if base == "layout" {
-			continue
-		}
-		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
+	for _, fsys := range append([]fs.FS{templateFS}, pages...) {
+		names, err := fs.Glob(fsys, "templates/*.html")
 		if err != nil {
-			return nil, fmt.Errorf("web: %s: %w", n, err)
+			return nil, err
 		}
-		r.pages[base] = t
+		for _, n := range names {
+			base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+			if base == "layout" {
+				continue
+			}
+			if _, dup := r.pages[base]; dup {
+				return nil, fmt.Errorf("web: page %q defined twice", base)
+			}
+			t, err := template.Must(layout.Clone()).ParseFS(fsys, n)
+			if err != nil {
+				return nil, fmt.Errorf("web: %s: %w", n, err)
+			}
+			r.pages[base] = t
+		}
 	}
 	return r, nil
 }
@@ -191,4 +199,34 @@ func Static() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		fsrv.ServeHTTP(w, r)
 	})
+}
+
+var (
+	actionRe = regexp.MustCompile(`(?s)\{\{.*?\}\}`)
+	tagRe    = regexp.MustCompile(`(?s)<[^>]*>|&[a-z]+;`)
+	letterRe = regexp.MustCompile(`\p{L}`)
+)
+
+// HardCodedText lists text written directly in the templates of fsys
+// (templates/*.html): with actions, tags and entities removed, no letters
+// may remain. Every page package's tests call it.
+func HardCodedText(fsys fs.FS) ([]string, error) {
+	names, err := fs.Glob(fsys, "templates/*.html")
+	if err != nil || len(names) == 0 {
+		return nil, fmt.Errorf("web: no templates: %v", err)
+	}
+	var found []string
+	for _, n := range names {
+		src, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		text := tagRe.ReplaceAllString(actionRe.ReplaceAllString(string(src), ""), " ")
+		for _, line := range strings.Split(text, "\n") {
+			if s := strings.TrimSpace(line); letterRe.MatchString(s) {
+				found = append(found, n+": "+s)
+			}
+		}
+	}
+	return found, nil
 }

@@ -1,0 +1,26 @@
+package login
+
+import "github.com/customerhub/hubid/idp/i18n"
+
+// Messages are the sign-in and logout pages' strings.
+var Messages = i18n.Table{
+	"signin.title":             {EN: "Sign in", JA: "サインイン"},
+	"signin.to":                {EN: "to continue to %s", JA: "%s を利用するには"},
+	"signin.email":             {EN: "Email address", JA: "メールアドレス"},
+	"signin.next":              {EN: "Next", JA: "次へ"},
+	"signin.password":          {EN: "Password", JA: "パスワード"},
+	"signin.remember":          {EN: "Automatically sign in next time", JA: "次回から自動的にサインイン"},
+	"signin.remember.help":     {EN: "You stay signed in on this device until 14 days pass without using it.", JA: "このデバイスでは、14日間利用がない場合までサインインしたままになります。"},
+	"signin.submit":            {EN: "Sign in", JA: "サインイン"},
+	"signin.forgot":            {EN: "Forgot password?", JA: "パスワードをお忘れですか？"},
+	"signin.notyou":            {EN: "Use another email address", JA: "別のメールアドレスを使用"},
+	"signin.failed":            {EN: "The email address or password is incorrect.", JA: "メールアドレスまたはパスワードが正しくありません。"},
+	"signin.throttled":         {EN: "Too many failed attempts. Try again after %s.", JA: "失敗が続いたため、一時的にサインインできません。%s 以降にもう一度お試しください。"},
+	"signin.locked":            {EN: "Sign-in is locked after too many failed attempts. Try again after %s.", JA: "失敗が多すぎるため、サインインがロックされています。%s 以降にもう一度お試しください。"},
+	"signin.email.required":    {EN: "Enter your email address.", JA: "メールアドレスを入力してください。"},
+	"signin.password.required": {EN: "Enter your password.", JA: "パスワードを入力してください。"},
+	"logout.title":             {EN: "Sign out", JA: "サインアウト"},
+	"logout.confirm":           {EN: "Do you want to sign out of the Customer Hub on this device?", JA: "このデバイスでカスタマーハブからサインアウトしますか？"},
+	"logout.submit":            {EN: "Sign out", JA: "サインアウト"},
+	"logout.cancel":            {EN: "Stay signed in", JA: "サインインしたままにする"},
+	"logout.done":              {EN: "You have been signed out.", JA: "サインアウトしました。"}}
