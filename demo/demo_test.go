@@ -233,6 +233,8 @@ func TestSignInShowsClaims(t *testing.T) {
 		"Signed in as <strong>Aiko &lt;b&gt;Administrator&lt;/b&gt;</strong> (admin@demo.example)",
 		"u1abcdefghijklmnopqrstuvwx", "urn:hubid:acr:password", "session-1", `href="http://localhost:9002/"`,
 		"Open the other demo service", "Sign out",
+		"<pre>&#34;Aiko &lt;b&gt;Administrator&lt;/b&gt;&#34;</pre>", // readable JSON, HTML-escaped
+		"<pre>[\n  &#34;pwd&#34;\n]</pre>",
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("home page lacks %q", want)

@@ -92,13 +92,27 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 func claimRows(claims map[string]json.RawMessage) []claimRow {
 	rows := make([]claimRow, 0, len(claims))
 	for k, v := range claims {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, v, "", "  "); err != nil {
-			buf.Reset()
-			buf.Write(v)
-		}
-		rows = append(rows, claimRow{Name: k, Value: buf.String()})
+		rows = append(rows, claimRow{Name: k, Value: prettyJSON(v)})
 	}
 	slices.SortFunc(rows, func(x, y claimRow) int { return strings.Compare(x.Name, y.Name) })
 	return rows
+}
+
+// prettyJSON indents v and undoes encoding/json's \u003c-style escapes
+// (the page escapes for HTML); numbers are kept as written.
+func prettyJSON(v json.RawMessage) string {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	var x any
+	if err := dec.Decode(&x); err != nil {
+		return string(v)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(x); err != nil {
+		return string(v)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
 }

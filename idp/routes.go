@@ -165,9 +165,11 @@ func (s *Server) buildLogin() error {
 		LoginRequired: func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest) {
 			op.AuthRequestError(w, r, oidcstore.WrapAuthRequest(ar), oidc.ErrLoginRequired(), s.Provider)
 		},
-		EndSession: s.endSession,
-		Now:        s.deps.Now,
-		Logger:     s.deps.Logger,
+		EndSession:     s.endSession,
+		AuthRequestTTL: c.Sessions.AuthRequestTTL.D(),
+		Rand:           s.deps.Rand,
+		Now:            s.deps.Now,
+		Logger:         s.deps.Logger,
 	})
 	return nil
 }
@@ -210,7 +212,7 @@ func (s *Server) buildPublic() http.Handler {
 	pages := http.NewServeMux()
 	s.login.Mount(pages)
 	protected := web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages))
-	for _, p := range []string{"/login", "/login/", "/logout", "/logged-out"} {
+	for _, p := range []string{"/signin", "/login", "/login/", "/logout", "/logged-out"} {
 		mux.Handle(p, protected)
 	}
 	mux.Handle("/device_authorization", http.NotFoundHandler())

@@ -112,7 +112,7 @@ func TestDevServesDiscoveryAndKeysAndKeepsData(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	addr := testenv.FreeAddr(t)
 	base := "http://" + addr
-	out, stop := runAsync(t, "dev", "--data", dir, "--listen", addr)
+	out, stop := runAsync(t, "dev", "--data", dir, "--listen", addr, "--demo=false")
 	kid := checkDiscoveryAndKeys(t, base)
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
@@ -123,7 +123,7 @@ func TestDevServesDiscoveryAndKeysAndKeepsData(t *testing.T) {
 		}
 	}
 	// A second start keeps the first run's data and keys.
-	out2, stop2 := runAsync(t, "dev", "--data", dir, "--listen", addr)
+	out2, stop2 := runAsync(t, "dev", "--data", dir, "--listen", addr, "--demo=false")
 	if kid2 := checkDiscoveryAndKeys(t, base); kid2 != kid {
 		t.Errorf("key changed across restarts: %s then %s", kid, kid2)
 	}

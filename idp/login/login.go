@@ -7,11 +7,15 @@ package login
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/customerhub/hubid/apperr"
@@ -24,6 +28,7 @@ import (
 
 // AuthRequests is the pending-request storage the UI needs.
 type AuthRequests interface {
+	CreateAuthRequest(ctx context.Context, r store.AuthRequest) error
 	GetAuthRequest(ctx context.Context, id string) (store.AuthRequest, error)
 	UpdateAuthRequest(ctx context.Context, id string, fn func(*store.AuthRequest) error) (store.AuthRequest, error)
 }
@@ -64,8 +69,11 @@ type Deps struct {
 	LoginRequired func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest)
 	// EndSession ends a browser session (and notifies its clients).
 	EndSession func(ctx context.Context, sessionID string) error
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// AuthRequestTTL bounds a hub sign-in (/signin) like an OIDC one.
+	AuthRequestTTL time.Duration
+	Rand           io.Reader
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // Handler serves the sign-in and logout pages.
@@ -76,6 +84,7 @@ func New(d Deps) *Handler { return &Handler{d: d} }
 
 // Mount registers the pages on mux (wrapped with web.Protect by the caller).
 func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET /signin", h.hubSignIn)
 	mux.HandleFunc("GET /login", h.start)
 	mux.HandleFunc("POST /login/email", h.postEmail)
 	mux.HandleFunc("GET /login/password", h.passwordPage)
@@ -171,6 +180,9 @@ type emailData struct {
 }
 
 func (h *Handler) clientName(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
 	c, err := h.d.Directory.GetClient(ctx, id)
 	if err != nil {
 		return ""
@@ -190,6 +202,9 @@ func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, ar store.A
 // entitled reports whether one of the user's organizations may use the
 // client's service (clients without a service admit everyone).
 func (h *Handler) entitled(ctx context.Context, userID, clientID string) (bool, error) {
+	if clientID == "" {
+		return true, nil // the hub itself
+	}
 	c, err := h.d.Directory.GetClient(ctx, clientID)
 	if err != nil {
 		return false, err
@@ -240,6 +255,11 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 		h.d.Renderer.Error(w, r, p, err, "error.expired")
 		return
 	}
+	if ar.ClientID == "" {
+		// A hub sign-in: back to the hub page it came from.
+		http.Redirect(w, r, LocalPath(ar.RedirectURI), http.StatusSeeOther)
+		return
+	}
 	if _, err := h.d.Sessions.AddClient(ctx, s.ID, ar.ClientID); err != nil {
 		h.d.Logger.WarnContext(ctx, "record client in session", slog.Any("err", err))
 	}
@@ -264,4 +284,39 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// LocalPath returns p if it is a path on this host ("/…", not "//…" or
+// "/\\…"), else "/": a return address can never leave hubid.
+func LocalPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return "/"
+	}
+	if u, err := url.Parse(p); err != nil || u.Host != "" || u.Scheme != "" {
+		return "/"
+	}
+	return p
+}
+
+// hubSignIn starts a sign-in for the hub's own pages: an auth request
+// without a client, whose "redirect" is the local page to return to.
+func (h *Handler) hubSignIn(w http.ResponseWriter, r *http.Request) {
+	ret := LocalPath(r.FormValue("return"))
+	if s, live, err := h.d.Sessions.Current(r.Context(), w, r); err == nil && live && s.UserID != "" {
+		http.Redirect(w, r, ret, http.StatusSeeOther)
+		return
+	}
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(h.d.Rand, b); err != nil {
+		h.d.Renderer.Error(w, r, h.printer(r, nil), err, "")
+		return
+	}
+	now := h.d.Now()
+	ar := store.AuthRequest{ID: base64.RawURLEncoding.EncodeToString(b), RedirectURI: ret,
+		LoginHint: r.FormValue("login_hint"), CreatedAt: now, ExpiresAt: now.Add(h.d.AuthRequestTTL)}
+	if err := h.d.AuthRequests.CreateAuthRequest(r.Context(), ar); err != nil {
+		h.d.Renderer.Error(w, r, h.printer(r, nil), err, "")
+		return
+	}
+	http.Redirect(w, r, "/login?authRequestID="+url.QueryEscape(ar.ID), http.StatusSeeOther)
 }

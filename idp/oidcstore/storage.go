@@ -40,7 +40,6 @@ type Ephemeral interface {
 	store.CodeStore
 	store.RefreshStore
 	store.RevocationStore
-	GetSession(ctx context.Context, id string) (store.Session, error)
 	Ping(ctx context.Context) error
 }
 

@@ -236,13 +236,6 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if err != nil {
 		return nil, s.serverError(ctx, "load user", err)
 	}
-	if !t.Offline {
-		if _, err := s.eph.GetSession(ctx, t.SessionID); errors.Is(err, store.ErrNotFound) {
-			return nil, oidc.ErrInvalidGrant().WithDescription("the browser session has ended; sign in again")
-		} else if err != nil {
-			return nil, s.serverError(ctx, "load session", err)
-		}
-	}
 	return &RefreshRequest{t: t, scopes: t.Scopes}, nil
 }
 

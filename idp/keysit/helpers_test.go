@@ -1,0 +1,239 @@
+// Package keysit_test runs signing-key rotation against whole in-process
+// hubid servers: tokens minted through the real token endpoint and verified
+// by an independent verifier (coreos/go-oidc) over /keys, replicas sharing
+// one PostgreSQL schema, and emergency retirement.
+package keysit_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/customerhub/hubid/idp"
+	"github.com/customerhub/hubid/idp/clients"
+	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/password"
+	"github.com/customerhub/hubid/seal"
+	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/memory"
+	"github.com/customerhub/hubid/store/sqlite"
+)
+
+// clock is a shared, goroutine-safe fake clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// secrets are what replicas of one deployment share: the KEK.
+type secrets struct {
+	kek  seal.KEK
+	ring *seal.Keyring
+}
+
+func newSecrets(t testing.TB) secrets {
+	t.Helper()
+	var k [32]byte
+	_, _ = rand.Read(k[:])
+	kek := seal.NewKEK(k)
+	kr, err := seal.NewKeyring(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secrets{kek: kek, ring: kr}
+}
+
+// instance is one running hubid replica.
+type instance struct {
+	URL    string
+	Server *idp.Server
+	Config config.Config
+}
+
+// startInstance runs a hubid on durable (shared between instances) with
+// its own memory ephemeral store, the given clock, and an httptest server
+// whose URL is the issuer.
+func startInstance(t testing.TB, durable store.Durable, durName string, sec secrets, clk *clock, adjust func(*config.Config)) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	_ = ts.Listener.Close()
+	ts.Listener = l
+	c := config.Defaults()
+	c.Issuer = "http://" + l.Addr().String()
+	c.Listen.HTTP, c.Listen.Metrics = l.Addr().String(), ""
+	if adjust != nil {
+		adjust(&c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.New(memory.Options{Now: clk.Now})
+	t.Cleanup(func() { _ = mem.Close() })
+	p := password.DefaultParams()
+	p.Memory, p.Time = 64, 1
+	srv, err := idp.New(ctx, idp.Deps{
+		Config: c, Durable: durable, DurableName: durName, Ephemeral: mem, EphemeralName: "memory",
+		Sealer: sec.ring, CryptoSecret: sec.kek.Key[:], Hasher: &password.Hasher{Params: p},
+		Now: clk.Now, Rand: rand.Reader, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv.Public()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return &instance{URL: c.Issuer, Server: srv, Config: c}
+}
+
+// openSQLite opens a migrated SQLite database in the test's directory.
+func openSQLite(t testing.TB, clk *clock) store.Durable {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hubid.db"), sqlite.Options{Now: clk.Now, Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// addService registers a confidential client_credentials client with a
+// JWT access token and returns its secret.
+func addService(t testing.TB, d store.Durable, id string) string {
+	t.Helper()
+	secret := base64.RawURLEncoding.EncodeToString([]byte(id + "-secret-0123456789abcdefghijklmnop"))
+	now := time.Now()
+	c := store.Client{ID: id, Name: id, SecretHash: clients.HashSecret(secret),
+		GrantTypes: []string{"client_credentials"}, AccessTokenType: store.AccessTokenJWT, CreatedAt: now, UpdatedAt: now}
+	if err := clients.Validate(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CreateClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// mint gets a JWT access token from the token endpoint with
+// client_credentials.
+func mint(ctx context.Context, hc *http.Client, issuer, id, secret string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, issuer+"/oauth/token",
+		strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("token endpoint: %s: %s", resp.Status, b)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(b, &tok); err != nil || strings.Count(tok.AccessToken, ".") != 2 {
+		return "", fmt.Errorf("not a JWT access token: %s", b)
+	}
+	return tok.AccessToken, nil
+}
+
+// kidOf returns the kid in a JWT's header.
+func kidOf(t testing.TB, jwt string) string {
+	t.Helper()
+	h, err := base64.RawURLEncoding.DecodeString(jwt[:strings.IndexByte(jwt, '.')])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hdr struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(h, &hdr); err != nil {
+		t.Fatal(err)
+	}
+	return hdr.Kid
+}
+
+// verifier is an independent relying party: go-oidc with a fresh remote
+// key set (it refetches /keys when it meets an unknown kid). The access
+// token is a JWT whose audience is the client, so the client ID check is
+// skipped.
+func verifier(issuer string, clk *clock) *oidc.IDTokenVerifier {
+	ks := oidc.NewRemoteKeySet(context.Background(), issuer+"/keys")
+	return oidc.NewVerifier(issuer, ks, &oidc.Config{SkipClientIDCheck: true, Now: clk.Now,
+		SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256, oidc.EdDSA}})
+}
+
+// getKeys fetches /keys and returns the body and Cache-Control.
+func getKeys(t testing.TB, issuer string) (string, string) {
+	t.Helper()
+	resp, err := http.Get(issuer + "/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/keys: %s %v", resp.Status, err)
+	}
+	return string(b), resp.Header.Get("Cache-Control")
+}
+
+// jwksKids returns the kids of a JWKS document, in order.
+func jwksKids(t testing.TB, body string) []string {
+	t.Helper()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(body), &set); err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid)
+	}
+	return kids
+}
