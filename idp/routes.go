@@ -22,6 +22,7 @@ import (
 
 	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/httpx"
+	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/i18n"
 	"github.com/customerhub/hubid/idp/login"
 	"github.com/customerhub/hubid/idp/oidcstore"
@@ -136,11 +137,11 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages)
+	bundle, err := i18n.New(login.Messages, hub.Messages)
 	if err != nil {
 		return err
 	}
-	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates)
+	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates)
 	if err != nil {
 		return err
 	}
@@ -151,6 +152,7 @@ func (s *Server) buildLogin() error {
 	policy := throttle.Policy{DelayAfter: c.Throttle.DelayAfter, LockAfter: c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	ipPolicy := throttle.Policy{DelayAfter: 5 * c.Throttle.DelayAfter, LockAfter: 5 * c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	s.renderer = renderer
+	s.guard = &hub.Guard{Sessions: s.Sessions, Directory: s.deps.Durable, Renderer: renderer, Logger: s.deps.Logger}
 	s.login = login.New(login.Deps{
 		AuthRequests: s.deps.Ephemeral,
 		Directory:    s.deps.Durable,
@@ -211,8 +213,9 @@ func (s *Server) buildPublic() http.Handler {
 
 	pages := http.NewServeMux()
 	s.login.Mount(pages)
+	hub.New(s.guard).Mount(pages)
 	protected := web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages))
-	for _, p := range []string{"/signin", "/login", "/login/", "/logout", "/logged-out"} {
+	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out"} {
 		mux.Handle(p, protected)
 	}
 	mux.Handle("/device_authorization", http.NotFoundHandler())

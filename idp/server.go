@@ -24,6 +24,7 @@ import (
 	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/idp/login"
 	"github.com/customerhub/hubid/idp/oidcstore"
@@ -59,6 +60,7 @@ type Server struct {
 	Sessions *session.Manager
 	login    *login.Handler
 	renderer *web.Renderer
+	guard    *hub.Guard
 	origins  *originSet
 	logouts  *backchannel.Worker
 	public   http.Handler
