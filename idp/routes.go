@@ -243,31 +243,6 @@ func (s *Server) Public() http.Handler { return s.public }
 // Internal is the handler for the metrics/health listener.
 func (s *Server) Internal() http.Handler { return s.internal }
 
-// Run does the background work until ctx ends: key reload and rotation
-// every 2 s, client origins for CORS every 30 s.
-func (s *Server) Run(ctx context.Context) {
-	go func() {
-		t := time.NewTicker(30 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := s.origins.refresh(ctx, s.deps.Durable); err != nil {
-					s.deps.Logger.WarnContext(ctx, "refresh client origins", "err", err)
-				}
-			}
-		}
-	}()
-	bt := time.NewTicker(2 * time.Second)
-	defer bt.Stop()
-	go s.logouts.Run(ctx, bt.C)
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	s.Keys.Run(ctx, t.C)
-}
-
 // Logouts is the back-channel logout worker (Run drives it; tests call
 // RunOnce).
 func (s *Server) Logouts() *backchannel.Worker { return s.logouts }

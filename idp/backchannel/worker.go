@@ -44,7 +44,7 @@ type Config struct {
 	Logger  *slog.Logger // discard
 }
 
-// Worker delivers queued back-channel logouts: an ob.Worker for Kind
+// Worker delivers queued back-channel logouts: an outbox.Worker for Kind
 // whose handler signs and POSTs the logout token.
 type Worker struct {
 	cfg    Config
@@ -100,7 +100,7 @@ func NewWorker(st Store, keys KeySource, cfg Config) (*Worker, error) {
 	return w, nil
 }
 
-// ExponentialBackoff is ob.ExponentialBackoff: base·2^(attempt−1)
+// ExponentialBackoff is outbox.ExponentialBackoff: base·2^(attempt−1)
 // capped at max, less up to a fifth of random jitter read from rnd.
 func ExponentialBackoff(base, max time.Duration, rnd io.Reader) func(attempt int) time.Duration {
 	return ob.ExponentialBackoff(base, max, rnd)

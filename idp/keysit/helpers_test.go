@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -109,7 +110,7 @@ func startInstance(t testing.TB, durable store.Durable, durName string, sec secr
 	srv, err := idp.New(ctx, idp.Deps{
 		Config: c, Durable: durable, DurableName: durName, Ephemeral: mem, EphemeralName: "memory",
 		Sealer: sec.ring, CryptoSecret: sec.kek.Key[:], Hasher: &password.Hasher{Params: p},
-		Now: clk.Now, Rand: rand.Reader, Logger: slog.New(slog.DiscardHandler),
+		Now: clk.Now, Rand: rand.Reader, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,55 @@
+package idp
+
+import (
+	"context"
+	"time"
+)
+
+// Run does the background work until ctx ends: signing-key reload and
+// scheduled rotation (every 2 s), back-channel logout delivery (every
+// 2 s), client origins for CORS (every 30 s) and the usage-history purge
+// (hourly). Every job is safe to run on every replica.
+func (s *Server) Run(ctx context.Context) {
+	every(ctx, 30*time.Second, func() {
+		if err := s.origins.refresh(ctx, s.deps.Durable); err != nil {
+			s.deps.Logger.WarnContext(ctx, "refresh client origins", "err", err)
+		}
+	})
+	every(ctx, time.Hour, func() {
+		if _, err := s.PurgeAudit(ctx); err != nil {
+			s.deps.Logger.WarnContext(ctx, "purge usage history", "err", err)
+		}
+	})
+	bt := time.NewTicker(2 * time.Second)
+	defer bt.Stop()
+	go s.logouts.Run(ctx, bt.C)
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	s.Keys.Run(ctx, t.C)
+}
+
+// every runs fn every d in its own goroutine until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+}
+
+// PurgeAudit deletes usage history older than audit.retention and returns
+// how many events went.
+func (s *Server) PurgeAudit(ctx context.Context) (int64, error) {
+	n, err := s.deps.Durable.PurgeAudit(ctx, s.deps.Now().Add(-s.deps.Config.Audit.Retention.D()))
+	if err == nil && n > 0 {
+		s.deps.Logger.InfoContext(ctx, "purged usage history", "events", n)
+	}
+	return n, err
+}
