@@ -39,5 +39,8 @@ fuzz: ## run every fuzz target for 10 s
 	    echo "== $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$p || exit 1; \
 	  done; done
 
+screenshots: ## regenerate docs/screenshots/ with headless Chromium (needs chromium and fonts-noto-cjk)
+	HUBID_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowser' ./idp/
+
 clean: ## remove build output and the dev data directory
 	rm -rf bin .hubid

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -110,7 +109,7 @@ func startInstance(t testing.TB, durable store.Durable, durName string, sec secr
 	srv, err := idp.New(ctx, idp.Deps{
 		Config: c, Durable: durable, DurableName: durName, Ephemeral: mem, EphemeralName: "memory",
 		Sealer: sec.ring, CryptoSecret: sec.kek.Key[:], Hasher: &password.Hasher{Params: p},
-		Now: clk.Now, Rand: rand.Reader, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Now: clk.Now, Rand: rand.Reader, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

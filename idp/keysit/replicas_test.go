@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/store"
@@ -36,8 +37,11 @@ func TestReplicasRaceAScheduledRotation(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	sec := newSecrets(t)
-	a := startInstance(t, openPostgres(t, dsn, clk), "postgres", sec, clk, nil)
-	b := startInstance(t, openPostgres(t, dsn, clk), "postgres", sec, clk, nil)
+	// publish_before (10m) is shorter than a retired key's life (65m), so
+	// no removal is due while the CLI rotation propagates.
+	short := func(c *config.Config) { c.Keys.PublishBefore = config.Duration(10 * time.Minute) }
+	a := startInstance(t, openPostgres(t, dsn, clk), "postgres", sec, clk, short)
+	b := startInstance(t, openPostgres(t, dsn, clk), "postgres", sec, clk, short)
 	if string(a.Server.Keys.JWKS()) != string(b.Server.Keys.JWKS()) {
 		t.Fatal("the second instance made its own keys")
 	}

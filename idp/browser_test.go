@@ -1,0 +1,104 @@
+package idp_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/customerhub/hubid/internal/browsertest"
+	"github.com/customerhub/hubid/internal/hubtest"
+)
+
+// browserEnv starts hubid with the demo seed for a real browser.
+func browserEnv(t *testing.T) *hubtest.Env {
+	env := hubtest.New(t, hubtest.Options{})
+	env.ApplySeed(t, "../deploy/dev/seed.yaml")
+	return env
+}
+
+// signInInBrowser opens the hub and signs in as the demo administrator,
+// saving screenshots of the two sign-in pages and the home page.
+func signInInBrowser(t *testing.T, env *hubtest.Env, remember bool) context.Context {
+	ctx := browsertest.New(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+	); err != nil {
+		t.Fatalf("sign-in page: %v", err)
+	}
+	browsertest.Screenshot(t, ctx, "signin-email")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#email"), "admin@demo.example"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+	); err != nil {
+		t.Fatalf("email step: %v", err)
+	}
+	browsertest.Screenshot(t, ctx, "signin-password")
+	steps := []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS("#password"), "hubid-demo-password")}
+	if remember {
+		steps = append(steps, chromedp.Click(chromedp.CSS("input[name=remember]")))
+	}
+	steps = append(steps, chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("a[href='/account']")))
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("password step: %v\npage: %s", err, browsertest.Text(t, ctx))
+	}
+	browsertest.Screenshot(t, ctx, "home")
+	return ctx
+}
+
+// sessionCookie returns the session cookie's expiry and whether it is a
+// browser-session cookie.
+func sessionCookie(t *testing.T, ctx context.Context) (time.Time, bool) {
+	t.Helper()
+	for _, c := range browsertest.Cookies(t, ctx) {
+		if c.Name == "hubid_session" {
+			if !c.HTTPOnly || c.Path != "/" {
+				t.Errorf("session cookie attributes: httpOnly %v path %q", c.HTTPOnly, c.Path)
+			}
+			return time.Unix(int64(c.Expires), 0), c.Session
+		}
+	}
+	t.Fatal("no hubid_session cookie in the browser")
+	return time.Time{}, false
+}
+
+func TestBrowserRememberMeLasts14Days(t *testing.T) {
+	env := browserEnv(t)
+	ctx := signInInBrowser(t, env, true)
+	exp, session := sessionCookie(t, ctx)
+	want := time.Now().Add(14 * 24 * time.Hour)
+	if session || exp.Before(want.Add(-time.Minute)) || exp.After(want.Add(time.Minute)) {
+		t.Fatalf("with the checkbox the cookie must last 14 days: expires %v (session %v), want ≈ %v", exp, session, want)
+	}
+}
+
+func TestBrowserWithoutRememberIsASessionCookie(t *testing.T) {
+	env := browserEnv(t)
+	ctx := signInInBrowser(t, env, false)
+	if _, session := sessionCookie(t, ctx); !session {
+		t.Fatal("without the checkbox the cookie must be a browser-session cookie")
+	}
+}
+
+func TestBrowserChangeLanguage(t *testing.T) {
+	env := browserEnv(t)
+	ctx := signInInBrowser(t, env, false)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("a[lang=ja]")),
+		chromedp.WaitVisible(chromedp.CSS("html[lang=ja]")),
+	); err != nil {
+		t.Fatalf("switch to Japanese: %v", err)
+	}
+	if text := browsertest.Text(t, ctx); !strings.Contains(text, "アカウント設定") || !strings.Contains(text, "管理者") {
+		t.Fatalf("page not in Japanese:\n%s", text)
+	}
+	browsertest.Screenshot(t, ctx, "home-ja")
+	// The choice sticks on the next page.
+	if err := chromedp.Do(ctx, chromedp.Navigate(env.URL+"/"), chromedp.WaitVisible(chromedp.CSS("html[lang=ja]"))); err != nil {
+		t.Fatalf("language did not stick: %v", err)
+	}
+}

@@ -1,0 +1,46 @@
+package recovery
+
+import "github.com/customerhub/hubid/idp/i18n"
+
+// Messages are the recovery and verification pages' strings; pass the
+// table to i18n.New with the other pages' tables (and pwpolicy.Messages,
+// whose refusals the reset page shows).
+var Messages = i18n.Table{
+	"recovery.forgot.title":    {EN: "Reset your password", JA: "パスワードの再設定"},
+	"recovery.forgot.intro":    {EN: "Enter the email address of your account. We will send you a link to set a new password.", JA: "アカウントのメールアドレスを入力してください。新しいパスワードを設定するためのリンクをお送りします。"},
+	"recovery.forgot.email":    {EN: "Email address", JA: "メールアドレス"},
+	"recovery.forgot.submit":   {EN: "Send the link", JA: "リンクを送信"},
+	"recovery.forgot.required": {EN: "Enter a valid email address.", JA: "有効なメールアドレスを入力してください。"},
+	"recovery.forgot.back":     {EN: "Back to sign-in", JA: "サインインに戻る"},
+	"recovery.sent.title":      {EN: "Check your inbox", JA: "メールをご確認ください"},
+	"recovery.sent.body":       {EN: "If an account uses that address, we have sent it a link to set a new password. The link works once, for %d minutes.", JA: "そのメールアドレスのアカウントがある場合は、新しいパスワードを設定するためのリンクを送信しました。リンクは %d 分間、1 回だけ使用できます。"},
+	"recovery.sent.nomail":     {EN: "No email after a few minutes? Check your spam folder, or ask your organization's administrator which address your account uses.", JA: "数分たってもメールが届かない場合は、迷惑メールフォルダーをご確認いただくか、アカウントのメールアドレスを組織の管理者にお問い合わせください。"},
+	"recovery.reset.title":     {EN: "Set a new password", JA: "新しいパスワードの設定"},
+	"recovery.reset.for":       {EN: "For the account %s", JA: "アカウント: %s"},
+	"recovery.reset.password":  {EN: "New password", JA: "新しいパスワード"},
+	"recovery.reset.confirm":   {EN: "New password again", JA: "新しいパスワード（確認）"},
+	"recovery.reset.warning":   {EN: "Setting a new password signs you out on every device and turns two-step verification off; you will set it up again.", JA: "新しいパスワードを設定すると、すべてのデバイスでサインアウトされ、2 段階認証が解除されます。2 段階認証はあらためて設定していただきます。"},
+	"recovery.reset.submit":    {EN: "Set the password", JA: "パスワードを設定"},
+	"recovery.reset.mismatch":  {EN: "The two passwords are different.", JA: "2 つのパスワードが一致しません。"},
+	"recovery.done.title":      {EN: "Your password has been changed", JA: "パスワードを変更しました"},
+	"recovery.done.body":       {EN: "You have been signed out on every device, and two-step verification has been turned off. Sign in with your new password.", JA: "すべてのデバイスでサインアウトし、2 段階認証を解除しました。新しいパスワードでサインインしてください。"},
+	"recovery.done.signin":     {EN: "Sign in", JA: "サインイン"},
+	"recovery.link.title":      {EN: "This link cannot be used", JA: "このリンクは使用できません"},
+	"recovery.link.expired":    {EN: "This password reset link has expired or is not valid. A link works for %d minutes, and only the most recent one works.", JA: "このパスワード再設定用リンクは有効期限が切れているか、正しくありません。リンクの有効期間は %d 分間で、最後に送信されたリンクだけが使用できます。"},
+	"recovery.link.used":       {EN: "This password reset link has already been used. If you did not use it yourself, request a new link and contact the helpdesk.", JA: "このパスワード再設定用リンクはすでに使用されています。ご自身で使用していない場合は、新しいリンクを請求し、ヘルプデスクにお問い合わせください。"},
+	"recovery.link.again":      {EN: "Request a new link", JA: "新しいリンクを請求"},
+	"recovery.link.reference":  {EN: "Reference: %s", JA: "参照番号: %s"},
+	"recovery.link.helpdesk":   {EN: "Helpdesk: %s", JA: "ヘルプデスク: %s"},
+	"recovery.partial":         {EN: "Your new password is set, but signing you out on your other devices failed. Contact the helpdesk so that it can be done for you.", JA: "新しいパスワードは設定されましたが、他のデバイスでのサインアウトに失敗しました。ヘルプデスクにお問い合わせください。"},
+	"recovery.verify.title":    {EN: "Email address verified", JA: "メールアドレスを確認しました"},
+	"recovery.verify.done":     {EN: "Thank you. The address %s is verified.", JA: "ありがとうございます。メールアドレス %s を確認しました。"},
+	"recovery.verify.changed":  {EN: "Your account now uses the address %s. We have let your previous address know.", JA: "アカウントのメールアドレスを %s に変更しました。以前のメールアドレスにもお知らせしました。"},
+	"recovery.verify.home":     {EN: "Go to the Customer Hub", JA: "カスタマーハブへ"},
+	"recovery.verify.expired":  {EN: "This verification link has expired or is not valid. A link works for %d hours, and only the most recent one works. Sign in to the Customer Hub to get a new one.", JA: "この確認用リンクは有効期限が切れているか、正しくありません。リンクの有効期間は %d 時間で、最後に送信されたリンクだけが使用できます。新しいリンクはカスタマーハブにサインインして請求してください。"},
+	"recovery.verify.used":     {EN: "This verification link has already been used.", JA: "この確認用リンクはすでに使用されています。"},
+	"recovery.verify.taken":    {EN: "The address %s is now used by another account, so your email address was not changed. Choose another address in your account settings.", JA: "メールアドレス %s はすでに別のアカウントで使用されているため、メールアドレスは変更されませんでした。アカウント設定で別のメールアドレスを指定してください。"},
+	"recovery.resend.submit":   {EN: "Send the verification link again", JA: "確認用リンクを再送信"},
+	"recovery.resend.title":    {EN: "Verification link sent", JA: "確認用リンクを送信しました"},
+	"recovery.resend.body":     {EN: "If your address is not verified yet, we have sent a new link to it. The link works for %d hours.", JA: "メールアドレスが未確認の場合は、新しいリンクを送信しました。リンクの有効期間は %d 時間です。"},
+	"recovery.join.unverified": {EN: "Verify your email address before joining another organization. Use the link we sent you, or send it again from the Customer Hub's home page.", JA: "別の組織に参加する前に、メールアドレスの確認を完了してください。お送りしたリンクを開くか、カスタマーハブのホームページから再送信してください。"},
+}
