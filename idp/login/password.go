@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/customerhub/hubid/apperr"
+	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/session"
 	"github.com/customerhub/hubid/idp/throttle"
 	"github.com/customerhub/hubid/store"
@@ -127,7 +128,16 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request) {
 	if len(pw) > MaxPasswordBytes {
 		h.d.Hasher.DummyVerify(pw[:MaxPasswordBytes])
 	} else if known && u.PasswordHash != "" {
-		valid, rehash, err = h.d.Hasher.Verify(pw, u.PasswordHash)
+		// Passwords are hashed in NFC form (pwpolicy.Normalize); a hash made
+		// from another form (an import) is tried once and then upgraded.
+		norm := pwpolicy.Normalize(pw)
+		valid, rehash, err = h.d.Hasher.Verify(norm, u.PasswordHash)
+		if err == nil && !valid && norm != pw {
+			if valid, _, err = h.d.Hasher.Verify(pw, u.PasswordHash); valid {
+				rehash = true
+			}
+		}
+		pw = norm
 		if err != nil {
 			h.d.Logger.ErrorContext(ctx, "stored password hash unusable", slog.String("user", u.ID), slog.Any("err", err))
 			valid = false

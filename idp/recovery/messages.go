@@ -38,6 +38,7 @@ var Messages = i18n.Table{
 	"recovery.verify.home":     {EN: "Go to the Customer Hub", JA: "カスタマーハブへ"},
 	"recovery.verify.expired":  {EN: "This verification link has expired or is not valid. A link works for %d hours, and only the most recent one works. Sign in to the Customer Hub to get a new one.", JA: "この確認用リンクは有効期限が切れているか、正しくありません。リンクの有効期間は %d 時間で、最後に送信されたリンクだけが使用できます。新しいリンクはカスタマーハブにサインインして請求してください。"},
 	"recovery.verify.used":     {EN: "This verification link has already been used.", JA: "この確認用リンクはすでに使用されています。"},
+	"recovery.verify.nochange": {EN: "Your email address was not changed", JA: "メールアドレスは変更されませんでした"},
 	"recovery.verify.taken":    {EN: "The address %s is now used by another account, so your email address was not changed. Choose another address in your account settings.", JA: "メールアドレス %s はすでに別のアカウントで使用されているため、メールアドレスは変更されませんでした。アカウント設定で別のメールアドレスを指定してください。"},
 	"recovery.resend.submit":   {EN: "Send the verification link again", JA: "確認用リンクを再送信"},
 	"recovery.resend.title":    {EN: "Verification link sent", JA: "確認用リンクを送信しました"},

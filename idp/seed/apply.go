@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/customerhub/hubid/idp/pwpolicy"
+
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/store"
@@ -425,7 +427,7 @@ func (a *applier) passwordHash(path string, s secret) (string, error) {
 	if ok && h.plain == s.plain {
 		return h.hash, nil
 	}
-	hash, err := a.opt.Hasher.Hash(s.plain)
+	hash, err := a.opt.Hasher.Hash(pwpolicy.Normalize(s.plain))
 	if err != nil {
 		return "", a.wrap(path, "hash password", err)
 	}

@@ -439,7 +439,7 @@ func TestApplyIDsComeFromOptionsRand(t *testing.T) {
 }
 
 func TestApplyValidatesHandBuiltFiles(t *testing.T) {
-	f := &File{Users: []User{{Email: "x", Name: "X", Password: "password"}}}
+	f := &File{Users: []User{{Email: "x", Name: "X", Password: "quiet-harbour-lantern"}}}
 	_, err := Apply(context.Background(), newStore(t), f, testOptions(&countingReader{}, nil))
 	if err == nil || err.Error() != `users[0].email: "x" is not an email address` {
 		t.Fatalf("got %v", err)

@@ -166,7 +166,7 @@ func TestParseStructureErrors(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", []string{"seed.yaml:1: want a mapping, got a list"}},
 		{"list wanted", "users:\n  email: a@example.com\n", []string{"seed.yaml:1: users: want a list, got a mapping"}},
 		{"string wanted", "services:\n  - code: [a]\n    name: A\n", []string{"seed.yaml:2: services[0].code: want a string, got a list"}},
-		{"bool wanted", "users:\n  - email: a@example.com\n    name: A\n    password: password1\n    email_verified: \"true\"\n",
+		{"bool wanted", "users:\n  - email: a@example.com\n    name: A\n    password: quiet-harbour-lantern\n    email_verified: \"true\"\n",
 			[]string{`seed.yaml:5: users[0].email_verified: want true or false, got "true"`}},
 		{"duplicate key", "services:\n  - code: a\n    name: A\n    code: b\n", []string{"seed.yaml:4: services[0].code: duplicate field"}},
 		{"alias", "services: &s\n  - code: a\n    name: A\norganizations: *s\n", []string{

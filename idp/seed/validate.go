@@ -12,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/customerhub/hubid/idp/pwpolicy"
+
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/language"
 
@@ -71,6 +73,12 @@ func (f *File) validate(ps *problems) {
 		}
 		checkSecret(ps, p, userSecret,
 			u.Password, u.PasswordHash, u.PasswordEnv, MinPasswordLength, true, checkPasswordHash)
+		if u.Password != "" && utf8.RuneCountInString(u.Password) >= MinPasswordLength {
+			// The same policy as every other place a password is set.
+			if err := (pwpolicy.Policy{}).Check(u.Password, u.Email, u.Name); err != nil {
+				ps.add(join(p, userSecret.plain), "%v", err)
+			}
+		}
 		member := map[string]string{}
 		for j, m := range u.Memberships {
 			mp := index(join(p, "memberships"), j)

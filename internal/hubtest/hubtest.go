@@ -21,6 +21,7 @@ import (
 	"github.com/customerhub/hubid/idp"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/seed"
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/password"
@@ -162,7 +163,7 @@ type User struct {
 func (e *Env) AddUser(t testing.TB, u User) store.User {
 	t.Helper()
 	ctx := context.Background()
-	hash, err := e.Hasher.Hash(u.Password)
+	hash, err := e.Hasher.Hash(pwpolicy.Normalize(u.Password))
 	if err != nil {
 		t.Fatal(err)
 	}
