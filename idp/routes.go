@@ -230,6 +230,7 @@ func (s *Server) buildInternal() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", healthz)
+	s.admin.Mount(mux)
 	mux.HandleFunc("GET /readyz", readyz([]Check{
 		{Name: s.deps.DurableName, P: s.deps.Durable},
 		{Name: s.deps.EphemeralName, P: s.deps.Ephemeral},

@@ -21,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/customerhub/hubid/idp/admin"
 	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
@@ -46,10 +47,12 @@ type Deps struct {
 	// with; every replica must have the same (the KEK).
 	CryptoSecret []byte
 	Hasher       *password.Hasher
-	Now          func() time.Time
-	Rand         io.Reader
-	Logger       *slog.Logger
-	Registry     *prometheus.Registry
+	// AdminToken enables the admin API on the internal listener ("" = off).
+	AdminToken string
+	Now        func() time.Time
+	Rand       io.Reader
+	Logger     *slog.Logger
+	Registry   *prometheus.Registry
 }
 
 // Server is an assembled provider.
@@ -63,6 +66,7 @@ type Server struct {
 	guard    *hub.Guard
 	origins  *originSet
 	logouts  *backchannel.Worker
+	admin    *admin.Handler
 	public   http.Handler
 	internal http.Handler
 }
@@ -83,7 +87,11 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 			RetireFor:      max(c.Tokens.AccessTTL.D(), c.Tokens.IDTokenTTL.D()) + c.Keys.ClockSkew.D(),
 		},
 		Now: d.Now, Rand: d.Rand, Logger: d.Logger,
+		OnChange: keys.AuditTo(d.Durable, d.Logger),
 	}, d.Durable, d.Sealer)
+	if err := km.RegisterMetrics(d.Registry); err != nil {
+		return nil, fmt.Errorf("signing key metrics: %w", err)
+	}
 	if err := km.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -149,6 +157,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("back-channel logout: %w", err)
+	}
+	if s.admin, err = admin.New(admin.Config{Token: d.AdminToken, Keys: km, Logger: d.Logger}); err != nil {
+		return nil, fmt.Errorf("admin API: %w", err)
 	}
 	if err := s.buildLogin(); err != nil {
 		return nil, err

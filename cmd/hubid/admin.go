@@ -127,15 +127,24 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: hubid keys list|rotate|retire", errUsage)
+		return fmt.Errorf("%w: hubid keys list|rotate|retire|reseal", errUsage)
 	}
 	sub := args[0]
 	fs := newFlags("keys "+sub, stderr)
 	sf := addStoreFlags(fs)
 	force := fs.Bool("force", false, "rotate: activate the next key even if it was published too briefly")
 	now := fs.Bool("now", false, "retire: remove the key from the key set at once (emergency)")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
+	// Flags may come before or after the KID (retire KID --now).
+	var positional []string
+	rest := args[1:]
+	for {
+		if err := parseFlags(fs, rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional, rest = append(positional, fs.Arg(0)), fs.Args()[1:]
 	}
 	e, err := sf.open(ctx, false)
 	if err != nil {
@@ -143,7 +152,11 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer e.close()
 	c := e.cfg
+	log := newLogger(c, os.Stderr)
+	ctx = keys.WithActor(ctx, "cli")
 	km := keys.New(keys.Config{
+		Logger:     log,
+		OnChange:   keys.AuditTo(e.durable, log),
 		Algorithms: c.Keys.Algorithms, SigningAlgorithm: c.Tokens.IDTokenSigningAlgorithm, RSABits: c.Keys.RSABits,
 		Policy: keys.Policy{
 			RotationPeriod: c.Keys.RotationPeriod.D(), PublishBefore: c.Keys.PublishBefore.D(),
@@ -174,11 +187,18 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		printEvents(stdout, evs)
 		return nil
+	case "reseal":
+		n, err := km.Reseal(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "resealed %d signing key(s) under KEK %s\n", n, e.keyring.PrimaryID())
+		return nil
 	case "retire":
-		if fs.NArg() != 1 || !*now {
+		if len(positional) != 1 || !*now {
 			return fmt.Errorf("%w: hubid keys retire KID --now (emergency: tokens signed by KID stop verifying at once)", errUsage)
 		}
-		evs, err := km.RetireNow(ctx, fs.Arg(0))
+		evs, err := km.RetireNow(ctx, positional[0])
 		if err != nil {
 			return err
 		}

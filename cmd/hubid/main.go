@@ -25,7 +25,7 @@ Usage:
   hubid migrate up|status --config FILE
   hubid seed apply --config FILE SEEDFILE
   hubid config check FILE
-  hubid keys list|rotate [--force]|retire KID --now  --config FILE
+  hubid keys list|rotate [--force]|retire KID --now|reseal  --config FILE
   hubid version
 
 Every command that takes --config also accepts --data DIR instead, to act

@@ -316,3 +316,45 @@ func TestMigrateStatusOnDevData(t *testing.T) {
 		t.Fatalf("status after up:\n%s", out.String())
 	}
 }
+
+func TestKeysCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	hubid := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		code := run(context.Background(), args, &out, &out)
+		return code, out.String()
+	}
+	// Keys are created at first start; `seed apply` does not start the
+	// server, so start dev once.
+	addr := testenv.FreeAddr(t)
+	_, stop := runAsync(t, "dev", "--data", dir, "--listen", addr, "--demo=false")
+	checkDiscoveryAndKeys(t, "http://"+addr)
+	stop()
+
+	code, out := hubid("keys", "list", "--data", dir)
+	if code != 0 || strings.Count(out, "RS256") != 2 || !strings.Contains(out, "active") || !strings.Contains(out, "next") {
+		t.Fatalf("keys list: %d\n%s", code, out)
+	}
+	code, out = hubid("keys", "rotate", "--data", dir)
+	if code == 0 || !strings.Contains(out, "published too briefly") {
+		t.Fatalf("rotate must refuse a too-young key: %d\n%s", code, out)
+	}
+	var active string
+	_, list := hubid("keys", "list", "--data", dir)
+	for _, line := range strings.Split(list, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[2] == "active" {
+			active = f[0]
+		}
+	}
+	code, out = hubid("keys", "retire", active, "--now", "--data", dir)
+	if code != 0 || !strings.Contains(out, active) {
+		t.Fatalf("retire %s --now: %d\n%s", active, code, out)
+	}
+	_, list = hubid("keys", "list", "--data", dir)
+	if strings.Contains(list, active) {
+		t.Fatalf("retired key still listed:\n%s", list)
+	}
+	if code, out = hubid("keys", "reseal", "--data", dir); code != 0 || !strings.Contains(out, "resealed") {
+		t.Fatalf("reseal: %d\n%s", code, out)
+	}
+}

@@ -64,8 +64,13 @@ func serveEnv(ctx context.Context, e *env, ready func(listeners)) error {
 	// zitadel/oidc logs through the process-wide default (its WithLogger
 	// is a no-op), so route it through ours.
 	slog.SetDefault(log)
+	adminToken, err := e.cfg.Admin.Token.Resolve(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("admin.token: %w", err)
+	}
 	srv, err := idp.New(ctx, idp.Deps{
-		Config: e.cfg, Durable: e.durable, DurableName: e.durableName,
+		AdminToken: adminToken,
+		Config:     e.cfg, Durable: e.durable, DurableName: e.durableName,
 		Ephemeral: e.ephemeral, EphemeralName: e.ephemeralName,
 		Sealer: e.keyring, CryptoSecret: e.kek.Key[:],
 		Hasher: e.hasher,

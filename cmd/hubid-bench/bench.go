@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// bench runs everything and returns the report; on failure the report
+// holds what was measured before it.
+func bench(ctx context.Context, o options, log io.Writer) (rep *report, err error) {
+	rep = &report{date: time.Now(), duration: o.duration, conns: o.conns, users: o.users, machine: describeMachine()}
+	tmp, err := os.MkdirTemp("", "hubid-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if o.keepLogs {
+		fmt.Fprintln(log, "hubid-bench: keeping", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+
+	bin := o.hubidBin
+	if bin == "" {
+		fmt.Fprintln(log, "hubid-bench: building ./cmd/hubid")
+		if bin, err = buildHubid(ctx, tmp, log); err != nil {
+			return nil, err
+		}
+	}
+
+	be, err := openBackends(ctx, o.postgres, o.redis)
+	if err != nil {
+		return nil, err
+	}
+	rep.machine.postgres, rep.machine.redis = "PostgreSQL "+be.pgVersion, "Redis "+be.redisVersion
+	defer func() {
+		if cerr := be.cleanup(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
+		} else {
+			fmt.Fprintf(log, "hubid-bench: dropped schema %s and keys %s*\n", be.schema, be.redisPrefix)
+		}
+	}()
+	fmt.Fprintf(log, "hubid-bench: schema %s, redis prefix %s\n", be.schema, be.redisPrefix)
+
+	hash, err := defaultPasswordHash()
+	if err != nil {
+		return nil, err
+	}
+	seedPath := filepath.Join(tmp, "seed.yaml")
+	if err := os.WriteFile(seedPath, []byte(seedYAML(o.users, hash)), 0o600); err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "HUBID_KEK="+newKEK())
+
+	algs := []string{"RS256"}
+	if !o.skipES256 {
+		algs = append(algs, "ES256")
+	}
+	for i, alg := range algs {
+		cfg, err := writeConfig(tmp, alg, be)
+		if err != nil {
+			return rep, err
+		}
+		if i == 0 {
+			out, err := runHubid(ctx, bin, env, "seed", "apply", "--config", cfg.configPath, seedPath)
+			if err != nil {
+				return rep, err
+			}
+			fmt.Fprint(log, "hubid-bench: ", out)
+		}
+		ps := &pass{alg: alg}
+		rep.passes = append(rep.passes, ps)
+		if err := runPass(ctx, o, log, bin, env, cfg, ps, filepath.Join(tmp, "hubid-"+alg+".log")); err != nil {
+			rep.problems = append(rep.problems, fmt.Sprintf("%s pass: %v", alg, err))
+			return rep, fmt.Errorf("%s pass: %w", alg, err)
+		}
+	}
+	return rep, nil
+}
+
+func writeConfig(dir, alg string, be *backends) (serverConfig, error) {
+	port, err1 := freePort()
+	mport, err2 := freePort()
+	if err := errors.Join(err1, err2); err != nil {
+		return serverConfig{}, err
+	}
+	cfg := serverConfig{
+		alg: alg, port: port, metricsPort: mport,
+		dsn: be.dsn(), redis: be.redisAddr, prefix: be.redisPrefix, postgresMaxConns: 20,
+		configPath: filepath.Join(dir, "hubid-"+alg+".yaml"),
+	}
+	return cfg, os.WriteFile(cfg.configPath, []byte(cfg.yaml()), 0o600)
+}
+
+// runPass starts one hubid, measures its idle RSS, runs the scenarios and
+// stops it.
+func runPass(ctx context.Context, o options, log io.Writer, bin string, env []string, cfg serverConfig, ps *pass, logPath string) (err error) {
+	fmt.Fprintf(log, "hubid-bench: starting hubid serve (%s) on %s\n", cfg.alg, cfg.issuer())
+	h, err := startHubid(ctx, bin, env, cfg, logPath)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := h.stop(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("stop hubid: %w", serr))
+		}
+		ps.logLines = h.logLines()
+	}()
+	// One transport for every worker and browser of this hubid.
+	c := newClient(cfg.issuer(), newTransport())
+	defer c.transport.CloseIdleConnections()
+	// Warm-up: one request each to the cached documents, then idle.
+	if err := errors.Join(c.Discovery(ctx), c.JWKS(ctx)); err != nil {
+		return err
+	}
+	select {
+	case <-time.After(o.idleSettle):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if ps.idleRSS, _, err = memStatus(h.pid); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "hubid-bench: idle RSS %s\n", mb(ps.idleRSS))
+
+	maxConns := slices.Max(o.conns)
+	sessions, err := prepareSessions(ctx, c, maxConns, o.users)
+	if err != nil {
+		return err
+	}
+	if ps.tokenAlgs, err = tokenAlgs(ctx, c, sessions[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "hubid-bench: %d sessions ready; tokens signed with %s\n", len(sessions), ps.tokenAlgs)
+
+	hz, _ := clockTicks()
+	meter := procCPU{pid: h.pid, hz: hz}
+	for _, s := range scenarios(c, sessions, o.users) {
+		if o.scenarios != nil && !o.scenarios[s.name] {
+			continue
+		}
+		if cfg.alg != "RS256" && !s.es256 {
+			continue
+		}
+		for _, n := range o.conns {
+			var stopPerf func()
+			if o.perfDir != "" && n == maxConns {
+				stopPerf = startPerf(o.perfDir, fmt.Sprintf("%s-%s-%d", s.name, cfg.alg, n), h.pid, log)
+			}
+			res, err := runLoad(ctx, s, n, o.duration, meter)
+			if stopPerf != nil {
+				stopPerf()
+			}
+			res.alg = cfg.alg
+			if err != nil {
+				return err
+			}
+			ps.results = append(ps.results, res)
+			fmt.Fprintf(log, "hubid-bench: %-8s %-18s ×%-2d %6d %-7s %3d errors  %8s/s  p50 %6s ms  p99 %6s ms  hubid %.2f cores  %8s per CPU-s\n",
+				cfg.alg, s.name, n, res.n, res.unit, res.errors, num(res.rate()), ms(res.p50), ms(res.p99), res.cores(), num(res.perCPU()))
+			for _, e := range res.errorSamples {
+				fmt.Fprintln(log, "    error:", e)
+			}
+			if !h.alive() {
+				return fmt.Errorf("hubid exited during %s: %v: %s", s.name, h.err, h.logTail(20))
+			}
+			// Let asynchronous work (audit writes, connection
+			// closes) settle before the next run's CPU window.
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	if ps.rssAfter, ps.peakRSS, err = memStatus(h.pid); err != nil {
+		return err
+	}
+	return nil
+}
+
+// tokenAlgs reports the algorithms hubid signs with, as seen in tokens.
+func tokenAlgs(ctx context.Context, c *client, s session) (string, error) {
+	cc, err := c.ClientCredentials(ctx)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, t := range []struct{ name, tok string }{{"ID token", s.IDToken}, {"access token", s.AccessToken}, {"client_credentials token", cc.AccessToken}} {
+		alg, err := jwtAlg(t.tok)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", t.name, err)
+		}
+		parts = append(parts, t.name+" "+alg)
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// startPerf records hubid's call stacks with perf until the returned
+// function is called; without perf it logs once and does nothing.
+func startPerf(dir, name string, pid int, log io.Writer) func() {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(log, "hubid-bench: perf:", err)
+		return nil
+	}
+	out := filepath.Join(dir, name+".data")
+	cmd := exec.Command("perf", "record", "-F", "499", "-g", "-p", strconv.Itoa(pid), "-o", out)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(log, "hubid-bench: perf:", err)
+		return nil
+	}
+	time.Sleep(200 * time.Millisecond) // perf attaches
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+		fmt.Fprintln(log, "hubid-bench: perf data in", out)
+	}
+}
+
+// describeMachine reads the machine description from /proc and the
+// toolchain.
+func describeMachine() machine {
+	m := machine{cpus: runtime.NumCPU(), cpuModel: "unknown CPU", goVersion: runtime.Version(), hubid: "unknown"}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpuModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				f := strings.Fields(v)
+				if len(f) == 2 {
+					n, _ := strconv.ParseInt(f[0], 10, 64)
+					m.memTotal = n << 10
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = strings.TrimSpace(string(b))
+	}
+	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
+		m.goVersion = strings.TrimSpace(string(out))
+	}
+	if out, err := exec.Command("git", "describe", "--tags", "--always", "--dirty").Output(); err == nil {
+		m.hubid = "`" + strings.TrimSpace(string(out)) + "`"
+	}
+	m.clkTck, m.clkTckRead = clockTicks()
+	return m
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/customerhub/hubid/password"
+)
+
+// Bench identities. The client secret is only ever used against the
+// throw-away schema of one run.
+const (
+	clientID     = "hubid-bench"
+	clientSecret = "hubid-bench-secret-not-for-production-0001"
+	redirectURI  = "http://127.0.0.1:9/callback" // never contacted: the generator stops at the redirect
+	userPassword = "hubid-bench-password"
+)
+
+func userEmail(i int) string { return fmt.Sprintf("bench-%04d@bench.example", i) }
+
+// buildHubid builds ./cmd/hubid into dir (unstripped, so perf can name
+// functions) and returns its path.
+func buildHubid(ctx context.Context, dir string, log io.Writer) (string, error) {
+	bin := filepath.Join(dir, "hubid")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/hubid")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/hubid: %w (run from the module root)", err)
+	}
+	return bin, nil
+}
+
+// freePort returns a free loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// serverConfig is what differs between the hubid processes of one run.
+type serverConfig struct {
+	alg                string // RS256 or ES256: the signing algorithm of ID and access tokens
+	port, metricsPort  int
+	dsn, redis, prefix string
+	postgresMaxConns   int
+	configPath         string
+}
+
+func (c serverConfig) issuer() string { return fmt.Sprintf("http://127.0.0.1:%d", c.port) }
+
+func (c serverConfig) yaml() string {
+	algs := "[RS256]"
+	if c.alg != "RS256" {
+		algs = "[RS256, " + c.alg + "]"
+	}
+	return fmt.Sprintf(`# written by hubid-bench
+issuer: %s
+listen:
+  http: "127.0.0.1:%d"
+  metrics: "127.0.0.1:%d"
+postgres:
+  dsn: %q
+  max_conns: %d
+  migrate_on_start: true
+redis:
+  addrs: [%q]
+  key_prefix: %q
+tokens:
+  id_token_signing_algorithm: %s
+keys:
+  algorithms: %s
+kek:
+  current: {env: HUBID_KEK}
+log:
+  level: warn
+`, c.issuer(), c.port, c.metricsPort, c.dsn, c.postgresMaxConns, c.redis, c.prefix, c.alg, algs)
+}
+
+// seedYAML is the seed file: one organization entitled to one service, a
+// first-party confidential client allowed every grant, and n users sharing
+// one argon2id hash made with hubid's default parameters (so a sign-in
+// verifies exactly as in production and never rehashes).
+func seedYAML(n int, passwordHash string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `# written by hubid-bench
+organizations:
+  - {code: BENCH, name: Bench Org}
+services:
+  - {code: bench, name: Bench Service}
+entitlements:
+  - {org: BENCH, service: bench}
+clients:
+  - id: %s
+    name: hubid-bench
+    service: bench
+    secret: %s
+    first_party: true
+    redirect_uris: [%s]
+    grant_types: [authorization_code, refresh_token, client_credentials]
+users:
+`, clientID, clientSecret, redirectURI)
+	for i := range n {
+		fmt.Fprintf(&b, "  - {email: %s, name: Bench User %d, email_verified: true, password_hash: %q, memberships: [{org: BENCH, role: normal}]}\n",
+			userEmail(i), i, passwordHash)
+	}
+	return b.String()
+}
+
+// defaultPasswordHash hashes the users' password with hubid's defaults.
+func defaultPasswordHash() (string, error) {
+	h := &password.Hasher{Params: password.DefaultParams()}
+	return h.Hash(userPassword)
+}
+
+// newKEK returns a random key-encryption key in the form HUBID_KEK takes.
+func newKEK() string {
+	var k [32]byte
+	_, _ = rand.Read(k[:])
+	return base64.StdEncoding.EncodeToString(k[:])
+}
+
+// hubidProc is a running `hubid serve`.
+type hubidProc struct {
+	cfg  serverConfig
+	cmd  *exec.Cmd
+	pid  int
+	done chan struct{}
+	err  error // set when done is closed
+	logs string
+}
+
+// runHubid runs a hubid command to completion (seed apply).
+func runHubid(ctx context.Context, bin string, env []string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if err != nil {
+		return out.String(), fmt.Errorf("hubid %s: %w: %s", strings.Join(args[:2], " "), err, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+// startHubid starts `hubid serve` and waits until /readyz answers 200.
+func startHubid(ctx context.Context, bin string, env []string, cfg serverConfig, logPath string) (*hubidProc, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve", "--config", cfg.configPath)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = f, f
+	// Should the generator die, the kernel stops hubid too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start hubid: %w", err)
+	}
+	p := &hubidProc{cfg: cfg, cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{}), logs: logPath}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	ready := fmt.Sprintf("http://127.0.0.1:%d/readyz", cfg.metricsPort)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ready, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p, nil
+			}
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("hubid exited before it was ready (%v): %s", p.err, p.logTail(20))
+		case <-ctx.Done():
+			p.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("hubid not ready after 60 s: %s", p.logTail(20))
+		}
+	}
+}
+
+// stop sends SIGTERM and waits for the exit (SIGKILL after 30 s).
+func (p *hubidProc) stop() error {
+	select {
+	case <-p.done:
+		return p.exitErr()
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return errors.New("hubid did not stop within 30 s of SIGTERM; killed")
+	}
+	return p.exitErr()
+}
+
+func (p *hubidProc) exitErr() error {
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) && ee.ExitCode() == 0 {
+		return nil
+	}
+	return p.err
+}
+
+// alive reports whether the process is still running.
+func (p *hubidProc) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// logLines returns hubid's log (warn level and above), one entry a line.
+func (p *hubidProc) logLines() []string {
+	b, err := os.ReadFile(p.logs)
+	if err != nil {
+		return nil
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func (p *hubidProc) logTail(n int) string {
+	lines := p.logLines()
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// clockTicks is the unit of utime and stime in /proc/PID/stat
+// (sysconf(_SC_CLK_TCK)). Go has no sysconf without cgo, so ask getconf and
+// fall back to 100, the value on every mainstream Linux architecture.
+func clockTicks() (int64, bool) {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && n > 0 {
+			return n, true
+		}
+	}
+	return 100, false
+}
+
+// cpuTicks returns utime+stime of pid (all its threads, live and exited)
+// in clock ticks.
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU reads fields 14 (utime) and 15 (stime) of /proc/PID/stat.
+// The second field, the command name, may contain spaces and parentheses,
+// so fields are counted from the last ')'.
+func parseStatCPU(stat string) (int64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("/proc stat: no command name")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state); utime is field 14, stime field 15.
+	if len(f) < 13 {
+		return 0, errors.New("/proc stat: too few fields")
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc stat: %w", err)
+	}
+	return u + s, nil
+}
+
+// memStatus returns VmRSS and VmHWM of pid in bytes.
+func memStatus(pid int) (rss, hwm int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStatusMem(string(b))
+}
+
+func parseStatusMem(status string) (rss, hwm int64, err error) {
+	var seen int
+	for _, line := range strings.Split(status, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, 0, fmt.Errorf("/proc status: %s: %q", k, v)
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc status: %s: %w", k, err)
+		}
+		if k == "VmRSS" {
+			rss = n << 10
+		} else {
+			hwm = n << 10
+		}
+		seen++
+	}
+	if seen != 2 {
+		return 0, 0, errors.New("/proc status: VmRSS or VmHWM missing")
+	}
+	return rss, hwm, nil
+}
+
+// selfCPU returns the generator's own CPU time (user+system).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

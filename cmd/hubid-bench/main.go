@@ -1,0 +1,140 @@
+// Command hubid-bench is hubid's load generator. It builds hubid, gives it
+// a fresh PostgreSQL schema and Redis key prefix, seeds a client and users,
+// starts `hubid serve` as a child process and drives each scenario
+// (discovery, JWKS, client_credentials, refresh, the full browser sign-in,
+// userinfo, introspection) for a fixed time at 1 and 32 connections. It
+// measures throughput, client-side latency, errors and — the figure that
+// matters on a small machine where the generator competes for CPU —
+// requests per CPU-second of the hubid process, read from /proc. It then
+// repeats the signing-bound scenarios with ES256 and prints a Markdown
+// report (optionally written into docs/benchmarks.md).
+//
+//	go run ./cmd/hubid-bench [-d 5s] [-o docs/benchmarks.md]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the command-line flags.
+type options struct {
+	duration   time.Duration
+	conns      []int
+	scenarios  map[string]bool // nil: all
+	skipES256  bool
+	out        string
+	hubidBin   string
+	postgres   string
+	redis      string
+	users      int
+	perfDir    string
+	keepLogs   bool
+	idleSettle time.Duration
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("hubid-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := options{}
+	fs.DurationVar(&o.duration, "d", 5*time.Second, "duration of each run (one scenario at one connection count)")
+	conns := fs.String("c", "1,32", "connection counts, comma-separated")
+	only := fs.String("only", "", "run only these scenarios (comma-separated: "+strings.Join(scenarioNames(), ",")+")")
+	fs.BoolVar(&o.skipES256, "no-es256", false, "skip the second pass with ES256 signing keys")
+	fs.StringVar(&o.out, "o", "", "write the report into this Markdown file (between its hubid-bench markers)")
+	fs.StringVar(&o.hubidBin, "hubid", "", "use this hubid binary instead of building ./cmd/hubid")
+	fs.StringVar(&o.postgres, "postgres", envOr("HUBID_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL DSN (a fresh schema is created in it and dropped at the end)")
+	fs.StringVar(&o.redis, "redis", envOr("HUBID_TEST_REDIS", "127.0.0.1:6379"), "Redis address (a fresh key prefix is used and deleted at the end)")
+	fs.IntVar(&o.users, "users", 100, "number of seeded users the sign-in scenario cycles through")
+	fs.StringVar(&o.perfDir, "perf", "", "record `perf record -g` of hubid during every run with the most connections into this directory")
+	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
+	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if o.conns, err = parseInts(*conns); err != nil {
+		return o, fmt.Errorf("-c: %w", err)
+	}
+	if *only != "" {
+		o.scenarios = map[string]bool{}
+		known := map[string]bool{}
+		for _, n := range scenarioNames() {
+			known[n] = true
+		}
+		for _, n := range strings.Split(*only, ",") {
+			n = strings.TrimSpace(n)
+			if !known[n] {
+				return o, fmt.Errorf("-only: unknown scenario %q", n)
+			}
+			o.scenarios[n] = true
+		}
+	}
+	if o.duration <= 0 || o.users < 1 {
+		return o, errors.New("-d and -users must be positive")
+	}
+	return o, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimSpace(f), "%d", &n); err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o, err := parseOptions(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hubid-bench:", err)
+		os.Exit(2)
+	}
+	rep, err := bench(ctx, o, os.Stderr)
+	if rep != nil {
+		md := rep.Markdown()
+		fmt.Print(md)
+		if o.out != "" && err == nil {
+			if werr := writeReport(o.out, md); werr != nil {
+				fmt.Fprintln(os.Stderr, "hubid-bench:", werr)
+				os.Exit(1)
+			}
+			fmt.Fprintln(os.Stderr, "hubid-bench: report written to", o.out)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hubid-bench:", err)
+		os.Exit(1)
+	}
+	if rep.Errors() > 0 {
+		fmt.Fprintf(os.Stderr, "hubid-bench: %d requests failed\n", rep.Errors())
+		os.Exit(1)
+	}
+}
