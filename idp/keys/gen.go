@@ -16,8 +16,8 @@ import (
 	"github.com/customerhub/hubid/store"
 )
 
-// RSABits are the RSA key sizes hubid generates for RS256.
-var RSABits = []int{2048, 3072, 4096}
+// rsaSizes are the RSA key sizes hubid generates for RS256.
+var rsaSizes = []int{2048, 3072, 4096}
 
 // Sealer seals private keys at rest (seal.Keyring satisfies it).
 type Sealer interface {
@@ -39,8 +39,8 @@ func newKID(r io.Reader) (string, error) {
 func generate(alg string, rsaBits int, r io.Reader) (crypto.Signer, error) {
 	switch alg {
 	case "RS256":
-		if !slices.Contains(RSABits, rsaBits) {
-			return nil, fmt.Errorf("keys: RSA key size %d is not one of %v", rsaBits, RSABits)
+		if !slices.Contains(rsaSizes, rsaBits) {
+			return nil, fmt.Errorf("keys: RSA key size %d is not one of %v", rsaBits, rsaSizes)
 		}
 		return rsa.GenerateKey(r, rsaBits)
 	case "ES256":

@@ -132,7 +132,7 @@ func TestRotationUnderLoad(t *testing.T) {
 					}
 					continue
 				}
-				mine[kidOf(t, tok)]++
+				mine[kidOf(tok)]++
 			}
 		})
 	}
@@ -269,7 +269,7 @@ func TestEmergencyRetire(t *testing.T) {
 	if _, err := verifier(inst.URL, clk).Verify(ctx, old); err != nil {
 		t.Fatalf("before retire: %v", err)
 	}
-	compromised := kidOf(t, old)
+	compromised := kidOf(old)
 	if _, err := inst.Server.Keys.RetireNow(ctx, compromised); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestEmergencyRetire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kidOf(t, fresh) == compromised {
+	if kidOf(fresh) == compromised {
 		t.Fatal("still signing with the retired key")
 	}
 	if _, err := verifier(inst.URL, clk).Verify(ctx, fresh); err != nil {
