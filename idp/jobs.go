@@ -6,8 +6,8 @@ import (
 )
 
 // Run does the background work until ctx ends: signing-key reload and
-// scheduled rotation (every 2 s), back-channel logout delivery (every
-// 2 s), client origins for CORS (every 30 s) and the usage-history purge
+// scheduled rotation (every 2 s), back-channel logout and mail delivery
+// (every 2 s), client origins for CORS (every 30 s) and the usage-history purge
 // (hourly). Every job is safe to run on every replica.
 func (s *Server) Run(ctx context.Context) {
 	every(ctx, 30*time.Second, func() {
@@ -20,6 +20,11 @@ func (s *Server) Run(ctx context.Context) {
 			s.deps.Logger.WarnContext(ctx, "purge usage history", "err", err)
 		}
 	})
+	if s.mailer != nil {
+		mt := time.NewTicker(2 * time.Second)
+		defer mt.Stop()
+		go s.mailer.Run(ctx, mt.C)
+	}
 	bt := time.NewTicker(2 * time.Second)
 	defer bt.Stop()
 	go s.logouts.Run(ctx, bt.C)

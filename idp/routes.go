@@ -25,7 +25,9 @@ import (
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/i18n"
 	"github.com/customerhub/hubid/idp/login"
+	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/oidcstore"
+	"github.com/customerhub/hubid/idp/outbox"
 	"github.com/customerhub/hubid/idp/throttle"
 	"github.com/customerhub/hubid/idp/web"
 	"github.com/customerhub/hubid/store"
@@ -137,7 +139,7 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages, hub.Messages)
+	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages)
 	if err != nil {
 		return err
 	}
@@ -152,6 +154,10 @@ func (s *Server) buildLogin() error {
 	policy := throttle.Policy{DelayAfter: c.Throttle.DelayAfter, LockAfter: c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	ipPolicy := throttle.Policy{DelayAfter: 5 * c.Throttle.DelayAfter, LockAfter: 5 * c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	s.renderer = renderer
+	helpdesk := web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}
+	if s.composer, err = mail.NewComposer(bundle, helpdesk.String()); err != nil {
+		return err
+	}
 	s.guard = &hub.Guard{Sessions: s.Sessions, Directory: s.deps.Durable, Renderer: renderer, Logger: s.deps.Logger}
 	s.login = login.New(login.Deps{
 		AuthRequests: s.deps.Ephemeral,
@@ -210,6 +216,10 @@ func (s *Server) buildPublic() http.Handler {
 	mux.Handle("/oauth/introspect", httpx.NoStore(s.Provider))
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("/static/", web.Static())
+	if s.deps.DevMailDir != "" {
+		mux.Handle("GET /dev/mail/", mail.DevMailbox(s.deps.DevMailDir))
+		mux.Handle("GET /dev/mail", http.RedirectHandler("/dev/mail/", http.StatusSeeOther))
+	}
 
 	pages := http.NewServeMux()
 	s.login.Mount(pages)
@@ -218,6 +228,10 @@ func (s *Server) buildPublic() http.Handler {
 	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out"} {
 		mux.Handle(p, protected)
 	}
+	browser := web.Protect(s.browserErrors(s.Provider))
+	mux.Handle("/authorize", browser)
+	mux.Handle("/authorize/", browser)
+	mux.Handle("/end_session", browser)
 	mux.Handle("/device_authorization", http.NotFoundHandler())
 	mux.Handle("/", s.Provider)
 	m := httpx.NewMetrics(s.deps.Registry)
@@ -253,3 +267,6 @@ func (s *Server) Logouts() *backchannel.Worker { return s.logouts }
 func (s *Server) RefreshOrigins(ctx context.Context) error {
 	return s.origins.refresh(ctx, s.deps.Durable)
 }
+
+// Mailer is the mail delivery worker (nil without a sender).
+func (s *Server) Mailer() *outbox.Worker { return s.mailer }

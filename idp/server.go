@@ -28,7 +28,9 @@ import (
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/idp/login"
+	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/oidcstore"
+	"github.com/customerhub/hubid/idp/outbox"
 	"github.com/customerhub/hubid/idp/session"
 	"github.com/customerhub/hubid/idp/web"
 	"github.com/customerhub/hubid/password"
@@ -47,6 +49,11 @@ type Deps struct {
 	// with; every replica must have the same (the KEK).
 	CryptoSecret []byte
 	Hasher       *password.Hasher
+	// Mail delivers queued mail; nil leaves mail in the outbox (logged at
+	// start-up) until a sender is configured.
+	Mail mail.Sender
+	// DevMailDir, when set (hubid dev only), serves /dev/mail from it.
+	DevMailDir string
 	// AdminToken enables the admin API on the internal listener ("" = off).
 	AdminToken string
 	Now        func() time.Time
@@ -67,6 +74,8 @@ type Server struct {
 	origins  *originSet
 	logouts  *backchannel.Worker
 	admin    *admin.Handler
+	mailer   *outbox.Worker
+	composer *mail.Composer
 	public   http.Handler
 	internal http.Handler
 }
@@ -157,6 +166,13 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("back-channel logout: %w", err)
+	}
+	if d.Mail != nil {
+		if s.mailer, err = mail.NewWorker(d.Durable, d.Mail, outbox.Config{Now: d.Now, Rand: d.Rand, Logger: d.Logger}); err != nil {
+			return nil, fmt.Errorf("mail: %w", err)
+		}
+	} else {
+		d.Logger.Warn("no SMTP server configured (smtp.host): mail stays queued in the outbox until one is")
 	}
 	if s.admin, err = admin.New(admin.Config{Token: d.AdminToken, Keys: km, Logger: d.Logger}); err != nil {
 		return nil, fmt.Errorf("admin API: %w", err)

@@ -19,7 +19,10 @@ import (
 // bench runs everything and returns the report; on failure the report
 // holds what was measured before it.
 func bench(ctx context.Context, o options, log io.Writer) (rep *report, err error) {
-	rep = &report{date: time.Now(), duration: o.duration, conns: o.conns, users: o.users, machine: describeMachine()}
+	r := &report{date: time.Now(), duration: o.duration, idle: o.idleSettle, conns: o.conns, users: o.users,
+		machine: describeMachine(), loadBefore: loadAverage()}
+	defer func() { r.loadAfter = loadAverage() }()
+	rep = r
 	tmp, err := os.MkdirTemp("", "hubid-bench-")
 	if err != nil {
 		return nil, err
@@ -222,6 +225,15 @@ func startPerf(dir, name string, pid int, log io.Writer) func() {
 		_ = cmd.Wait()
 		fmt.Fprintln(log, "hubid-bench: perf data in", out)
 	}
+}
+
+// loadAverage returns the 1-minute load average.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 // describeMachine reads the machine description from /proc and the

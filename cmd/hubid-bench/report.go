@@ -59,10 +59,14 @@ type report struct {
 	date     time.Time
 	machine  machine
 	duration time.Duration
-	conns    []int
-	users    int
-	passes   []*pass
-	problems []string // run-level failures (e.g. a pass that did not finish)
+	idle     time.Duration // idle time before the idle RSS is read
+	// loadBefore and loadAfter are /proc/loadavg's 1-minute load at
+	// the start and the end: other work on the machine skews the figures.
+	loadBefore, loadAfter string
+	conns                 []int
+	users                 int
+	passes                []*pass
+	problems              []string // run-level failures (e.g. a pass that did not finish)
 }
 
 // Errors is the number of failed requests in all runs.
@@ -147,8 +151,9 @@ func (r *report) Markdown() string {
 	for i, c := range r.conns {
 		conns[i] = fmt.Sprint(c)
 	}
-	p("| Runs | %s each at %s connections; %d users; hubid CPU from `/proc/PID/stat`, %s |\n\n",
+	p("| Runs | %s each at %s connections; %d users; hubid CPU from `/proc/PID/stat`, %s |\n",
 		r.duration, strings.Join(conns, " and "), r.users, tck)
+	p("| Load average (1 min) | %s at the start, %s at the end |\n\n", r.loadBefore, r.loadAfter)
 
 	for _, pr := range r.problems {
 		p("> **Run incomplete:** %s\n\n", pr)
@@ -207,7 +212,7 @@ func (r *report) Markdown() string {
 		}
 	}
 	p("\n#### Memory\n\n")
-	p("| hubid process | Token signatures | Idle RSS (after start-up, %s idle) | RSS at the end | Peak RSS (VmHWM) |\n|---|---|---:|---:|---:|\n", "2 s")
+	p("| hubid process | Token signatures | Idle RSS (after start-up, %s idle) | RSS at the end | Peak RSS (VmHWM) |\n|---|---|---:|---:|---:|\n", r.idle)
 	for _, ps := range r.passes {
 		p("| %s pass | %s | %s | %s | %s |\n", ps.alg, ps.tokenAlgs, mb(ps.idleRSS), mb(ps.rssAfter), mb(ps.peakRSS))
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/seal"
 	"github.com/customerhub/hubid/store"
@@ -33,7 +34,29 @@ type env struct {
 	kek           seal.KEK
 	hasher        *password.Hasher
 	migrator      migrator
+	devMailDir    string // hubid dev: mail is written here and shown at /dev/mail
 	close         func()
+}
+
+// mailSender returns where mail goes: files under devMailDir in hubid
+// dev, the configured SMTP server under serve, nil when none is set.
+func (e *env) mailSender() (mail.Sender, error) {
+	from := e.cfg.SMTP.From
+	if e.devMailDir != "" {
+		if from == "" {
+			from = "Customer Hub <no-reply@localhost>"
+		}
+		return mail.NewDirSender(e.devMailDir, mail.DirConfig{From: from})
+	}
+	if e.cfg.SMTP.Host == "" {
+		return nil, nil
+	}
+	pw, err := e.cfg.SMTP.Password.Resolve(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.password: %w", err)
+	}
+	return mail.NewSMTPSender(mail.SMTPConfig{Host: e.cfg.SMTP.Host, Port: e.cfg.SMTP.Port,
+		Username: e.cfg.SMTP.Username, Password: pw, From: from, TLS: mail.TLSMode(e.cfg.SMTP.TLS)})
 }
 
 // migrator is what `hubid migrate` needs from a SQL backend.
@@ -188,7 +211,7 @@ func openDev(ctx context.Context, c config.Config, dir string) (*env, error) {
 	mem := memory.New(memory.Options{Now: time.Now})
 	return &env{
 		cfg: c, durable: db, durableName: "sqlite", ephemeral: mem, ephemeralName: "memory",
-		keyring: kr, kek: kek, hasher: hasherFor(c), migrator: db,
+		keyring: kr, kek: kek, hasher: hasherFor(c), migrator: db, devMailDir: filepath.Join(dir, "mail"),
 		close: func() { _ = mem.Close(); _ = db.Close() },
 	}, nil
 }

@@ -68,9 +68,13 @@ func serveEnv(ctx context.Context, e *env, ready func(listeners)) error {
 	if err != nil {
 		return fmt.Errorf("admin.token: %w", err)
 	}
+	sender, err := e.mailSender()
+	if err != nil {
+		return err
+	}
 	srv, err := idp.New(ctx, idp.Deps{
-		AdminToken: adminToken,
-		Config:     e.cfg, Durable: e.durable, DurableName: e.durableName,
+		AdminToken: adminToken, Mail: sender, DevMailDir: e.devMailDir,
+		Config: e.cfg, Durable: e.durable, DurableName: e.durableName,
 		Ephemeral: e.ephemeral, EphemeralName: e.ephemeralName,
 		Sealer: e.keyring, CryptoSecret: e.kek.Key[:],
 		Hasher: e.hasher,

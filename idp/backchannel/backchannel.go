@@ -3,7 +3,8 @@
 //
 // Ending a session calls Enqueue, which writes one durable outbox message
 // per signed-in client that registered a back-channel logout URI. A Worker
-// claims due messages under a lease, signs a logout token with the signing
+// (the generic outbox.Worker with this package's handler) claims due
+// messages under a lease, signs a logout token with the signing
 // key active at delivery time (a retry after a key rotation uses the new
 // key, a fresh iat and a fresh jti), POSTs it to the registered URI without
 // following redirects, and marks the message sent, or failed with the next

@@ -172,6 +172,9 @@ func (c *Config) Validate() error {
 			if !isLoopbackHost(m.Host) {
 				add("smtp.tls: none is allowed only for a loopback host")
 			}
+			if m.Username != "" {
+				add("smtp.username: authentication is never sent without TLS (smtp.tls: none)")
+			}
 		default:
 			add("smtp.tls: %q is not one of starttls, implicit, none", m.TLS)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/customerhub/hubid/idp"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/seed"
 	"github.com/customerhub/hubid/internal/testenv"
@@ -57,6 +58,7 @@ type Env struct {
 	Hasher    *password.Hasher
 	Config    config.Config
 	HTTP      *httptest.Server
+	MailDir   string // mail is written here (and shown at /dev/mail)
 }
 
 // FastHasher is argon2id with tiny parameters, for tests only.
@@ -137,7 +139,13 @@ func New(t testing.TB, opt Options) *Env {
 		t.Fatalf("unknown backend %q", opt.Backend)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	env.MailDir = filepath.Join(t.TempDir(), "mail")
+	sender, err := mail.NewDirSender(env.MailDir, mail.DirConfig{From: "hub@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := idp.New(ctx, idp.Deps{
+		Mail: sender, DevMailDir: env.MailDir,
 		Config: c, Durable: env.Durable, DurableName: durName, Ephemeral: env.Ephemeral, EphemeralName: ephName,
 		Sealer: kr, CryptoSecret: kek.Key[:], Hasher: hasher, Now: time.Now, Rand: rand.Reader, Logger: log,
 	})

@@ -144,4 +144,3 @@ func FreeAddr(tb testing.TB) string {
 	defer l.Close()
 	return l.Addr().String()
 }
-

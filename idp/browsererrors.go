@@ -1,0 +1,65 @@
+package idp
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/customerhub/hubid/apperr"
+)
+
+// bufferedWriter holds a response so it can be replaced before it is sent.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// browserErrors wraps op's endpoints that a browser visits (/authorize,
+// /authorize/callback, /end_session). When op answers an error it could
+// not redirect to the service (a bad client_id or redirect_uri), it writes
+// plain English text; this renders our translated error page instead,
+// with the helpdesk contact, and logs op's text. Redirects and successful
+// responses pass through unchanged. These responses are small, so
+// buffering them costs nothing that matters.
+func (s *Server) browserErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := &bufferedWriter{header: http.Header{}}
+		next.ServeHTTP(buf, r)
+		ct := buf.header.Get("Content-Type")
+		if buf.status >= 400 && buf.header.Get("Location") == "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/html") {
+			p := s.renderer.Bundle.Printer(s.renderer.Bundle.FromRequest(r, r.URL.Query().Get("ui_locales")))
+			code := apperr.Invalid
+			if buf.status >= 500 {
+				code = apperr.Internal
+			}
+			msg := "error.badrequest"
+			if code == apperr.Internal {
+				msg = "error.internal"
+			}
+			s.renderer.Error(w, r, p, apperr.New(code, "authorization endpoint: "+strings.TrimSpace(buf.body.String())), msg)
+			return
+		}
+		for k, v := range buf.header {
+			w.Header()[k] = v
+		}
+		if buf.status == 0 {
+			buf.status = http.StatusOK
+		}
+		w.WriteHeader(buf.status)
+		_, _ = w.Write(buf.body.Bytes())
+	})
+}
