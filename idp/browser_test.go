@@ -102,3 +102,85 @@ func TestBrowserChangeLanguage(t *testing.T) {
 		t.Fatalf("language did not stick: %v", err)
 	}
 }
+
+// deliverMail waits (bounded) for the background /forgot job to queue a
+// mail, then delivers it to the dev mailbox.
+func deliverMail(t *testing.T, env *hubtest.Env) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sent, _, err := env.Server.Mailer().RunOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sent > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no mail was queued")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestBrowserForgotPasswordThroughTheDevMailbox(t *testing.T) {
+	env := browserEnv(t)
+	ctx := browsertest.New(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "normal@demo.example"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("a[href='/forgot']")),
+		chromedp.Click(chromedp.CSS("a[href='/forgot']")),
+		chromedp.WaitVisible(chromedp.CSS("form[action='/forgot'] #email")),
+	); err != nil {
+		t.Fatalf("to /forgot: %v", err)
+	}
+	browsertest.Screenshot(t, ctx, "forgot")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#email"), "normal@demo.example"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitNotPresent(chromedp.CSS("form[action='/forgot']")),
+	); err != nil {
+		t.Fatalf("submit /forgot: %v", err)
+	}
+	deliverMail(t, env)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/dev/mail/"),
+		chromedp.Click(chromedp.CSS("td a")),
+		chromedp.WaitVisible(chromedp.CSS("pre a")),
+	); err != nil {
+		t.Fatalf("dev mailbox: %v", err)
+	}
+	browsertest.Screenshot(t, ctx, "dev-mailbox")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("pre a")),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+	); err != nil {
+		t.Fatalf("open the reset link: %v", err)
+	}
+	browsertest.Screenshot(t, ctx, "reset")
+	const newPassword = "a brand new harbour lantern"
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#password"), newPassword),
+		chromedp.SendKeys(chromedp.CSS("#confirm"), newPassword),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitNotPresent(chromedp.CSS("#confirm")),
+	); err != nil {
+		t.Fatalf("set the new password: %v", err)
+	}
+	// Sign in with the new password.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "normal@demo.example"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), newPassword),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("a[href='/account']")),
+	); err != nil {
+		t.Fatalf("sign in with the new password: %v\n%s", err, browsertest.Text(t, ctx))
+	}
+}

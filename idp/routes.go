@@ -28,6 +28,8 @@ import (
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/oidcstore"
 	"github.com/customerhub/hubid/idp/outbox"
+	"github.com/customerhub/hubid/idp/pwpolicy"
+	"github.com/customerhub/hubid/idp/recovery"
 	"github.com/customerhub/hubid/idp/throttle"
 	"github.com/customerhub/hubid/idp/web"
 	"github.com/customerhub/hubid/store"
@@ -89,7 +91,8 @@ func route(p string) string {
 	switch p {
 	case "/.well-known/openid-configuration", "/keys", "/authorize", "/authorize/callback",
 		"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke", "/end_session",
-		"/login", "/login/email", "/login/password", "/logout", "/logged-out", "/healthz", "/readyz":
+		"/login", "/login/email", "/login/password", "/logout", "/logged-out", "/healthz", "/readyz",
+		"/forgot", "/forgot/sent", "/reset", "/reset/done", "/verify", "/verify/resend", "/verify/sent", "/signin":
 		return p
 	}
 	if strings.HasPrefix(p, "/static/") {
@@ -139,11 +142,11 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages)
+	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages)
 	if err != nil {
 		return err
 	}
-	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates)
+	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates)
 	if err != nil {
 		return err
 	}
@@ -154,11 +157,18 @@ func (s *Server) buildLogin() error {
 	policy := throttle.Policy{DelayAfter: c.Throttle.DelayAfter, LockAfter: c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	ipPolicy := throttle.Policy{DelayAfter: 5 * c.Throttle.DelayAfter, LockAfter: 5 * c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	s.renderer = renderer
+	s.guard = &hub.Guard{Sessions: s.Sessions, Directory: s.deps.Durable, Renderer: renderer, Logger: s.deps.Logger}
 	helpdesk := web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}
 	if s.composer, err = mail.NewComposer(bundle, helpdesk.String()); err != nil {
 		return err
 	}
-	s.guard = &hub.Guard{Sessions: s.Sessions, Directory: s.deps.Durable, Renderer: renderer, Logger: s.deps.Logger}
+	s.recovery = recovery.New(recovery.Deps{
+		Directory: s.deps.Durable, Sessions: s.Sessions, EndSession: s.endSession,
+		Counters: s.deps.Ephemeral, Hasher: s.deps.Hasher,
+		Policy:   pwpolicy.Policy{MinLength: c.Password.MinLength},
+		Composer: s.composer, Renderer: renderer, Guard: s.guard,
+		Issuer: c.Issuer, Proxies: proxies, Now: s.deps.Now, Rand: s.deps.Rand, Logger: s.deps.Logger,
+	})
 	s.login = login.New(login.Deps{
 		AuthRequests: s.deps.Ephemeral,
 		Directory:    s.deps.Durable,
@@ -224,8 +234,10 @@ func (s *Server) buildPublic() http.Handler {
 	pages := http.NewServeMux()
 	s.login.Mount(pages)
 	hub.New(s.guard).Mount(pages)
+	s.recovery.Mount(pages)
 	protected := web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages))
-	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out"} {
+	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out",
+		"/forgot", "/forgot/", "/reset", "/reset/", "/verify", "/verify/"} {
 		mux.Handle(p, protected)
 	}
 	browser := web.Protect(s.browserErrors(s.Provider))

@@ -31,6 +31,7 @@ import (
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/oidcstore"
 	"github.com/customerhub/hubid/idp/outbox"
+	"github.com/customerhub/hubid/idp/recovery"
 	"github.com/customerhub/hubid/idp/session"
 	"github.com/customerhub/hubid/idp/web"
 	"github.com/customerhub/hubid/password"
@@ -76,6 +77,7 @@ type Server struct {
 	admin    *admin.Handler
 	mailer   *outbox.Worker
 	composer *mail.Composer
+	recovery *recovery.Handler
 	public   http.Handler
 	internal http.Handler
 }
@@ -187,3 +189,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	s.internal = s.buildInternal()
 	return s, nil
 }
+
+// Shutdown waits for background request work (password-reset mail jobs)
+// to finish; call it after the HTTP servers have shut down.
+func (s *Server) Shutdown() { s.recovery.Wait() }

@@ -160,7 +160,11 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 			if o.perfDir != "" && n == maxConns {
 				stopPerf = startPerf(o.perfDir, fmt.Sprintf("%s-%s-%d", s.name, cfg.alg, n), h.pid, log)
 			}
-			res, err := runLoad(ctx, s, n, o.duration, meter)
+			d := o.duration
+			if s.long {
+				d *= signInFactor
+			}
+			res, err := runLoad(ctx, s, n, d, meter)
 			if stopPerf != nil {
 				stopPerf()
 			}

@@ -16,6 +16,8 @@ type scenario struct {
 	name  string // flag and report name
 	title string // for the report
 	unit  string // what one iteration is: "req" or "sign-in"
+	// long: run signInFactor times the duration (slow iterations).
+	long bool
 	// es256: also run in the ES256 pass (the scenarios that sign).
 	es256 bool
 	// worker returns the loop body of worker i (0-based). State that
@@ -23,6 +25,11 @@ type scenario struct {
 	// closure.
 	worker func(i int) func(ctx context.Context) error
 }
+
+// signInFactor lengthens the sign-in runs: an iteration costs tens of
+// milliseconds of CPU, so at 32 connections on 2 cores each worker would
+// otherwise finish only a few.
+const signInFactor = 2
 
 // result is one scenario at one connection count.
 type result struct {
@@ -221,7 +228,7 @@ func scenarios(c *client, sessions []session, users int) []scenario {
 					return err
 				}
 			}},
-		{name: "signin", title: "Full sign-in, argon2id default (8 HTTP requests)", unit: "sign-in", es256: true,
+		{name: "signin", title: "Full sign-in, argon2id default (8 HTTP requests)", unit: "sign-in", es256: true, long: true,
 			worker: func(int) func(ctx context.Context) error {
 				return func(ctx context.Context) error {
 					mu.Lock()

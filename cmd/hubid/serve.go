@@ -129,6 +129,7 @@ func serveEnv(ctx context.Context, e *env, ready func(listeners)) error {
 			log.Warn("shutdown", slog.Any("err", serr))
 		}
 	}
+	srv.Shutdown()
 	return err
 }
 

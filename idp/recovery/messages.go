@@ -29,8 +29,6 @@ var Messages = i18n.Table{
 	"recovery.link.expired":    {EN: "This password reset link has expired or is not valid. A link works for %d minutes, and only the most recent one works.", JA: "このパスワード再設定用リンクは有効期限が切れているか、正しくありません。リンクの有効期間は %d 分間で、最後に送信されたリンクだけが使用できます。"},
 	"recovery.link.used":       {EN: "This password reset link has already been used. If you did not use it yourself, request a new link and contact the helpdesk.", JA: "このパスワード再設定用リンクはすでに使用されています。ご自身で使用していない場合は、新しいリンクを請求し、ヘルプデスクにお問い合わせください。"},
 	"recovery.link.again":      {EN: "Request a new link", JA: "新しいリンクを請求"},
-	"recovery.link.reference":  {EN: "Reference: %s", JA: "参照番号: %s"},
-	"recovery.link.helpdesk":   {EN: "Helpdesk: %s", JA: "ヘルプデスク: %s"},
 	"recovery.partial":         {EN: "Your new password is set, but signing you out on your other devices failed. Contact the helpdesk so that it can be done for you.", JA: "新しいパスワードは設定されましたが、他のデバイスでのサインアウトに失敗しました。ヘルプデスクにお問い合わせください。"},
 	"recovery.verify.title":    {EN: "Email address verified", JA: "メールアドレスを確認しました"},
 	"recovery.verify.done":     {EN: "Thank you. The address %s is verified.", JA: "ありがとうございます。メールアドレス %s を確認しました。"},
