@@ -22,8 +22,9 @@ test: ## go vet and the whole test suite with -race (PostgreSQL/Redis tests run 
 test-short: ## the tests without -race
 	$(GO) test -count=1 $(PKGS)
 
-bench: ## benchmarks (go test -bench) of hashing, stores and endpoints
+bench: ## go test -bench (hashing, stores, endpoints), then cmd/hubid-bench against hubid serve on PostgreSQL + Redis into docs/benchmarks.md
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) run ./cmd/hubid-bench -o docs/benchmarks.md
 
 lint: ## go vet, gofmt and staticcheck (installed on demand)
 	$(GO) vet $(PKGS)

@@ -19,7 +19,9 @@ import (
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
 
+	"github.com/customerhub/hubid/idp/account"
 	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/httpx"
 	"github.com/customerhub/hubid/idp/hub"
@@ -92,7 +94,8 @@ func route(p string) string {
 	case "/.well-known/openid-configuration", "/keys", "/authorize", "/authorize/callback",
 		"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke", "/end_session",
 		"/login", "/login/email", "/login/password", "/logout", "/logged-out", "/healthz", "/readyz",
-		"/forgot", "/forgot/sent", "/reset", "/reset/done", "/verify", "/verify/resend", "/verify/sent", "/signin":
+		"/forgot", "/forgot/sent", "/reset", "/reset/done", "/verify", "/verify/resend", "/verify/sent", "/signin",
+		"/account", "/account/password", "/account/email", "/account/history", "/account/profile":
 		return p
 	}
 	if strings.HasPrefix(p, "/static/") {
@@ -142,11 +145,11 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages)
+	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages)
 	if err != nil {
 		return err
 	}
-	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates)
+	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates, account.Templates)
 	if err != nil {
 		return err
 	}
@@ -169,11 +172,21 @@ func (s *Server) buildLogin() error {
 		Composer: s.composer, Renderer: renderer, Guard: s.guard,
 		Issuer: c.Issuer, Proxies: proxies, Now: s.deps.Now, Rand: s.deps.Rand, Logger: s.deps.Logger,
 	})
+	limiter := &throttle.Limiter{Counters: s.deps.Ephemeral, Account: policy, IP: ipPolicy, Now: s.deps.Now}
+	s.account = account.New(account.Deps{
+		Guard: s.guard, Renderer: renderer, Store: s.deps.Durable, Sessions: s.Sessions,
+		EndSession: s.endSession, Hasher: s.deps.Hasher, Limiter: limiter,
+		Policy: pwpolicy.Policy{MinLength: c.Password.MinLength},
+		StartEmailChange: func(ctx context.Context, tx store.Durable, u store.User, e string, l language.Tag) error {
+			return s.recovery.StartEmailVerification(ctx, tx, u, e, l)
+		},
+		Composer: s.composer, Proxies: proxies, Now: s.deps.Now, Logger: s.deps.Logger,
+	})
 	s.login = login.New(login.Deps{
 		AuthRequests: s.deps.Ephemeral,
 		Directory:    s.deps.Durable,
 		Sessions:     s.Sessions,
-		Limiter:      &throttle.Limiter{Counters: s.deps.Ephemeral, Account: policy, IP: ipPolicy, Now: s.deps.Now},
+		Limiter:      limiter,
 		Hasher:       s.deps.Hasher,
 		Renderer:     renderer,
 		Proxies:      proxies,
@@ -235,9 +248,10 @@ func (s *Server) buildPublic() http.Handler {
 	s.login.Mount(pages)
 	hub.New(s.guard).Mount(pages)
 	s.recovery.Mount(pages)
+	s.account.Mount(pages)
 	protected := web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages))
 	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out",
-		"/forgot", "/forgot/", "/reset", "/reset/", "/verify", "/verify/"} {
+		"/forgot", "/forgot/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/"} {
 		mux.Handle(p, protected)
 	}
 	browser := web.Protect(s.browserErrors(s.Provider))

@@ -21,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/customerhub/hubid/idp/account"
 	"github.com/customerhub/hubid/idp/admin"
 	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/clients"
@@ -78,6 +79,7 @@ type Server struct {
 	mailer   *outbox.Worker
 	composer *mail.Composer
 	recovery *recovery.Handler
+	account  *account.Handler
 	public   http.Handler
 	internal http.Handler
 }

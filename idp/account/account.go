@@ -25,6 +25,7 @@ import (
 
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/i18n"
+	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/throttle"
 	"github.com/customerhub/hubid/idp/web"
@@ -67,6 +68,11 @@ type Limiter interface {
 	Succeed(ctx context.Context, account string) error
 }
 
+// Composer renders mail (*mail.Composer).
+type Composer interface {
+	Compose(kind string, lang language.Tag, to string, data any) (mail.Message, error)
+}
+
 // Deps are the pages' collaborators. Now and Logger have defaults; the
 // rest are required.
 type Deps struct {
@@ -85,19 +91,30 @@ type Deps struct {
 	// queues the link (to newEmail) and the notice (to u.Email) inside tx;
 	// the address changes only when the link is opened.
 	StartEmailChange func(ctx context.Context, tx store.Durable, u store.User, newEmail string, lang language.Tag) error
-	// PasswordChanged queues the "your password was changed" mail to u
-	// inside tx.
-	PasswordChanged func(ctx context.Context, tx store.Durable, u store.User, lang language.Tag) error
-	Proxies         []netip.Prefix
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// Composer renders the "your password was changed" notice, which is
+	// queued with mail.Enqueue in the change's transaction.
+	Composer Composer
+	// Proxies are the trusted proxies, for the client IP of audit events.
+	Proxies []netip.Prefix
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Handler serves the account pages.
 type Handler struct{ d Deps }
 
-// New returns the handler.
+// New returns the handler. A missing required dependency is a wiring
+// mistake: New panics, so it shows at start-up rather than on a page.
 func New(d Deps) *Handler {
+	for name, missing := range map[string]bool{
+		"Guard": d.Guard == nil, "Renderer": d.Renderer == nil, "Store": d.Store == nil,
+		"Sessions": d.Sessions == nil, "EndSession": d.EndSession == nil, "Hasher": d.Hasher == nil,
+		"Limiter": d.Limiter == nil, "StartEmailChange": d.StartEmailChange == nil, "Composer": d.Composer == nil,
+	} {
+		if missing {
+			panic("account: Deps." + name + " is required")
+		}
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -174,8 +191,9 @@ func nav(current string) []navItem {
 // page is embedded in every page's data.
 type page struct{ Nav []navItem }
 
-// WideLayout asks the layout for the wide card (see the package README of
-// the wiring notes: web.Page reads it when the layout supports it).
+// WideLayout asks for the wide card (.card.wide): the tables need more
+// than the sign-in pages' width. The layout honours it once web.Page
+// reads it; until then the pages fit the narrow card too.
 func (page) WideLayout() bool { return true }
 
 // event is an audit event of the viewer about themself, from this request.
@@ -200,6 +218,15 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// mailLang is the language of mail to the viewer: the account's setting,
+// else the page's.
+func (h *Handler) mailLang(v hub.Viewer) language.Tag {
+	if v.User.Locale != "" {
+		return h.d.Renderer.Bundle.Match(v.User.Locale)
+	}
+	return v.P.Tag
 }
 
 // formatTime renders t in the page's language (the layout is itself a
