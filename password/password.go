@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,8 +110,29 @@ type Hasher struct {
 	// Rand is the source of salts; nil means crypto/rand.Reader.
 	Rand io.Reader
 
+	// MaxConcurrent bounds how many hashes run at once (0 = GOMAXPROCS).
+	// Each argon2id hash holds Params.Memory KiB; without a bound, a burst
+	// of sign-ins (or of guesses for unknown emails) multiplies that memory
+	// and slows every hash. Extra callers wait their turn.
+	MaxConcurrent int
+
 	dummyOnce sync.Once
 	dummy     string
+	semOnce   sync.Once
+	sem       chan struct{}
+}
+
+// slot takes a hashing slot and returns its release.
+func (h *Hasher) slot() func() {
+	h.semOnce.Do(func() {
+		n := h.MaxConcurrent
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		h.sem = make(chan struct{}, n)
+	})
+	h.sem <- struct{}{}
+	return func() { <-h.sem }
 }
 
 // deriveKey is argon2.IDKey; tests replace it to observe the work done.
@@ -130,7 +152,9 @@ func (h *Hasher) Hash(pw string) (string, error) {
 		return "", fmt.Errorf("password: reading salt: %w", err)
 	}
 	p := h.Params
+	release := h.slot()
 	key := deriveKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	release()
 	return encode(p, salt, key), nil
 }
 
@@ -152,7 +176,9 @@ func (h *Hasher) Verify(pw, encoded string) (ok bool, needsRehash bool, err erro
 		if err != nil {
 			return false, false, err
 		}
+		release := h.slot()
 		got := deriveKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+		release()
 		if subtle.ConstantTimeCompare(got, key) != 1 {
 			return false, false, nil
 		}
@@ -161,7 +187,9 @@ func (h *Hasher) Verify(pw, encoded string) (ok bool, needsRehash bool, err erro
 		if err := checkBcrypt(encoded); err != nil {
 			return false, false, err
 		}
+		release := h.slot()
 		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(pw))
+		release()
 		switch {
 		case err == nil:
 			return true, true, nil

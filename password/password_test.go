@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -355,5 +357,38 @@ func BenchmarkVerify(b *testing.B) {
 		if ok, _, err := h.Verify("correct horse battery staple", stored); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
+	}
+}
+
+func TestConcurrentHashesAreBounded(t *testing.T) {
+	h := &Hasher{Params: Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, MaxConcurrent: 2}
+	var cur, peak atomic.Int32
+	orig := deriveKey
+	deriveKey = func(pw, salt []byte, t, m uint32, th uint8, kl uint32) []byte {
+		n := cur.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		defer cur.Add(-1)
+		runtime.Gosched()
+		return orig(pw, salt, t, m, th, kl)
+	}
+	t.Cleanup(func() { deriveKey = orig })
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.Hash("correct horse"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 2 || p < 1 {
+		t.Fatalf("peak concurrent hashes %d, want at most 2", p)
 	}
 }
