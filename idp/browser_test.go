@@ -2,6 +2,7 @@ package idp_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +184,43 @@ func TestBrowserForgotPasswordThroughTheDevMailbox(t *testing.T) {
 	); err != nil {
 		t.Fatalf("sign in with the new password: %v\n%s", err, browsertest.Text(t, ctx))
 	}
+}
+
+func TestBrowserSignOutEverywhereElse(t *testing.T) {
+	env := browserEnv(t)
+	// Another device: a session made over HTTP with a cookie jar.
+	other := newBrowser(t, env)
+	resp := other.get(env.URL + "/")
+	id := resp.Request.URL.Query().Get("authRequestID")
+	resp.Body.Close()
+	other.post(env.URL+"/login/email", url.Values{"authRequestID": {id}, "email": {"admin@demo.example"}}).Body.Close()
+	other.post(env.URL+"/login/password", url.Values{"authRequestID": {id}, "password": {"hubid-demo-password"}}).Body.Close()
+	if r := other.get(env.URL + "/account"); r.Request.URL.Path != "/account" {
+		t.Fatalf("other device not signed in: %s", r.Request.URL)
+	}
+
+	ctx := signInInBrowser(t, env, false)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/account"),
+		chromedp.WaitVisible(chromedp.CSS("form[action='/account/sessions/end-others'] button")),
+	); err != nil {
+		t.Fatalf("account page: %v\n%s", err, browsertest.Text(t, ctx))
+	}
+	browsertest.Screenshot(t, ctx, "account")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("form[action='/account/sessions/end-others'] button")),
+		chromedp.WaitNotPresent(chromedp.CSS("form[action='/account/sessions/end-others']")),
+	); err != nil {
+		t.Fatalf("sign out everywhere else: %v", err)
+	}
+	// The other device is signed out; this one is not.
+	r := other.get(env.URL + "/account")
+	r.Body.Close()
+	if r.Request.URL.Path == "/account" {
+		t.Fatal("the other device is still signed in")
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(env.URL+"/account/history"), chromedp.WaitVisible(chromedp.CSS("table"))); err != nil {
+		t.Fatalf("this device was signed out too: %v", err)
+	}
+	browsertest.Screenshot(t, ctx, "history")
 }
