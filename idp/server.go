@@ -146,6 +146,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	copy(cryptoKey[:], k)
 	opts := []op.Option{
 		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }}),
+		op.WithHttpInterceptors(oidcstore.Memoize),
 	}
 	if strings.HasPrefix(c.Issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())

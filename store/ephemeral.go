@@ -134,7 +134,9 @@ type RefreshStore interface {
 // would have expired anyway.
 type RevocationStore interface {
 	RevokeToken(ctx context.Context, id string, expiresAt time.Time) error
-	IsTokenRevoked(ctx context.Context, id string) (bool, error)
+	// IsTokenRevoked reports whether any of ids is revoked (one round
+	// trip for all of them).
+	IsTokenRevoked(ctx context.Context, ids ...string) (bool, error)
 }
 
 // CounterStore keeps rate-limit counters in fixed windows.

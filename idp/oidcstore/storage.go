@@ -140,7 +140,7 @@ func (s *Storage) Health(ctx context.Context) error {
 
 // GetClientByClientID loads a client.
 func (s *Storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	c, err := s.db.GetClient(ctx, id)
+	c, err := s.client(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
@@ -161,7 +161,7 @@ func (s *Storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 }
 
 func (s *Storage) authenticate(ctx context.Context, id, secret string) (store.Client, error) {
-	c, err := s.db.GetClient(ctx, id)
+	c, err := s.client(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		s.cfg.VerifySecret(secret, "") // same work for unknown clients
 		return c, oidc.ErrInvalidClient().WithDescription("client authentication failed")
@@ -177,7 +177,7 @@ func (s *Storage) authenticate(ctx context.Context, id, secret string) (store.Cl
 
 // CreateAuthRequest validates what op leaves to us and stores the request.
 func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, userID string) (op.AuthRequest, error) {
-	c, err := s.db.GetClient(ctx, req.ClientID)
+	c, err := s.client(ctx, req.ClientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidClient()
 	}

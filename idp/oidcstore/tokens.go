@@ -64,13 +64,8 @@ func (s *Storage) accessActive(ctx context.Context, a accessInfo) (bool, error) 
 	if !s.cfg.Now().Before(time.Unix(a.Expires, 0)) {
 		return false, nil
 	}
-	for _, k := range []string{accessKey(a.Nonce), grantKey(a.Grant)} {
-		revoked, err := s.eph.IsTokenRevoked(ctx, k)
-		if err != nil || revoked {
-			return false, err
-		}
-	}
-	return true, nil
+	revoked, err := s.eph.IsTokenRevoked(ctx, accessKey(a.Nonce), grantKey(a.Grant))
+	return !revoked && err == nil, err
 }
 
 // sessionOf returns the browser session a token request belongs to.
@@ -229,7 +224,7 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if !t.RotatedAt.IsZero() && now.Sub(t.RotatedAt) > s.cfg.RefreshReuseGrace {
 		return nil, s.refreshError(ctx, t, store.ErrAlreadyUsed)
 	}
-	u, err := s.db.GetUser(ctx, t.UserID)
+	u, err := s.user(ctx, t.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || u.PasswordChangedAt.After(t.FamilyCreatedAt))) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is no longer valid; sign in again")
 	}

@@ -31,7 +31,7 @@ func setUserClaims(info *oidc.UserInfo, u store.User, scopes []string) {
 }
 
 func (s *Storage) loadUser(ctx context.Context, id string) (store.User, error) {
-	u, err := s.db.GetUser(ctx, id)
+	u, err := s.user(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		return u, oidc.ErrAccessDenied().WithDescription("the account is not available")
 	}
@@ -117,7 +117,7 @@ func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	}
 	var info oidc.UserInfo
 	if a.Subject != a.Client {
-		u, err := s.db.GetUser(ctx, a.Subject)
+		u, err := s.user(ctx, a.Subject)
 		if err != nil || u.Disabled {
 			return errInactive
 		}

@@ -206,12 +206,16 @@ func (s *Store) RevokeToken(_ context.Context, id string, expiresAt time.Time) e
 }
 
 // IsTokenRevoked reports whether id is remembered as revoked.
-func (s *Store) IsTokenRevoked(_ context.Context, id string) (bool, error) {
+func (s *Store) IsTokenRevoked(_ context.Context, ids ...string) (bool, error) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	until, ok := s.revoked[id]
-	return ok && live(until, now), nil
+	for _, id := range ids {
+		if until, ok := s.revoked[id]; ok && live(until, now) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // HitCounter counts a hit in key's current window, opening a window of

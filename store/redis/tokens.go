@@ -313,16 +313,34 @@ func (s *Store) RevokeToken(ctx context.Context, id string, expiresAt time.Time)
 	return s.fail("revoke token", err)
 }
 
-// IsTokenRevoked reports whether id is remembered as revoked.
-func (s *Store) IsTokenRevoked(ctx context.Context, id string) (bool, error) {
-	v, err := s.c.Get(ctx, s.revokedKey(id)).Result()
-	if errors.Is(err, goredis.Nil) {
-		return false, nil
-	}
-	if err != nil {
+// IsTokenRevoked reports whether any of ids is remembered as revoked. The
+// GETs are pipelined: one round trip, and keys in different Cluster slots
+// are fine (the cluster client splits a pipeline by node).
+func (s *Store) IsTokenRevoked(ctx context.Context, ids ...string) (bool, error) {
+	cmds := make([]*goredis.StringCmd, len(ids))
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, s.revokedKey(id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
 		return false, s.fail("is token revoked", err)
 	}
-	return liveMicros(v, s.now()), nil
+	now := s.now()
+	for _, c := range cmds {
+		v, err := c.Result()
+		if errors.Is(err, goredis.Nil) {
+			continue
+		}
+		if err != nil {
+			return false, s.fail("is token revoked", err)
+		}
+		if liveMicros(v, now) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // HitCounter counts a hit in key's current window, opening a window of

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -319,6 +320,15 @@ func ephRevokedTokens(t *testing.T, open EphemeralOpener) {
 	ephIs(t, "revoke", s.RevokeToken(ctx, "jti-1", clock.Now().Add(time.Minute)), nil)
 	is("jti-1", true)
 	is("jti-2", false)
+	// Several IDs at once: revoked when any of them is.
+	for _, tc := range []struct {
+		ids  []string
+		want bool
+	}{{[]string{"jti-2", "jti-1"}, true}, {[]string{"jti-1", "jti-2"}, true}, {[]string{"jti-2", "jti-3"}, false}, {nil, false}} {
+		got, err := s.IsTokenRevoked(ctx, tc.ids...)
+		ephIs(t, "is any revoked", err, nil)
+		ephEqual(t, fmt.Sprintf("revoked any of %v", tc.ids), got, tc.want)
+	}
 	// A shorter expiry does not shorten the revocation.
 	ephIs(t, "revoke shorter", s.RevokeToken(ctx, "jti-1", clock.Now().Add(time.Second)), nil)
 	clock.Advance(30 * time.Second)
