@@ -29,7 +29,7 @@ bench: ## go test -bench (hashing, stores, endpoints), then cmd/hubid-bench agai
 lint: ## go vet, gofmt and staticcheck (installed on demand)
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 fmt: ## gofmt the tree
 	gofmt -w $$(git ls-files '*.go')

@@ -85,16 +85,16 @@ func TestCodeRedemption(t *testing.T) {
 			return v
 		}
 		// Wrong and missing verifier fail.
-		_, f, code := signedIn(t, env, ships)
+		_, _, code := signedIn(t, env, ships)
 		if st, out, _ := ships.tokenRequest(t, form(code, oauth2.GenerateVerifier())); st != 400 || out["error"] != "invalid_grant" {
 			t.Errorf("wrong verifier: %d %v", st, out)
 		}
-		_, f, code = signedIn(t, env, ships)
+		_, _, code = signedIn(t, env, ships)
 		if st, out, _ := ships.tokenRequest(t, form(code, "")); st != 400 || out["error"] != "invalid_request" {
 			t.Errorf("missing verifier: %d %v", st, out)
 		}
 		// Wrong redirect URI fails.
-		_, f, code = signedIn(t, env, ships)
+		_, f, code := signedIn(t, env, ships)
 		bad := form(code, f.verifier)
 		bad.Set("redirect_uri", "https://ships.example/other")
 		if st, out, _ := ships.tokenRequest(t, bad); st != 400 {
