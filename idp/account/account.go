@@ -63,8 +63,8 @@ type Hasher interface {
 // key is the folded email, as at sign-in, so failures here and there
 // count together.
 type Limiter interface {
-	Check(ctx context.Context, account, ip string) (throttle.Decision, error)
-	Fail(ctx context.Context, account, ip string) error
+	Attempt(ctx context.Context, account, ip string) (throttle.Decision, error)
+	Failed(ctx context.Context, account, ip string) error
 	Succeed(ctx context.Context, account string) error
 }
 

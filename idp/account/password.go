@@ -38,7 +38,7 @@ func (h *Handler) checkCurrent(r *http.Request, v hub.Viewer, pw, failKind strin
 	}
 	account := store.FoldEmail(v.User.Email)
 	ip := throttle.ClientIP(r, h.d.Proxies)
-	dec, err := h.d.Limiter.Check(ctx, account, ip)
+	dec, err := h.d.Limiter.Attempt(ctx, account, ip)
 	if err != nil {
 		return nil, fmt.Errorf("throttle check: %w", err)
 	}
@@ -50,7 +50,7 @@ func (h *Handler) checkCurrent(r *http.Request, v hub.Viewer, pw, failKind strin
 		return &formError{http.StatusTooManyRequests, "current", v.P.T(key, formatTime(v.P, dec.RetryAt.Add(time.Minute-1).Truncate(time.Minute)))}, nil
 	}
 	if !h.verify(r, v.User, pw) {
-		if err := h.d.Limiter.Fail(ctx, account, ip); err != nil {
+		if err := h.d.Limiter.Failed(ctx, account, ip); err != nil {
 			h.d.Logger.WarnContext(ctx, "throttle", slog.Any("err", err))
 		}
 		h.auditNow(r, h.event(r, v, failKind, map[string]string{"reason": "wrong current password"}))

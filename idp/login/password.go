@@ -105,7 +105,7 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	account := store.FoldEmail(email)
 	ip := throttle.ClientIP(r, h.d.Proxies)
-	dec, err := h.d.Limiter.Check(ctx, account, ip)
+	dec, err := h.d.Limiter.Attempt(ctx, account, ip)
 	if err != nil {
 		h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
 		return
@@ -146,7 +146,7 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request) {
 		h.d.Hasher.DummyVerify(pw)
 	}
 	if !valid || u.Disabled {
-		if err := h.d.Limiter.Fail(ctx, account, ip); err != nil {
+		if err := h.d.Limiter.Failed(ctx, account, ip); err != nil {
 			h.d.Logger.WarnContext(ctx, "throttle", slog.Any("err", err))
 		}
 		if known {

@@ -115,7 +115,45 @@ func (l *Limiter) fail(ctx context.Context, p Policy, count, wait string) error 
 	return nil
 }
 
-// Fail records a failed attempt.
+// Attempt decides whether an attempt may proceed and, if so, counts it
+// against the account at once, before any hash is computed: concurrent
+// guesses each take a number atomically, so however they are timed at
+// most LockAfter of them are hashed per window. A success resets the
+// account (Succeed); a failure adds the delay and the IP count (Failed).
+func (l *Limiter) Attempt(ctx context.Context, account, ip string) (Decision, error) {
+	d, err := l.Check(ctx, account, ip)
+	if err != nil || !d.Allowed {
+		return d, err
+	}
+	c, _ := acctKeys(account)
+	n, end, err := l.Counters.HitCounter(ctx, c, l.Account.Window)
+	if err != nil {
+		return Decision{}, fmt.Errorf("throttle: %w", err)
+	}
+	if n > int64(l.Account.LockAfter) {
+		return Decision{Locked: true, RetryAt: end}, nil
+	}
+	return Decision{Allowed: true}, nil
+}
+
+// Failed records that an attempt taken with Attempt failed: the IP count
+// and the account's increasing delay.
+func (l *Limiter) Failed(ctx context.Context, account, ip string) error {
+	c, w := acctKeys(account)
+	n, _, err := l.Counters.GetCounter(ctx, c)
+	if err != nil {
+		return fmt.Errorf("throttle: %w", err)
+	}
+	if d := l.Account.Delay(n); d > 0 {
+		if _, _, err := l.Counters.HitCounter(ctx, w, d); err != nil {
+			return fmt.Errorf("throttle: %w", err)
+		}
+	}
+	c, w = ipKeys(ip)
+	return l.fail(ctx, l.IP, c, w)
+}
+
+// Fail records a failed attempt that was not counted by Attempt.
 func (l *Limiter) Fail(ctx context.Context, account, ip string) error {
 	c, w := acctKeys(account)
 	if err := l.fail(ctx, l.Account, c, w); err != nil {

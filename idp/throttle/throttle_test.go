@@ -3,6 +3,8 @@ package throttle
 import (
 	"context"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,5 +117,59 @@ func TestClientIP(t *testing.T) {
 	}
 	if _, err := ParseProxies([]string{"nope"}); err == nil {
 		t.Error("bad proxy accepted")
+	}
+}
+
+func TestConcurrentAttemptsNeverExceedTheLock(t *testing.T) {
+	ctx := context.Background()
+	l, _ := newLimiter()
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := l.Attempt(ctx, "a@example.com", "198.51.100.1")
+			if err != nil {
+				t.Error(err)
+			}
+			if d.Allowed {
+				allowed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 20 {
+		t.Fatalf("%d concurrent attempts got through, want exactly lock_after (20)", n)
+	}
+	if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); !d.Locked {
+		t.Fatalf("the account must be locked after the burst: %+v", d)
+	}
+}
+
+func TestAttemptThenFailedDelaysAndSuccessResets(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLimiter()
+	for i := range 5 {
+		if d, _ := l.Attempt(ctx, "a@example.com", "198.51.100.1"); !d.Allowed {
+			t.Fatalf("attempt %d refused: %+v", i+1, d)
+		}
+		if err := l.Failed(ctx, "a@example.com", "198.51.100.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, _ := l.Attempt(ctx, "a@example.com", "198.51.100.1")
+	if d.Allowed || !d.RetryAt.Equal(clk.t.Add(time.Second)) {
+		t.Fatalf("after 5 failures want a 1 s delay: %+v", d)
+	}
+	clk.t = clk.t.Add(time.Second)
+	if d, _ := l.Attempt(ctx, "a@example.com", "198.51.100.1"); !d.Allowed {
+		t.Fatalf("refused after the delay: %+v", d)
+	}
+	if err := l.Succeed(ctx, "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := l.Counters.GetCounter(ctx, "throttle:acct:a@example.com"); n != 0 {
+		t.Fatalf("success left %d counted attempts", n)
 	}
 }
