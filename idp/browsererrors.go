@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/customerhub/hubid/apperr"
+	"github.com/customerhub/hubid/idp/oidcstore"
 )
 
 // bufferedWriter holds a response so it can be replaced before it is sent.
@@ -51,6 +52,36 @@ func (s *Server) browserErrors(next http.Handler) http.Handler {
 				msg = "error.internal"
 			}
 			s.renderer.Error(w, r, p, apperr.New(code, "authorization endpoint: "+strings.TrimSpace(buf.body.String())), msg)
+			return
+		}
+		for k, v := range buf.header {
+			w.Header()[k] = v
+		}
+		if buf.status == 0 {
+			buf.status = http.StatusOK
+		}
+		w.WriteHeader(buf.status)
+		_, _ = w.Write(buf.body.Bytes())
+	})
+}
+
+// unavailableStatus answers 503 with Retry-After and the OAuth error
+// temporarily_unavailable on the API endpoints (token, userinfo,
+// introspection, revocation) whenever a backend was down during the
+// request, whatever error op wrapped it in (op turns every refresh token
+// lookup failure into invalid_grant, which would make a client discard a
+// good token). Every other response passes through unchanged.
+func unavailableStatus(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := oidcstore.WithMemo(r.Context())
+		buf := &bufferedWriter{header: http.Header{}}
+		next.ServeHTTP(buf, r.WithContext(ctx))
+		if oidcstore.Unavailable(ctx) && (buf.status >= 400 || buf.status == 0) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Retry-After", "5")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"error":"` + oidcstore.TemporarilyUnavailable + `","error_description":"the service is temporarily unavailable; try again shortly"}`))
 			return
 		}
 		for k, v := range buf.header {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -133,73 +132,16 @@ func TestDevServesDiscoveryAndKeysAndKeepsData(t *testing.T) {
 	}
 }
 
-// proxy is a TCP proxy to Redis that a test can cut and restore.
-type proxy struct {
-	l      net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{l: l, target: target}
-	go p.serve()
-	t.Cleanup(func() { l.Close(); p.setDown(true) })
-	return p
-}
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { io.Copy(up, c); up.Close() }()
-		go func() { io.Copy(c, up); c.Close() }()
-	}
-}
-
-func (p *proxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
-}
-
 func TestServeOnPostgresAndRedisReadinessFollowsRedis(t *testing.T) {
 	dsn := testenv.Postgres(t)
 	redisAddr, prefix := testenv.Redis(t)
-	px := newProxy(t, redisAddr)
+	px := testenv.NewProxy(t, redisAddr)
 	addr, metrics := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	kek := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	t.Setenv("HUBID_TEST_KEK", kek)
 	cfg := filepath.Join(t.TempDir(), "hubid.yaml")
 	writeFile(t, cfg, "issuer: http://"+addr+"\nlisten:\n  http: "+addr+"\n  metrics: "+metrics+
-		"\npostgres:\n  dsn: "+dsn+"\nredis:\n  addrs: ["+px.l.Addr().String()+"]\n  key_prefix: \""+prefix+"\"\nkek:\n  current: {env: HUBID_TEST_KEK}\nlog:\n  level: error\n")
+		"\npostgres:\n  dsn: "+dsn+"\nredis:\n  addrs: ["+px.Addr()+"]\n  key_prefix: \""+prefix+"\"\nkek:\n  current: {env: HUBID_TEST_KEK}\nlog:\n  level: error\n")
 	out, stop := runAsync(t, "serve", "--config", cfg)
 	checkDiscoveryAndKeys(t, "http://"+addr)
 	waitGet(t, "http://"+metrics+"/readyz", 200)
@@ -208,12 +150,12 @@ func TestServeOnPostgresAndRedisReadinessFollowsRedis(t *testing.T) {
 		t.Error("metrics lack hubid_http_requests_total")
 	}
 
-	px.setDown(true)
+	px.SetDown(true)
 	body := string(waitGet(t, "http://"+metrics+"/readyz", 503))
 	if !strings.Contains(body, `"redis"`) || strings.Contains(body, `"postgres":"down"`) {
 		t.Fatalf("readyz must name redis only: %s", body)
 	}
-	px.setDown(false)
+	px.SetDown(false)
 	waitGet(t, "http://"+metrics+"/readyz", 200)
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d: %s", code, out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/customerhub/hubid/store"
 )
@@ -14,20 +15,39 @@ import (
 // for validation and again for the ID token. It lives only as long as the
 // request, so nothing is ever stale across requests.
 type memo struct {
-	mu      sync.Mutex
-	clients map[string]store.Client
-	users   map[string]store.User
+	mu          sync.Mutex
+	clients     map[string]store.Client
+	users       map[string]store.User
+	unavailable atomic.Bool // a backend was down during the request
 }
 
 type memoKey struct{}
 
+// WithMemo returns ctx with a fresh request memo (or ctx itself when it
+// already has one).
+func WithMemo(ctx context.Context) context.Context {
+	if memoOf(ctx) != nil {
+		return ctx
+	}
+	return context.WithValue(ctx, memoKey{}, &memo{clients: map[string]store.Client{}, users: map[string]store.User{}})
+}
+
 // Memoize is an HTTP middleware (an op interceptor) that gives each
-// request its own memo.
+// request its memo.
 func Memoize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := &memo{clients: map[string]store.Client{}, users: map[string]store.User{}}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), memoKey{}, m)))
+		next.ServeHTTP(w, r.WithContext(WithMemo(r.Context())))
 	})
+}
+
+// Unavailable reports whether a backend outage was met during the request
+// of ctx (made with WithMemo). op wraps some storage errors in
+// invalid_grant; this lets the caller still answer 503
+// temporarily_unavailable, so a client does not discard a good refresh
+// token because Redis was briefly down.
+func Unavailable(ctx context.Context) bool {
+	m := memoOf(ctx)
+	return m != nil && m.unavailable.Load()
 }
 
 func memoOf(ctx context.Context) *memo {

@@ -120,11 +120,20 @@ func (s *Storage) random(n int) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// serverError hides internal detail from the client and logs it.
+// TemporarilyUnavailable is the OAuth error for a backend outage (RFC 6749
+// §4.1.2.1); idp answers it with 503 on the API endpoints.
+const TemporarilyUnavailable = "temporarily_unavailable"
+
+// serverError hides internal detail from the client and logs it. A backend
+// outage becomes temporarily_unavailable (the client should retry), any
+// other failure server_error.
 func (s *Storage) serverError(ctx context.Context, msg string, err error) error {
 	if errors.Is(err, store.ErrUnavailable) {
+		if m := memoOf(ctx); m != nil {
+			m.unavailable.Store(true)
+		}
 		s.cfg.Logger.WarnContext(ctx, msg, slog.Any("err", err))
-		return oidc.ErrServerError().WithDescription("temporarily unavailable").WithParent(err)
+		return (&oidc.Error{ErrorType: TemporarilyUnavailable, Description: "the service is temporarily unavailable; try again shortly"}).WithParent(err)
 	}
 	s.cfg.Logger.ErrorContext(ctx, msg, slog.Any("err", err))
 	return oidc.ErrServerError().WithParent(err)

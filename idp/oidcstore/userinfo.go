@@ -3,7 +3,6 @@ package oidcstore
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -109,8 +108,8 @@ func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	}
 	ok, err := s.accessActive(ctx, a)
 	if err != nil {
-		s.cfg.Logger.WarnContext(ctx, "introspection: check revocation", slog.Any("err", err))
-		return errInactive // fail closed
+		_ = s.serverError(ctx, "introspection: check revocation", err) // logs, flags an outage
+		return errInactive                                             // fail closed
 	}
 	if !ok {
 		return errInactive

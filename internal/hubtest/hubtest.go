@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/customerhub/hubid/idp"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
@@ -45,8 +43,11 @@ func Backends() []string {
 
 // Options adjust a test server.
 type Options struct {
-	Backend string               // "embedded" (default) or "external"
-	Config  func(*config.Config) // adjust the configuration
+	Backend string // "embedded" (default) or "external"
+	// RedisProxy puts a cuttable TCP proxy in front of Redis (external
+	// backend only); Env.RedisProxy controls it.
+	RedisProxy bool
+	Config     func(*config.Config) // adjust the configuration
 }
 
 // Env is a running hubid.
@@ -59,6 +60,8 @@ type Env struct {
 	Config    config.Config
 	HTTP      *httptest.Server
 	MailDir   string // mail is written here (and shown at /dev/mail)
+	// RedisProxy cuts and restores Redis (with Options.RedisProxy).
+	RedisProxy *testenv.Proxy
 }
 
 // FastHasher is argon2id with tiny parameters, for tests only.
@@ -131,7 +134,11 @@ func New(t testing.TB, opt Options) *Env {
 		t.Cleanup(func() { _ = db.Close() })
 		env.Durable = db
 		addr, prefix := testenv.Redis(t)
-		rc := goredis.NewClient(&goredis.Options{Addr: addr})
+		if opt.RedisProxy {
+			env.RedisProxy = testenv.NewProxy(t, addr)
+			addr = env.RedisProxy.Addr()
+		}
+		rc := redisstore.NewClient(redisstore.ClientConfig{Addrs: []string{addr}})
 		rs := redisstore.New(rc, redisstore.Options{Prefix: prefix, Now: time.Now})
 		t.Cleanup(func() { _ = rs.Close() })
 		env.Ephemeral = rs

@@ -90,6 +90,13 @@ func NewClient(cfg ClientConfig) goredis.UniversalClient {
 		Username:   cfg.Username,
 		Password:   cfg.Password,
 		DB:         cfg.DB,
+		// Fail fast during an outage: a sign-in should get a clear 503
+		// in about two seconds, not wait through go-redis's default
+		// retries (3 retries, 5 s dials).
+		DialTimeout:  2 * time.Second,
+		ReadTimeout:  2 * time.Second,
+		WriteTimeout: 2 * time.Second,
+		MaxRetries:   1,
 	}
 	if cfg.TLS {
 		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}

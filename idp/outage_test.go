@@ -1,0 +1,54 @@
+package idp_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/customerhub/hubid/internal/hubtest"
+)
+
+// A Redis outage gives clear answers (503 page, OAuth
+// temporarily_unavailable, 503 on the token endpoint) and service resumes
+// by itself when Redis is back.
+func TestRedisOutageFailsClearlyAndRecovers(t *testing.T) {
+	env := hubtest.New(t, hubtest.Options{Backend: "external", RedisProxy: true})
+	ships := newRP(t, env, "ships", "ships-secret-0123456789-0123456789-abcd", "svc")
+	env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: testPassword, Org: "O", Service: "svc"})
+	b, f, code := signedIn(t, env, ships, oauth2.SetAuthURLParam("scope", "openid offline_access"))
+	tok, _, _ := ships.exchange(t, f, code)
+
+	env.RedisProxy.SetDown(true)
+	// The hub page (session lookup): a translated 503 page.
+	resp := b.get(env.URL + "/")
+	page := body(t, resp)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "temporarily unavailable") {
+		t.Fatalf("hub page during the outage: %d\n%s", resp.StatusCode, page)
+	}
+	// A new authorization request: temporarily_unavailable to the client.
+	f2 := newBrowser(t, env).authorize(ships)
+	if e := f2.redirectError(t); e != "temporarily_unavailable" {
+		t.Fatalf("authorize during the outage: %q", e)
+	}
+	// Refresh: 503 temporarily_unavailable.
+	st, out, h := ships.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	if st != http.StatusServiceUnavailable || out["error"] != "temporarily_unavailable" || h.Get("Retry-After") == "" {
+		t.Fatalf("refresh during the outage: %d %v", st, out)
+	}
+
+	env.RedisProxy.SetDown(false)
+	// Service resumes without a restart, and nothing was half-written: the
+	// refresh token that failed still works once.
+	st, out, _ = ships.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	if st != http.StatusOK {
+		t.Fatalf("refresh after the outage: %d %v", st, out)
+	}
+	resp = b.get(env.URL + "/")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("hub page after the outage: %d", resp.StatusCode)
+	}
+}
