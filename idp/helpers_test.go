@@ -32,7 +32,7 @@ type rp struct {
 	verifier *oidc.IDTokenVerifier
 }
 
-func newRP(t *testing.T, env *hubtest.Env, id, secret, service string) *rp {
+func newRP(t testing.TB, env *hubtest.Env, id, secret, service string) *rp {
 	t.Helper()
 	redirect := "https://" + id + ".example/callback"
 	grants := []string{"authorization_code", "refresh_token", "client_credentials"}
@@ -59,18 +59,18 @@ func newRP(t *testing.T, env *hubtest.Env, id, secret, service string) *rp {
 // browser is a person's browser: a cookie jar and a client that follows
 // redirects inside hubid and stops at a relying party.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	http   *http.Client
 	jar    http.CookieJar
 	issuer string
 }
 
-func newBrowser(t *testing.T, env *hubtest.Env) *browser {
+func newBrowser(t testing.TB, env *hubtest.Env) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, http: env.NoRedirectClient(jar), jar: jar, issuer: env.URL}
 }
 
-func random(t *testing.T) string {
+func random(t testing.TB) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
@@ -106,7 +106,7 @@ func (b *browser) post(u string, form url.Values) *http.Response {
 	return resp
 }
 
-func body(t *testing.T, r *http.Response) string {
+func body(t testing.TB, r *http.Response) string {
 	t.Helper()
 	defer r.Body.Close()
 	b, _ := io.ReadAll(r.Body)
@@ -155,7 +155,7 @@ func (b *browser) url(p string) string {
 }
 
 // code returns the code the flow delivered to the relying party.
-func (f *flow) code(t *testing.T) string {
+func (f *flow) code(t testing.TB) string {
 	t.Helper()
 	loc, err := f.resp.Location()
 	if err != nil {
@@ -172,7 +172,7 @@ func (f *flow) code(t *testing.T) string {
 }
 
 // redirectError returns the error delivered to the relying party.
-func (f *flow) redirectError(t *testing.T) string {
+func (f *flow) redirectError(t testing.TB) string {
 	t.Helper()
 	loc, err := f.resp.Location()
 	if err != nil {
@@ -182,7 +182,7 @@ func (f *flow) redirectError(t *testing.T) string {
 }
 
 // exchange redeems the code and verifies the ID token.
-func (r *rp) exchange(t *testing.T, f *flow, code string) (*oauth2.Token, *oidc.IDToken, map[string]any) {
+func (r *rp) exchange(t testing.TB, f *flow, code string) (*oauth2.Token, *oidc.IDToken, map[string]any) {
 	t.Helper()
 	ctx := context.Background()
 	tok, err := r.oauth.Exchange(ctx, code, oauth2.VerifierOption(f.verifier))
@@ -205,7 +205,7 @@ func (r *rp) exchange(t *testing.T, f *flow, code string) (*oauth2.Token, *oidc.
 }
 
 // tokenRequest posts to the token endpoint with client authentication.
-func (r *rp) tokenRequest(t *testing.T, form url.Values) (int, map[string]any, http.Header) {
+func (r *rp) tokenRequest(t testing.TB, form url.Values) (int, map[string]any, http.Header) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, r.provider.Endpoint().TokenURL, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -219,14 +219,14 @@ func (r *rp) tokenRequest(t *testing.T, form url.Values) (int, map[string]any, h
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer drain(resp)
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out, resp.Header
 }
 
 // userinfo calls the userinfo endpoint with an access token.
-func userinfo(t *testing.T, env *hubtest.Env, accessToken string) (int, map[string]any) {
+func userinfo(t testing.TB, env *hubtest.Env, accessToken string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, env.URL+"/userinfo", nil)
 	req.Header.Set("Authorization", "Bearer "+accessToken)
@@ -234,8 +234,14 @@ func userinfo(t *testing.T, env *hubtest.Env, accessToken string) (int, map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer drain(resp)
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// drain reads the rest of a body so the connection is reused.
+func drain(r *http.Response) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	r.Body.Close()
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // signedIn returns a browser with a session and a finished flow's code.
-func signedIn(t *testing.T, env *hubtest.Env, r *rp, opts ...oauth2.AuthCodeOption) (*browser, *flow, string) {
+func signedIn(t testing.TB, env *hubtest.Env, r *rp, opts ...oauth2.AuthCodeOption) (*browser, *flow, string) {
 	b := newBrowser(t, env)
 	f := b.authorize(r, opts...)
 	b.signIn(f, "aiko@example.com", testPassword, false)
