@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/customerhub/hubid/apperr"
+
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/customerhub/hubid/idp/account"
 	"github.com/customerhub/hubid/idp/backchannel"
+	"github.com/customerhub/hubid/idp/consentui"
 	"github.com/customerhub/hubid/idp/httpx"
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/i18n"
@@ -145,11 +148,11 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages)
+	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages)
 	if err != nil {
 		return err
 	}
-	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates, account.Templates)
+	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates, account.Templates, consentui.Templates)
 	if err != nil {
 		return err
 	}
@@ -182,7 +185,28 @@ func (s *Server) buildLogin() error {
 		},
 		Composer: s.composer, Proxies: proxies, Now: s.deps.Now, Logger: s.deps.Logger,
 	})
+	s.consent = consentui.New(consentui.Deps{
+		AuthRequests: s.deps.Ephemeral, Store: s.deps.Durable, Sessions: s.Sessions, Renderer: renderer,
+		Deny: func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest) {
+			// Answered from a POST: 303 (op.AuthRequestError would send 302).
+			redir, err := op.TryErrorRedirect(r.Context(), oidcstore.WrapAuthRequest(ar), oidc.ErrAccessDenied(), s.Provider.Encoder(), s.deps.Logger)
+			if err != nil {
+				renderer.Error(w, r, renderer.Bundle.Printer(renderer.Bundle.FromRequest(r)), apperr.Wrap(apperr.Invalid, "deny", err), "error.badrequest")
+				return
+			}
+			http.Redirect(w, r, redir.URL, http.StatusSeeOther)
+		},
+		ConsentRequired: func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest) {
+			// zitadel/oidc has no ErrConsentRequired constructor.
+			op.AuthRequestError(w, r, oidcstore.WrapAuthRequest(ar), &oidc.Error{ErrorType: "consent_required"}, s.Provider)
+		},
+		Continue: func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, sess store.Session) {
+			s.login.Finish(w, r, ar, sess)
+		},
+		Proxies: proxies, Now: s.deps.Now, Logger: s.deps.Logger,
+	})
 	s.login = login.New(login.Deps{
+		Consent:      s.consent.Check,
 		AuthRequests: s.deps.Ephemeral,
 		Directory:    s.deps.Durable,
 		Sessions:     s.Sessions,
@@ -251,9 +275,10 @@ func (s *Server) buildPublic() http.Handler {
 	hub.New(s.guard).Mount(pages)
 	s.recovery.Mount(pages)
 	s.account.Mount(pages)
+	s.consent.Mount(pages)
 	protected := web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages))
 	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out",
-		"/forgot", "/forgot/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/"} {
+		"/forgot", "/forgot/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/", "/consent"} {
 		mux.Handle(p, protected)
 	}
 	browser := web.Protect(s.browserErrors(s.Provider))

@@ -26,6 +26,7 @@ import (
 	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
+	"github.com/customerhub/hubid/idp/consentui"
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/idp/login"
@@ -80,6 +81,7 @@ type Server struct {
 	composer *mail.Composer
 	recovery *recovery.Handler
 	account  *account.Handler
+	consent  *consentui.Handler
 	public   http.Handler
 	internal http.Handler
 }

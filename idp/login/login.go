@@ -69,6 +69,9 @@ type Deps struct {
 	LoginRequired func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest)
 	// EndSession ends a browser session (and notifies its clients).
 	EndSession func(ctx context.Context, sessionID string) error
+	// Consent, when set, runs before a request completes
+	// (consentui.(*Handler).Check); true means it has answered.
+	Consent func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) bool
 	// AuthRequestTTL bounds a hub sign-in (/signin) like an OIDC one.
 	AuthRequestTTL time.Duration
 	Rand           io.Reader
@@ -230,6 +233,12 @@ func (h *Handler) entitled(ctx context.Context, userID, clientID string) (bool, 
 	return false, nil
 }
 
+// Finish completes ar with session s (entitlement, consent, callback);
+// the consent page calls it once consent is given.
+func (h *Handler) Finish(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) {
+	h.finish(w, r, ar, s)
+}
+
 // finish completes ar with session s and continues to the callback.
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) {
 	ctx := r.Context()
@@ -242,6 +251,9 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 	if !ok {
 		h.audit(ctx, r, "signin.denied", s.UserID, ar.ClientID, map[string]string{"reason": "organization not entitled"})
 		h.d.Renderer.Error(w, r, p, apperr.New(apperr.Forbidden, "not entitled"), "error.notentitled")
+		return
+	}
+	if h.d.Consent != nil && ar.ClientID != "" && h.d.Consent(w, r, ar, s) {
 		return
 	}
 	_, err = h.d.AuthRequests.UpdateAuthRequest(ctx, ar.ID, func(a *store.AuthRequest) error {
