@@ -3,7 +3,6 @@ package demo_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -24,11 +23,8 @@ func TestDemoServicesShareOneSignIn(t *testing.T) {
 	env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: "correct horse battery staple", Name: "Aiko", Org: "O", Service: "svc"})
 	apps := map[string]*httptest.Server{}
 	for _, id := range []string{"ships", "pass"} {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := "http://" + l.Addr().String()
+		ts := hubtest.UnstartedServer(t)
+		base := "http://" + ts.Listener.Addr().String()
 		secret := id + "-demo-secret-0123456789-0123456789-ab"
 		env.AddClient(t, store.Client{ID: id, Name: id + " (demo)", ServiceID: env.EnsureService(t, "svc").ID, HomeURL: base + "/",
 			RedirectURIs: []string{base + "/callback"}, PostLogoutRedirectURIs: []string{base + "/"},
@@ -37,9 +33,7 @@ func TestDemoServicesShareOneSignIn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ts := httptest.NewUnstartedServer(app)
-		ts.Listener.Close()
-		ts.Listener = l
+		ts.Config.Handler = app
 		ts.Start()
 		t.Cleanup(ts.Close)
 		apps[id] = ts

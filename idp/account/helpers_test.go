@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +28,7 @@ import (
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/memory"
 	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 // User agents of the test browsers.
@@ -40,23 +40,6 @@ const (
 
 // testPassword is every test user's password.
 const testPassword = "correct horse battery staple"
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // emailStart records a StartEmailChange call.
 type emailStart struct {
@@ -70,7 +53,7 @@ type emailStart struct {
 // back-channel logouts, the email verification, the mail).
 type env struct {
 	t        *testing.T
-	clk      *clock
+	clk      *storetest.Clock
 	db       *sqlite.Store
 	mem      *memory.Store
 	sessions *session.Manager
@@ -89,13 +72,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hubid.db"), sqlite.Options{Now: clk.Now, Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	clk := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	db := storetest.OpenSQLite(t, clk.Now)
 	mem := memory.New(memory.Options{Now: clk.Now})
 	t.Cleanup(func() { _ = mem.Close() })
 	e := &env{t: t, clk: clk, db: db, mem: mem}
@@ -106,6 +84,7 @@ func newEnv(t *testing.T) *env {
 	p := password.DefaultParams()
 	p.Memory, p.Time = 64, 1
 	e.hasher = &password.Hasher{Params: p}
+	var err error
 	e.bundle, err = i18n.New(hub.Messages, Messages, pwpolicy.Messages, mail.Messages)
 	if err != nil {
 		t.Fatal(err)

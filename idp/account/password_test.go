@@ -40,7 +40,7 @@ func TestPasswordChange(t *testing.T) {
 	phone := e.signIn(u, uaSafariIPhone, "203.0.113.7")
 	laptop := e.signIn(u, uaFirefoxLinux, "203.0.113.8")
 	theirs := e.signIn(stranger, uaFirefoxLinux, "192.0.2.99")
-	e.clk.Add(time.Hour)
+	e.clk.Advance(time.Hour)
 
 	page := b.page("/account/password")
 	contains(t, page, `autocomplete="current-password"`, `autocomplete="new-password"`, `minlength="8"`,
@@ -130,7 +130,7 @@ func TestCurrentPasswordIsThrottled(t *testing.T) {
 		t.Fatalf("%d failure events, want 5", n)
 	}
 	// After the delay it works, and the success clears the account's count.
-	e.clk.Add(2 * time.Second)
+	e.clk.Advance(2 * time.Second)
 	wantRedirect(t, b.post("/account/password", changeForm(testPassword, newPassword, newPassword)), "/account?done=password")
 	n, _, err := e.mem.GetCounter(context.Background(), "throttle:acct:aiko@example.com")
 	if err != nil || n != 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/seal"
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 // memKeys is a minimal key store; the store conformance suite tests the
@@ -60,15 +61,9 @@ const token = "0123456789abcdef0123456789abcdef-admin"
 type fixture struct {
 	srv    *httptest.Server
 	km     *keys.Manager
-	mu     sync.Mutex // guards now and actors
-	now    time.Time
+	clk    *storetest.Clock
+	mu     sync.Mutex // guards actors
 	actors []string
-}
-
-func (f *fixture) advance(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
 }
 
 func newFixture(t *testing.T, tok string) *fixture {
@@ -79,12 +74,12 @@ func newFixture(t *testing.T, tok string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{now: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	f := &fixture{clk: storetest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))}
 	mu := &f.mu
 	f.km = keys.New(keys.Config{
 		Algorithms: []string{"EdDSA"}, SigningAlgorithm: "EdDSA",
 		Policy: keys.Policy{RotationPeriod: 30 * 24 * time.Hour, PublishBefore: 24 * time.Hour, RetireFor: time.Hour},
-		Now:    func() time.Time { mu.Lock(); defer mu.Unlock(); return f.now },
+		Now:    f.clk.Now,
 		OnChange: func(ctx context.Context, e keys.Event) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -232,7 +227,7 @@ func TestListRotateRetire(t *testing.T) {
 	}
 
 	// A day later an empty body rotates without force.
-	f.advance(25 * time.Hour)
+	f.clk.Advance(25 * time.Hour)
 	status, body, _ = f.do(t, http.MethodPost, "/admin/keys/rotate", token, "")
 	if status != http.StatusOK || body["warning"] != nil {
 		t.Fatalf("scheduled-safe rotation: %d %v", status, body)

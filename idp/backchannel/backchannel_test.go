@@ -26,6 +26,7 @@ import (
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 // The key manager's keys and Signing method fit this package.
@@ -38,24 +39,8 @@ var (
 
 const issuer = "https://id.example.test"
 
-// clock is a fake clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newClock() *storetest.Clock {
+	return storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 // staticKey is a SigningKey for tests.
@@ -115,7 +100,7 @@ type delivery struct {
 // token against the public keys it knows, as an RP would.
 type rp struct {
 	t      *testing.T
-	clk    *clock
+	clk    *storetest.Clock
 	srv    *httptest.Server
 	keys   map[string]*staticKey
 	mu     sync.Mutex
@@ -124,7 +109,7 @@ type rp struct {
 	hold   func(r *http.Request)
 }
 
-func newRP(t *testing.T, clk *clock, ks ...*staticKey) *rp {
+func newRP(t *testing.T, clk *storetest.Clock, ks ...*staticKey) *rp {
 	t.Helper()
 	p := &rp{t: t, clk: clk, keys: map[string]*staticKey{}, status: func(int) int { return http.StatusOK }}
 	for _, k := range ks {
@@ -238,25 +223,6 @@ func (p *rp) verify(token string) (delivery, error) {
 	return delivery{kid: h.KeyID, jti: jti, sid: sid, sub: sub, aud: aud[0].(string), iat: int64(iat)}, nil
 }
 
-func openStore(t *testing.T, path string, clk *clock) *sqlite.Store {
-	t.Helper()
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path, sqlite.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func newStore(t *testing.T, clk *clock) *sqlite.Store {
-	t.Helper()
-	return openStore(t, filepath.Join(t.TempDir(), "hubid.db"), clk)
-}
-
 func createClient(t *testing.T, s store.ClientStore, id, uri string) {
 	t.Helper()
 	err := s.CreateClient(context.Background(), store.Client{
@@ -269,7 +235,7 @@ func createClient(t *testing.T, s store.ClientStore, id, uri string) {
 	}
 }
 
-func enqueue(t *testing.T, s *sqlite.Store, clk *clock, sid string, clients ...string) {
+func enqueue(t *testing.T, s *sqlite.Store, clk *storetest.Clock, sid string, clients ...string) {
 	t.Helper()
 	n, err := Enqueue(context.Background(), s, s, issuer, store.Session{ID: sid, UserID: "user-1", Clients: clients}, clk.Now())
 	if err != nil {
@@ -280,7 +246,7 @@ func enqueue(t *testing.T, s *sqlite.Store, clk *clock, sid string, clients ...s
 	}
 }
 
-func newWorker(t *testing.T, s Store, ks KeySource, clk *clock, edit func(*Config)) *Worker {
+func newWorker(t *testing.T, s Store, ks KeySource, clk *storetest.Clock, edit func(*Config)) *Worker {
 	t.Helper()
 	cfg := Config{
 		Issuer:  issuer,
@@ -319,7 +285,7 @@ func outbox(t *testing.T, s *sqlite.Store, id int64) store.OutboxMessage {
 
 func TestDeliversSignedLogoutTokenExactlyOnce(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	key := ecKey(t, "k1")
 	p := newRP(t, clk, key)
 	createClient(t, s, "ships", p.uri())
@@ -345,7 +311,7 @@ func TestDeliversSignedLogoutTokenExactlyOnce(t *testing.T) {
 
 func TestRetriesWithBackoffAndSignsWithTheCurrentKey(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	old, cur := ecKey(t, "old"), rsaKey(t, "new")
 	p := newRP(t, clk, old, cur)
 	p.status = func(n int) int {
@@ -406,7 +372,7 @@ func (b *syncBuffer) String() string {
 
 func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	key := ecKey(t, "k1")
 	p := newRP(t, clk, key)
 	p.status = func(int) int { return http.StatusServiceUnavailable }
@@ -442,7 +408,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 
 func TestEnqueueOnlyForClientsWithABackchannelURI(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	ctx := context.Background()
 	createClient(t, s, "ships", "https://ships.example/bcl")
 	createClient(t, s, "pass", "")
@@ -486,7 +452,7 @@ func (f clientFunc) GetClient(ctx context.Context, id string) (store.Client, err
 
 func TestDoesNotFollowRedirects(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	key := ecKey(t, "k1")
 	var followed sync.Mutex
 	hits := 0
@@ -518,7 +484,7 @@ func TestDoesNotFollowRedirects(t *testing.T) {
 
 func TestTimeoutAndUnreachableRPAreFailures(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	key := ecKey(t, "k1")
 	p := newRP(t, clk, key)
 	p.hold = func(r *http.Request) { <-r.Context().Done() } // never answers
@@ -542,7 +508,7 @@ func TestTimeoutAndUnreachableRPAreFailures(t *testing.T) {
 
 func TestNoSigningKeyUsesNoAttempt(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	createClient(t, s, "ships", "https://ships.example/bcl")
 	enqueue(t, s, clk, "sid-1", "ships")
 	noKey := errors.New("no active key")
@@ -560,8 +526,8 @@ func TestLeaseKeepsTwoWorkersFromSendingTheSameMessage(t *testing.T) {
 	const total = 20
 	clk := newClock()
 	path := filepath.Join(t.TempDir(), "hubid.db")
-	s1 := openStore(t, path, clk)
-	s2 := openStore(t, path, clk) // a second replica on the same database
+	s1 := storetest.OpenSQLiteAt(t, path, clk.Now)
+	s2 := storetest.OpenSQLiteAt(t, path, clk.Now) // a second replica on the same database
 	key := ecKey(t, "k1")
 	p := newRP(t, clk, key)
 	// Hold every request until all messages are in flight, so the two
@@ -630,7 +596,7 @@ func TestLeaseKeepsTwoWorkersFromSendingTheSameMessage(t *testing.T) {
 
 func TestRunDeliversOnEachTickUntilCanceled(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	key := ecKey(t, "k1")
 	p := newRP(t, clk, key)
 	createClient(t, s, "ships", p.uri())

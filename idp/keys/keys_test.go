@@ -12,6 +12,7 @@ import (
 
 	"github.com/customerhub/hubid/seal"
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 // memKeys is a minimal KeyStore for unit tests; the conformance suite
@@ -76,31 +77,13 @@ func (a *auditLog) take() []string {
 	return kinds
 }
 
-// clock is a goroutine-safe fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newTestManager(t *testing.T, algs ...string) (*Manager, *clock, *memKeys) {
+func newTestManager(t *testing.T, algs ...string) (*Manager, *storetest.Clock, *memKeys) {
 	t.Helper()
 	m, clk, st, _ := newAuditedManager(t, algs...)
 	return m, clk, st
 }
 
-func newAuditedManager(t *testing.T, algs ...string) (*Manager, *clock, *memKeys, *auditLog) {
+func newAuditedManager(t *testing.T, algs ...string) (*Manager, *storetest.Clock, *memKeys, *auditLog) {
 	t.Helper()
 	var k [32]byte
 	_, _ = rand.Read(k[:])
@@ -108,11 +91,11 @@ func newAuditedManager(t *testing.T, algs ...string) (*Manager, *clock, *memKeys
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := storetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	st := &memKeys{keys: map[string]store.SigningKey{}}
 	audit := &auditLog{}
 	m := New(Config{
-		Algorithms: algs, RSABits: 2048, Now: clk.now, Rand: rand.Reader,
+		Algorithms: algs, RSABits: 2048, Now: clk.Now, Rand: rand.Reader,
 		Policy:   Policy{RotationPeriod: 30 * 24 * time.Hour, PublishBefore: 24 * time.Hour, RetireFor: 2 * time.Hour},
 		OnChange: AuditTo(audit, nil),
 	}, st, kr)
@@ -195,7 +178,7 @@ func TestLifecycleWalk(t *testing.T) {
 	}
 
 	// Step 2: rotating before the next key was published long enough is refused.
-	clk.advance(time.Hour)
+	clk.Advance(time.Hour)
 	if _, err := m.Rotate(ctx, false); !errors.Is(err, ErrTooEarly) {
 		t.Fatalf("want ErrTooEarly, got %v", err)
 	}
@@ -203,12 +186,12 @@ func TestLifecycleWalk(t *testing.T) {
 		t.Fatalf("a refused rotation changed keys: %v", st)
 	}
 	// Step 3: a scheduled tick before the rotation period does nothing.
-	clk.advance(48 * time.Hour)
+	clk.Advance(48 * time.Hour)
 	if evs, err := m.Tick(ctx); err != nil || len(evs) != 0 {
 		t.Fatalf("tick before due: %v %v", evs, err)
 	}
 	// Step 4: at the rotation time, next becomes active, old active retired, new next made.
-	clk.advance(30 * 24 * time.Hour)
+	clk.Advance(30 * 24 * time.Hour)
 	if _, err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -227,12 +210,12 @@ func TestLifecycleWalk(t *testing.T) {
 		t.Fatalf("audit after rotation: %v", got)
 	}
 	// Step 5: the retired key stays until its tokens have expired, then goes.
-	clk.advance(time.Hour)
+	clk.Advance(time.Hour)
 	m.Tick(ctx)
 	if !slices.Contains(jwksKids(t, m), first.ID()) {
 		t.Fatal("retired key removed before its tokens expired")
 	}
-	clk.advance(time.Hour)
+	clk.Advance(time.Hour)
 	if _, err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}

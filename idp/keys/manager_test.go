@@ -18,6 +18,7 @@ import (
 
 	"github.com/customerhub/hubid/seal"
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 func newKeyring(t testing.TB, old ...seal.KEK) (*seal.Keyring, seal.KEK) {
@@ -76,7 +77,7 @@ func TestForcedRotationIsMarked(t *testing.T) {
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(time.Hour)
+	clk.Advance(time.Hour)
 	evs, err := m.Rotate(ctx, true)
 	if err != nil {
 		t.Fatal(err)
@@ -86,15 +87,15 @@ func TestForcedRotationIsMarked(t *testing.T) {
 		if e.Forced {
 			forced = append(forced, e.From+">"+e.To)
 		}
-		if !e.At.Equal(clk.now()) {
-			t.Fatalf("event time %v, want %v", e.At, clk.now())
+		if !e.At.Equal(clk.Now()) {
+			t.Fatalf("event time %v, want %v", e.At, clk.Now())
 		}
 	}
 	if !slices.Equal(forced, []string{"next>active"}) {
 		t.Fatalf("forced events %v", forced)
 	}
 	// A day later the new next key is ready: an unforced rotation is not marked.
-	clk.advance(24 * time.Hour)
+	clk.Advance(24 * time.Hour)
 	evs, err = m.Rotate(ctx, false)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestConcurrentTicksRotateOnce(t *testing.T) {
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(31 * 24 * time.Hour)
+	clk.Advance(31 * 24 * time.Hour)
 	var wg sync.WaitGroup
 	var promoted atomic.Int32
 	start := make(chan struct{})
@@ -222,8 +223,8 @@ func TestReloadUnsealsOnlyNewKeys(t *testing.T) {
 	ctx := context.Background()
 	kr, _ := newKeyring(t)
 	cs := &countingSealer{Sealer: kr}
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m := New(Config{Now: clk.now, Policy: Policy{RotationPeriod: time.Hour, PublishBefore: time.Minute, RetireFor: time.Minute}},
+	clk := storetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	m := New(Config{Now: clk.Now, Policy: Policy{RotationPeriod: time.Hour, PublishBefore: time.Minute, RetireFor: time.Minute}},
 		&memKeys{keys: map[string]store.SigningKey{}}, cs)
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)
@@ -240,7 +241,7 @@ func TestReloadUnsealsOnlyNewKeys(t *testing.T) {
 	if m.snap.Load() != snap || cs.opens.Load() != 2 {
 		t.Fatal("an unchanged key set rebuilt the snapshot")
 	}
-	clk.advance(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	if _, err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +281,7 @@ func TestRunLocksOnlyWhenWorkIsDue(t *testing.T) {
 	if _, err := m.Signing(); err != nil {
 		t.Fatal("Run did not load the keys")
 	}
-	clk.advance(31 * 24 * time.Hour)
+	clk.Advance(31 * 24 * time.Hour)
 	step()
 	if n := st.updates.Load(); n != 1 {
 		t.Fatalf("due rotation: %d locked updates, want 1", n)
@@ -332,7 +333,7 @@ func TestMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	clk.advance(10 * 24 * time.Hour)
+	clk.Advance(10 * 24 * time.Hour)
 	var next string
 	for kid, st := range states(t, m) {
 		if st == store.KeyNext {
@@ -351,7 +352,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("metrics\n got %v\nwant %v", got, want)
 	}
 	// The counter of a kid survives the snapshot swap of a rotation.
-	clk.advance(21 * 24 * time.Hour)
+	clk.Advance(21 * 24 * time.Hour)
 	if _, err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -12,13 +12,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,32 +23,14 @@ import (
 	"github.com/customerhub/hubid/idp"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
-	"github.com/customerhub/hubid/password"
+	"github.com/customerhub/hubid/internal/hubtest"
 	"github.com/customerhub/hubid/seal"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/memory"
-	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
-// clock is a shared, goroutine-safe fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *storetest.Clock { return storetest.NewClock(time.Now().Truncate(time.Second)) }
 
 // secrets are what replicas of one deployment share: the KEK.
 type secrets struct {
@@ -82,20 +60,15 @@ type instance struct {
 // startInstance runs a hubid on durable (shared between instances) with
 // its own memory ephemeral store, the given clock, and an httptest server
 // whose URL is the issuer.
-func startInstance(t testing.TB, durable store.Durable, durName string, sec secrets, clk *clock, adjust func(*config.Config)) *instance {
+func startInstance(t testing.TB, durable store.Durable, durName string, sec secrets, clk *storetest.Clock, adjust func(*config.Config)) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(nil)
-	_ = ts.Listener.Close()
-	ts.Listener = l
+	ts := hubtest.UnstartedServer(t)
+	addr := ts.Listener.Addr().String()
 	c := config.Defaults()
-	c.Issuer = "http://" + l.Addr().String()
-	c.Listen.HTTP, c.Listen.Metrics = l.Addr().String(), ""
+	c.Issuer = "http://" + addr
+	c.Listen.HTTP, c.Listen.Metrics = addr, ""
 	if adjust != nil {
 		adjust(&c)
 	}
@@ -104,11 +77,9 @@ func startInstance(t testing.TB, durable store.Durable, durName string, sec secr
 	}
 	mem := memory.New(memory.Options{Now: clk.Now})
 	t.Cleanup(func() { _ = mem.Close() })
-	p := password.DefaultParams()
-	p.Memory, p.Time = 64, 1
 	srv, err := idp.New(ctx, idp.Deps{
 		Config: c, Durable: durable, DurableName: durName, Ephemeral: mem, EphemeralName: "memory",
-		Sealer: sec.ring, CryptoSecret: sec.kek.Key[:], Hasher: &password.Hasher{Params: p},
+		Sealer: sec.ring, CryptoSecret: sec.kek.Key[:], Hasher: hubtest.FastHasher(),
 		Now: clk.Now, Rand: rand.Reader, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -118,17 +89,6 @@ func startInstance(t testing.TB, durable store.Durable, durName string, sec secr
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return &instance{URL: c.Issuer, Server: srv, Config: c}
-}
-
-// openSQLite opens a migrated SQLite database in the test's directory.
-func openSQLite(t testing.TB, clk *clock) store.Durable {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hubid.db"), sqlite.Options{Now: clk.Now, Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
 }
 
 // addService registers a confidential client_credentials client with a
@@ -198,7 +158,7 @@ func kidOf(jwt string) string {
 // key set (it refetches /keys when it meets an unknown kid). The access
 // token is a JWT whose audience is the client, so the client ID check is
 // skipped.
-func verifier(issuer string, clk *clock) *oidc.IDTokenVerifier {
+func verifier(issuer string, clk *storetest.Clock) *oidc.IDTokenVerifier {
 	ks := oidc.NewRemoteKeySet(context.Background(), issuer+"/keys")
 	return oidc.NewVerifier(issuer, ks, &oidc.Config{SkipClientIDCheck: true, Now: clk.Now,
 		SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256, oidc.EdDSA}})

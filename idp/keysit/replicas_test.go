@@ -12,11 +12,12 @@ import (
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/postgres"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 // openPostgres opens one more connection pool on dsn, like one more
 // replica would.
-func openPostgres(t *testing.T, dsn string, clk *clock) *postgres.Store {
+func openPostgres(t *testing.T, dsn string, clk *storetest.Clock) *postgres.Store {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), dsn, postgres.Options{Now: clk.Now, Migrate: true})
 	if err != nil {

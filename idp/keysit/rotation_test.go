@@ -18,6 +18,7 @@ import (
 	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 // TestRotationUnderLoad mints 10,000 JWT access tokens while the keys
@@ -44,7 +45,7 @@ func TestRotationUnderLoad(t *testing.T) {
 	)
 	ctx := context.Background()
 	clk := newClock()
-	db := openSQLite(t, clk)
+	db := storetest.OpenSQLite(t, clk.Now)
 	inst := startInstance(t, db, "sqlite", newSecrets(t), clk, func(c *config.Config) {
 		c.Keys.PublishBefore = config.Duration(time.Second)
 	})
@@ -182,7 +183,7 @@ func TestRotationUnderLoad(t *testing.T) {
 func TestLifecycleOverHTTP(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	db := openSQLite(t, clk)
+	db := storetest.OpenSQLite(t, clk.Now)
 	inst := startInstance(t, db, "sqlite", newSecrets(t), clk, func(c *config.Config) {
 		c.Keys.PublishBefore = config.Duration(10 * time.Minute)
 	})
@@ -262,7 +263,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 func TestEmergencyRetire(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	db := openSQLite(t, clk)
+	db := storetest.OpenSQLite(t, clk.Now)
 	inst := startInstance(t, db, "sqlite", newSecrets(t), clk, nil)
 	secret := addService(t, db, "svc-emergency")
 	hc := &http.Client{Timeout: 10 * time.Second}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/customerhub/hubid/idp/outbox"
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 func get(t *testing.T, srv *httptest.Server, path string) (int, http.Header, string) {
@@ -136,7 +137,7 @@ func TestDevMailboxEmpty(t *testing.T) {
 
 func TestDirSenderThroughTheWorker(t *testing.T) {
 	clk := newClock()
-	st := newStore(t, clk)
+	st := storetest.OpenSQLite(t, clk.Now)
 	dir := t.TempDir()
 	d, err := NewDirSender(dir, DirConfig{From: fromAddr, Now: clk.Now})
 	if err != nil {
@@ -171,7 +172,7 @@ func TestLinkify(t *testing.T) {
 
 func TestEnqueueWritesOneMailMessageInTheCallersTransaction(t *testing.T) {
 	clk := newClock()
-	st := newStore(t, clk)
+	st := storetest.OpenSQLite(t, clk.Now)
 	ctx := context.Background()
 	m := Message{To: "a@example.com", Subject: "件名", Text: "本文", HTML: "<p>本文</p>"}
 
@@ -205,7 +206,7 @@ func TestEnqueueWritesOneMailMessageInTheCallersTransaction(t *testing.T) {
 
 func TestWorkerGivesUpABadPayload(t *testing.T) {
 	clk := newClock()
-	st := newStore(t, clk)
+	st := storetest.OpenSQLite(t, clk.Now)
 	ctx := context.Background()
 	ids := []int64{}
 	for _, p := range []string{"{", `{"to":"nobody","subject":"s","text":"t"}`} {

@@ -2,8 +2,6 @@ package mail
 
 import (
 	"context"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	"github.com/customerhub/hubid/idp/outbox"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 var (
@@ -20,38 +19,8 @@ var (
 
 const helpdesk = "help@hub.example / 03-1234-5678"
 
-// clock is a fake clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newStore(t *testing.T, clk *clock) *sqlite.Store {
-	t.Helper()
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hubid.db"), sqlite.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s
+func newClock() *storetest.Clock {
+	return storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 func newBundle(t *testing.T) *i18n.Bundle {
@@ -72,7 +41,7 @@ func newComposer(t *testing.T) *Composer {
 	return c
 }
 
-func newMailWorker(t *testing.T, s *sqlite.Store, sender Sender, clk *clock) *outbox.Worker {
+func newMailWorker(t *testing.T, s *sqlite.Store, sender Sender, clk *storetest.Clock) *outbox.Worker {
 	t.Helper()
 	w, err := NewWorker(s, sender, outbox.Config{
 		Now:     clk.Now,

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/customerhub/hubid/idp/outbox"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 const (
@@ -27,7 +28,7 @@ const (
 	fromAddr = "Customer Hub <noreply@hub.example>"
 )
 
-func newSender(t *testing.T, srv *smtpServer, pool *x509.CertPool, clk *clock, edit func(*SMTPConfig)) *SMTPSender {
+func newSender(t *testing.T, srv *smtpServer, pool *x509.CertPool, clk *storetest.Clock, edit func(*SMTPConfig)) *SMTPSender {
 	t.Helper()
 	cfg := SMTPConfig{
 		Host: "127.0.0.1", Port: srv.port(), Username: smtpUser, Password: smtpPass,
@@ -61,7 +62,7 @@ func messageIDs(t *testing.T, got []received) map[string]int {
 
 func TestStopQueueRestartDeliversEveryMessageExactlyOnce(t *testing.T) {
 	clk := newClock()
-	st := newStore(t, clk)
+	st := storetest.OpenSQLite(t, clk.Now)
 	srv, pool := newSMTPServer(t, withAuth)
 	w := newMailWorker(t, st, newSender(t, srv, pool, clk, nil), clk)
 	c := newComposer(t)
@@ -134,7 +135,7 @@ func TestWithoutSTARTTLSNothingIsSentAndTheMessageIsRetried(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			clk := newClock()
-			st := newStore(t, clk)
+			st := storetest.OpenSQLite(t, clk.Now)
 			srv, pool := newSMTPServer(t, edit)
 			w := newMailWorker(t, st, newSender(t, srv, pool, clk, nil), clk)
 			id := enqueueTx(t, st, Message{To: "a@example.com", Subject: "s", Text: "t"})
@@ -156,7 +157,7 @@ func TestWithoutSTARTTLSNothingIsSentAndTheMessageIsRetried(t *testing.T) {
 
 func TestRecipientRepliesDecideBetweenRetryAndGivingUp(t *testing.T) {
 	clk := newClock()
-	st := newStore(t, clk)
+	st := storetest.OpenSQLite(t, clk.Now)
 	srv, pool := newSMTPServer(t, func(s *smtpServer) {
 		withAuth(s)
 		s.rcpt = func(to string) string {

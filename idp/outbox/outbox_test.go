@@ -15,6 +15,7 @@ import (
 
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 var (
@@ -24,43 +25,8 @@ var (
 
 const kind = "test_kind"
 
-// clock is a fake clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func openStore(t *testing.T, path string, clk *clock) *sqlite.Store {
-	t.Helper()
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path, sqlite.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func newStore(t *testing.T, clk *clock) *sqlite.Store {
-	t.Helper()
-	return openStore(t, filepath.Join(t.TempDir(), "hubid.db"), clk)
+func newClock() *storetest.Clock {
+	return storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 func enqueue(t *testing.T, s *sqlite.Store, payload string) int64 {
@@ -72,7 +38,7 @@ func enqueue(t *testing.T, s *sqlite.Store, payload string) int64 {
 	return id
 }
 
-func newWorker(t *testing.T, s Store, clk *clock, h Handler, edit func(*Config)) *Worker {
+func newWorker(t *testing.T, s Store, clk *storetest.Clock, h Handler, edit func(*Config)) *Worker {
 	t.Helper()
 	cfg := Config{
 		Now:     clk.Now,
@@ -136,7 +102,7 @@ func (c *counter) count(p string) int {
 
 func TestDeliversOnceAndMarksSent(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	id := enqueue(t, s, "a")
 	other, err := s.EnqueueOutbox(context.Background(), store.OutboxMessage{Kind: "other", Payload: []byte("x")})
 	if err != nil {
@@ -184,7 +150,7 @@ func (b *syncBuffer) String() string {
 
 func TestRetriesWithBackoffThenGivesUp(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	id := enqueue(t, s, "a")
 	c := &counter{err: func(store.OutboxMessage) error { return errors.New("421 try later") }}
 	var logs syncBuffer
@@ -229,7 +195,7 @@ func TestRetriesWithBackoffThenGivesUp(t *testing.T) {
 
 func TestPermanentFailureGivesUpAtOnce(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	id := enqueue(t, s, "a")
 	c := &counter{err: func(store.OutboxMessage) error {
 		return fmt.Errorf("rcpt: %w", Permanent(errors.New("550 no such user")))
@@ -247,7 +213,7 @@ func TestPermanentFailureGivesUpAtOnce(t *testing.T) {
 
 func TestNotAttemptedUsesNoAttempt(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	id := enqueue(t, s, "a")
 	noKey := errors.New("no key yet")
 	fail := true
@@ -274,7 +240,7 @@ func TestNotAttemptedUsesNoAttempt(t *testing.T) {
 
 func TestCanceledRunUsesNoAttempt(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	id := enqueue(t, s, "a")
 	started := make(chan struct{})
 	w := newWorker(t, s, clk, func(ctx context.Context, _ store.OutboxMessage) error {
@@ -298,7 +264,7 @@ func TestCanceledRunUsesNoAttempt(t *testing.T) {
 
 func TestTimeoutIsAFailedAttempt(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	id := enqueue(t, s, "a")
 	w := newWorker(t, s, clk, func(ctx context.Context, _ store.OutboxMessage) error {
 		<-ctx.Done() // never answers
@@ -315,7 +281,7 @@ func TestTimeoutIsAFailedAttempt(t *testing.T) {
 // if the worker had stalled, leaving less than one timeout of lease.
 type shortLease struct {
 	*sqlite.Store
-	clk  *clock
+	clk  *storetest.Clock
 	jump time.Duration
 	once *sync.Once
 }
@@ -328,7 +294,7 @@ func (s shortLease) ClaimOutbox(ctx context.Context, kind string, now time.Time,
 
 func TestLeaseTooShortLeavesTheMessage(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	id := enqueue(t, s, "a")
 	c := &counter{}
 	w := newWorker(t, shortLease{Store: s, clk: clk, jump: 25 * time.Second, once: &sync.Once{}}, clk, c.handle, func(cfg *Config) {
@@ -350,8 +316,8 @@ func TestLeaseKeepsTwoWorkersFromDeliveringTheSameMessage(t *testing.T) {
 	const total = 30
 	clk := newClock()
 	path := filepath.Join(t.TempDir(), "hubid.db")
-	s1 := openStore(t, path, clk)
-	s2 := openStore(t, path, clk) // a second replica on the same database
+	s1 := storetest.OpenSQLiteAt(t, path, clk.Now)
+	s2 := storetest.OpenSQLiteAt(t, path, clk.Now) // a second replica on the same database
 	for i := range total {
 		enqueue(t, s1, fmt.Sprintf("m%02d", i))
 	}
@@ -410,7 +376,7 @@ func TestLeaseKeepsTwoWorkersFromDeliveringTheSameMessage(t *testing.T) {
 
 func TestConcurrencyIsBounded(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	for i := range 6 {
 		enqueue(t, s, fmt.Sprint(i))
 	}
@@ -449,7 +415,7 @@ func (failingMarks) MarkOutboxFailed(context.Context, int64, string, time.Time) 
 
 func TestStoreFailuresAreReported(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	enqueue(t, s, "ok")
 	enqueue(t, s, "bad")
 	c := &counter{err: func(m store.OutboxMessage) error {
@@ -467,7 +433,7 @@ func TestStoreFailuresAreReported(t *testing.T) {
 
 func TestRunDeliversOnEachTickUntilCanceled(t *testing.T) {
 	clk := newClock()
-	s := newStore(t, clk)
+	s := storetest.OpenSQLite(t, clk.Now)
 	enqueue(t, s, "a")
 	c := &counter{}
 	w := newWorker(t, s, clk, c.handle, nil)
@@ -499,7 +465,7 @@ func TestNewWorkerReportsEveryProblem(t *testing.T) {
 		}
 	}
 	// The default lease covers a batch that runs in several rounds.
-	w, err := NewWorker(newStore(t, newClock()), kind, (&counter{}).handle, Config{Timeout: time.Second, BatchSize: 10, Concurrency: 3})
+	w, err := NewWorker(storetest.OpenSQLite(t, newClock().Now), kind, (&counter{}).handle, Config{Timeout: time.Second, BatchSize: 10, Concurrency: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,13 +105,13 @@ func TestForgotIsThrottledPerAddress(t *testing.T) {
 	}
 	// Spread out, the address still gets at most LockAfter an hour.
 	for range 10 {
-		e.clk.Add(time.Minute)
+		e.clk.Advance(time.Minute)
 		e.forgot(u.Email)
 	}
 	if n := count(); n != addressPolicy.LockAfter {
 		t.Fatalf("%d mails within the window, want %d", n, addressPolicy.LockAfter)
 	}
-	e.clk.Add(addressPolicy.Window)
+	e.clk.Advance(addressPolicy.Window)
 	e.forgot(u.Email)
 	if n := count(); n != addressPolicy.LockAfter+1 {
 		t.Fatalf("no mail after the window: %d", n)

@@ -30,6 +30,7 @@ import (
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/memory"
 	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 const (
@@ -37,24 +38,6 @@ const (
 	oldPassword = "correct horse battery staple"
 	newPassword = "purple elephants juggle quietly"
 )
-
-// clock is a settable clock, safe for the background jobs.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is a Handler over SQLite and memory stores with the real mail
 // composer, renderer and session manager.
@@ -65,7 +48,7 @@ type env struct {
 	db       *sqlite.Store
 	mem      *memory.Store
 	dir      string
-	clk      *clock
+	clk      *storetest.Clock
 	hasher   *password.Hasher
 	sessions *session.Manager
 	bundle   *i18n.Bundle
@@ -77,17 +60,9 @@ type env struct {
 
 func newEnv(t *testing.T, adjust ...func(*Deps)) *env {
 	t.Helper()
-	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
+	clk := storetest.NewClock(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "hubid.db"), sqlite.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := storetest.OpenSQLiteAt(t, filepath.Join(dir, "hubid.db"), clk.Now)
 	mem := memory.New(memory.Options{Now: clk.Now})
 	bundle, err := i18n.New(Messages, pwpolicy.Messages, mail.Messages)
 	if err != nil {

@@ -96,7 +96,7 @@ func TestResetFlow(t *testing.T) {
 	}
 	e.wantText(rec, language.English, "recovery.reset.for", u.Email)
 
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	rec = e.do(http.MethodPost, "/reset", resetForm(token, newPassword), "Cookie", cookie.String())
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/reset/done" {
 		t.Fatalf("POST /reset: %d %q\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
@@ -156,11 +156,11 @@ func TestResetLinkExpired(t *testing.T) {
 	e.forgot(u.Email)
 	token := e.lastLink(u.Email, "reset")
 
-	e.clk.Add(29 * time.Minute)
+	e.clk.Advance(29 * time.Minute)
 	if rec := e.do(http.MethodGet, "/reset?token="+token, nil); rec.Code != http.StatusOK {
 		t.Fatalf("link dead after 29 minutes: %d", rec.Code)
 	}
-	e.clk.Add(2 * time.Minute)
+	e.clk.Advance(2 * time.Minute)
 	for _, lang := range []language.Tag{language.English, language.Japanese} {
 		rec := e.do(http.MethodGet, "/reset?token="+token, nil, "Accept-Language", lang.String())
 		if rec.Code != http.StatusGone {
@@ -189,7 +189,7 @@ func TestResetLinkReused(t *testing.T) {
 		t.Fatalf("first use: %d\n%s", rec.Code, rec.Body)
 	}
 	after := e.user(u.ID)
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	for _, rec := range []interface {
 		Result() *http.Response
 	}{
@@ -286,7 +286,7 @@ func TestNewRequestRevokesOlderLink(t *testing.T) {
 	u := e.addUser("frank@example.com", "Frank", true)
 	e.forgot(u.Email)
 	first := e.lastLink(u.Email, "reset")
-	e.clk.Add(time.Minute)
+	e.clk.Advance(time.Minute)
 	e.forgot(u.Email)
 	second := e.lastLink(u.Email, "reset")
 	if first == second {

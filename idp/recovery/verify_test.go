@@ -29,7 +29,7 @@ func TestVerifyNewAccount(t *testing.T) {
 	if e.user(u.ID).EmailVerified {
 		t.Fatal("verified before the link was opened")
 	}
-	e.clk.Add(23 * time.Hour)
+	e.clk.Advance(23 * time.Hour)
 	rec := e.do(http.MethodGet, "/verify?token="+token, nil, "Accept-Language", "ja")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /verify: %d\n%s", rec.Code, rec.Body)
@@ -76,7 +76,7 @@ func TestVerifyLinkExpiredOrTampered(t *testing.T) {
 		t.Fatalf("tampered: %d", rec.Code)
 	}
 	e.wantText(rec, language.English, "recovery.verify.expired", 24)
-	e.clk.Add(VerifyTTL + time.Second)
+	e.clk.Advance(VerifyTTL + time.Second)
 	rec = e.do(http.MethodGet, "/verify?token="+token, nil, "Accept-Language", "ja")
 	if rec.Code != http.StatusGone {
 		t.Fatalf("expired: %d", rec.Code)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,19 +16,14 @@ import (
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 var t0 = time.Date(2025, 4, 1, 9, 0, 0, 0, time.UTC)
 
 func newStore(t *testing.T) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "seed.db"),
-		sqlite.Options{Now: func() time.Time { return t0 }, Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return storetest.OpenSQLite(t, func() time.Time { return t0 })
 }
 
 // countingReader counts the bytes read through it (the hasher reads one

@@ -8,19 +8,15 @@ import (
 	"time"
 
 	"github.com/customerhub/hubid/store/memory"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
-func newManager(secure bool) (*Manager, *clock) {
-	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	st := memory.New(memory.Options{Now: clk.now})
+func newManager(secure bool) (*Manager, *storetest.Clock) {
+	clk := storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	st := memory.New(memory.Options{Now: clk.Now})
 	return New(Config{
 		RememberIdle: 14 * 24 * time.Hour, RememberAbsolute: 30 * 24 * time.Hour,
-		BrowserIdle: 12 * time.Hour, TouchInterval: time.Minute, Secure: secure, Now: clk.now,
+		BrowserIdle: 12 * time.Hour, TouchInterval: time.Minute, Secure: secure, Now: clk.Now,
 	}, st), clk
 }
 
@@ -50,7 +46,7 @@ func TestRememberSlidesFor14DaysWithinTheCap(t *testing.T) {
 	m, clk := newManager(true)
 	var b browser
 	w := httptest.NewRecorder()
-	s, err := m.Create(ctx, w, b.req(), Params{UserID: "u1", AuthTime: clk.t, AMR: []string{"pwd"}, Remember: true})
+	s, err := m.Create(ctx, w, b.req(), Params{UserID: "u1", AuthTime: clk.Now(), AMR: []string{"pwd"}, Remember: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +62,7 @@ func TestRememberSlidesFor14DaysWithinTheCap(t *testing.T) {
 	}
 	// Used every 13 days: alive past 14 days, renewed each time.
 	for i := range 2 {
-		clk.advance(13 * 24 * time.Hour)
+		clk.Advance(13 * 24 * time.Hour)
 		w = httptest.NewRecorder()
 		if _, ok, err := m.Current(ctx, w, b.req()); err != nil || !ok {
 			t.Fatalf("use %d: session gone (%v)", i, err)
@@ -78,7 +74,7 @@ func TestRememberSlidesFor14DaysWithinTheCap(t *testing.T) {
 		}
 	}
 	// The absolute cap (30 days) ends it even while used.
-	clk.advance(5 * 24 * time.Hour) // day 31
+	clk.Advance(5 * 24 * time.Hour) // day 31
 	w = httptest.NewRecorder()
 	if _, ok, _ := m.Current(ctx, w, b.req()); ok {
 		t.Fatal("session outlived the absolute cap")
@@ -96,11 +92,11 @@ func TestRememberEndsAfter14IdleDays(t *testing.T) {
 	if c := b.take(t, w); c.Name != "hubid_session" || c.Secure {
 		t.Fatalf("http cookie: %+v", c)
 	}
-	clk.advance(14*24*time.Hour - time.Second)
+	clk.Advance(14*24*time.Hour - time.Second)
 	if _, ok, _ := m.Current(ctx, httptest.NewRecorder(), b.req()); !ok {
 		t.Fatal("ended before 14 idle days")
 	}
-	clk.advance(14*24*time.Hour + time.Second)
+	clk.Advance(14*24*time.Hour + time.Second)
 	w = httptest.NewRecorder()
 	if _, ok, _ := m.Current(ctx, w, b.req()); ok {
 		t.Fatal("alive after 14 idle days")
@@ -121,11 +117,11 @@ func TestWithoutRememberIsABrowserSessionCookieWith12hIdle(t *testing.T) {
 	if c := b.take(t, w); c.MaxAge != 0 || !c.Expires.IsZero() {
 		t.Fatalf("want a session cookie (no Max-Age/Expires): %+v", c)
 	}
-	clk.advance(11 * time.Hour)
+	clk.Advance(11 * time.Hour)
 	if _, ok, _ := m.Current(ctx, httptest.NewRecorder(), b.req()); !ok {
 		t.Fatal("ended within 12 h")
 	}
-	clk.advance(12*time.Hour + time.Second)
+	clk.Advance(12*time.Hour + time.Second)
 	if _, ok, _ := m.Current(ctx, httptest.NewRecorder(), b.req()); ok {
 		t.Fatal("alive after 12 idle hours")
 	}
@@ -138,15 +134,15 @@ func TestTouchIsThrottled(t *testing.T) {
 	w := httptest.NewRecorder()
 	s0, _ := m.Create(ctx, w, b.req(), Params{UserID: "u1", Remember: true})
 	b.take(t, w)
-	clk.advance(30 * time.Second)
+	clk.Advance(30 * time.Second)
 	w = httptest.NewRecorder()
 	s1, _, _ := m.Current(ctx, w, b.req())
 	if !s1.LastSeen.Equal(s0.LastSeen) || len(w.Result().Cookies()) != 0 {
 		t.Fatal("wrote within the touch interval")
 	}
-	clk.advance(31 * time.Second)
+	clk.Advance(31 * time.Second)
 	s2, _, _ := m.Current(ctx, httptest.NewRecorder(), b.req())
-	if !s2.LastSeen.Equal(clk.t) {
+	if !s2.LastSeen.Equal(clk.Now()) {
 		t.Fatal("did not slide after the touch interval")
 	}
 }

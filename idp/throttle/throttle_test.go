@@ -9,19 +9,16 @@ import (
 	"time"
 
 	"github.com/customerhub/hubid/store/memory"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
-func newLimiter() (*Limiter, *clock) {
-	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+func newLimiter() (*Limiter, *storetest.Clock) {
+	clk := storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	return &Limiter{
-		Counters: memory.New(memory.Options{Now: clk.now}),
+		Counters: memory.New(memory.Options{Now: clk.Now}),
 		Account:  Policy{DelayAfter: 5, LockAfter: 20, Window: 15 * time.Minute},
 		IP:       Policy{DelayAfter: 25, LockAfter: 100, Window: 15 * time.Minute},
-		Now:      clk.now,
+		Now:      clk.Now,
 	}, clk
 }
 
@@ -38,15 +35,15 @@ func TestDelaysThenLockThatLiftsByItself(t *testing.T) {
 	}
 	l.Fail(ctx, "a@example.com", "198.51.100.1") // 5th
 	d, _ := l.Check(ctx, "a@example.com", "198.51.100.1")
-	if d.Allowed || d.Locked || !d.RetryAt.Equal(clk.t.Add(time.Second)) {
+	if d.Allowed || d.Locked || !d.RetryAt.Equal(clk.Now().Add(time.Second)) {
 		t.Fatalf("after 5 failures want a 1 s delay, got %+v", d)
 	}
-	clk.t = clk.t.Add(time.Second)
+	clk.Advance(time.Second)
 	if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); !d.Allowed {
 		t.Fatal("still refused after the delay")
 	}
 	l.Fail(ctx, "a@example.com", "198.51.100.1") // 6th: 2 s
-	if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); d.RetryAt.Sub(clk.t) != 2*time.Second {
+	if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); d.RetryAt.Sub(clk.Now()) != 2*time.Second {
 		t.Fatalf("delay does not increase: %+v", d)
 	}
 	for range 14 {
@@ -60,7 +57,7 @@ func TestDelaysThenLockThatLiftsByItself(t *testing.T) {
 	if d, _ := l.Check(ctx, "b@example.com", "198.51.100.1"); !d.Allowed {
 		t.Fatalf("other account refused: %+v", d)
 	}
-	clk.t = clk.t.Add(15 * time.Minute)
+	clk.Advance(15 * time.Minute)
 	if d, _ := l.Check(ctx, "a@example.com", "198.51.100.1"); !d.Allowed {
 		t.Fatalf("lock did not lift after the window: %+v", d)
 	}
@@ -159,10 +156,10 @@ func TestAttemptThenFailedDelaysAndSuccessResets(t *testing.T) {
 		}
 	}
 	d, _ := l.Attempt(ctx, "a@example.com", "198.51.100.1")
-	if d.Allowed || !d.RetryAt.Equal(clk.t.Add(time.Second)) {
+	if d.Allowed || !d.RetryAt.Equal(clk.Now().Add(time.Second)) {
 		t.Fatalf("after 5 failures want a 1 s delay: %+v", d)
 	}
-	clk.t = clk.t.Add(time.Second)
+	clk.Advance(time.Second)
 	if d, _ := l.Attempt(ctx, "a@example.com", "198.51.100.1"); !d.Allowed {
 		t.Fatalf("refused after the delay: %+v", d)
 	}

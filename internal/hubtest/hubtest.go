@@ -29,7 +29,7 @@ import (
 	"github.com/customerhub/hubid/store/memory"
 	"github.com/customerhub/hubid/store/postgres"
 	redisstore "github.com/customerhub/hubid/store/redis"
-	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 // Backends lists the backend pairs tests should run on: "embedded" always,
@@ -71,23 +71,32 @@ func FastHasher() *password.Hasher {
 	return &password.Hasher{Params: p}
 }
 
-// New starts a hubid for the test and stops it at cleanup.
-func New(t testing.TB, opt Options) *Env {
+// UnstartedServer returns an httptest server, not yet started and without
+// a handler, that listens on a loopback port already, so that its address
+// (the issuer) is known before the server it fronts is built.
+func UnstartedServer(t testing.TB) *httptest.Server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewUnstartedServer(nil)
-	ts.Listener.Close()
+	_ = ts.Listener.Close()
 	ts.Listener = l
-	issuer := "http://" + l.Addr().String()
+	return ts
+}
+
+// New starts a hubid for the test and stops it at cleanup.
+func New(t testing.TB, opt Options) *Env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ts := UnstartedServer(t)
+	issuer := "http://" + ts.Listener.Addr().String()
 
 	c := config.Defaults()
 	c.Issuer = issuer
-	c.Listen.HTTP = l.Addr().String()
+	c.Listen.HTTP = ts.Listener.Addr().String()
 	c.Listen.Metrics = ""
 	hasher := FastHasher()
 	c.Password.MemoryKiB, c.Password.Iterations = hasher.Params.Memory, hasher.Params.Time
@@ -109,15 +118,7 @@ func New(t testing.TB, opt Options) *Env {
 	durName, ephName := "sqlite", "memory"
 	switch opt.Backend {
 	case "", "embedded":
-		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hubid.db"), sqlite.Options{Now: time.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		env.Durable = db
+		env.Durable = storetest.OpenSQLite(t, time.Now)
 		mem := memory.New(memory.Options{Now: time.Now})
 		t.Cleanup(func() { _ = mem.Close() })
 		env.Ephemeral = mem

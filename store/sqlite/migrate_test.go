@@ -11,6 +11,7 @@ import (
 
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 func TestMigrationStatus(t *testing.T) {
@@ -96,7 +97,7 @@ func TestOpenRejectsMemory(t *testing.T) {
 
 // The file's foreign keys and WAL mode are on for every connection.
 func TestConnectionSettings(t *testing.T) {
-	s := open(t, nil)
+	s := storetest.OpenSQLite(t, nil)
 	ctx := context.Background()
 	err := s.PutMembership(ctx, store.Membership{UserID: "ghost", OrgID: "ghost", Role: store.RoleNormal})
 	if !errors.Is(err, store.ErrNotFound) {
