@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,7 +52,10 @@ type Deps struct {
 	// CryptoSecret derives the key op encrypts codes and opaque tokens
 	// with; every replica must have the same (the KEK).
 	CryptoSecret []byte
-	Hasher       *password.Hasher
+	// PreviousCryptoSecrets are older KEKs (kek.previous): what they
+	// protected still opens during a KEK rotation.
+	PreviousCryptoSecrets [][]byte
+	Hasher                *password.Hasher
 	// Mail delivers queued mail; nil leaves mail in the outbox (logged at
 	// start-up) until a sender is configured.
 	Mail mail.Sender
@@ -140,13 +144,12 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Logger:                  d.Logger,
 	}, d.Durable, d.Ephemeral, km)
 
-	var cryptoKey [32]byte
-	k, err := hkdf.Key(sha256.New, d.CryptoSecret, nil, "hubid op crypto v1", 32)
+	crypto, cryptoKey, err := NewCrypto(d.CryptoSecret, d.PreviousCryptoSecrets...)
 	if err != nil {
-		return nil, fmt.Errorf("derive crypto key: %w", err)
+		return nil, err
 	}
-	copy(cryptoKey[:], k)
 	opts := []op.Option{
+		op.WithCrypto(crypto),
 		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }}),
 		op.WithHttpInterceptors(oidcstore.Memoize),
 	}
@@ -198,3 +201,37 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 // Shutdown waits for background request work (password-reset mail jobs)
 // to finish; call it after the HTTP servers have shut down.
 func (s *Server) Shutdown() { s.recovery.Wait() }
+
+// deriveCryptoKey derives op's AES-256 key from a KEK with HKDF-SHA256.
+func deriveCryptoKey(secret []byte) ([32]byte, string, error) {
+	var key [32]byte
+	k, err := hkdf.Key(sha256.New, secret, nil, "hubid op crypto v1", 32)
+	if err != nil {
+		return key, "", fmt.Errorf("derive crypto key: %w", err)
+	}
+	copy(key[:], k)
+	id := sha256.Sum256(key[:])
+	return key, hex.EncodeToString(id[:6]), nil
+}
+
+// NewCrypto is what op encrypts authorization codes and opaque access
+// tokens with: AES-256-GCM under a key derived from the current KEK, and
+// decryption under the keys of the current and previous KEKs, so a KEK
+// rotation does not void codes and tokens already issued. It also returns
+// the current key, which op's Config wants.
+func NewCrypto(current []byte, previous ...[]byte) (op.Crypto, [32]byte, error) {
+	key, id, err := deriveCryptoKey(current)
+	if err != nil {
+		return nil, key, err
+	}
+	enc := op.NewAES256GCMCrypto(key, id)
+	decs := []op.Decrypter{enc}
+	for _, p := range previous {
+		k, pid, err := deriveCryptoKey(p)
+		if err != nil {
+			return nil, key, err
+		}
+		decs = append(decs, op.NewAES256GCMCrypto(k, pid))
+	}
+	return op.NewCompositeCrypto(enc, decs), key, nil
+}

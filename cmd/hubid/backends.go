@@ -32,6 +32,7 @@ type env struct {
 	ephemeralName string
 	keyring       *seal.Keyring
 	kek           seal.KEK
+	previousKEKs  []seal.KEK
 	hasher        *password.Hasher
 	migrator      migrator
 	devMailDir    string // hubid dev: mail is written here and shown at /dev/mail
@@ -79,7 +80,7 @@ func loadServeConfig(path string) (config.Config, error) {
 	return config.LoadServe(path)
 }
 
-func loadKeyring(c config.Config) (*seal.Keyring, seal.KEK, error) {
+func loadKeyring(c config.Config) (*seal.Keyring, []seal.KEK, error) {
 	refs := append([]config.SecretRef{c.KEK.Current}, c.KEK.Previous...)
 	keks := make([]seal.KEK, 0, len(refs))
 	for i, r := range refs {
@@ -88,16 +89,16 @@ func loadKeyring(c config.Config) (*seal.Keyring, seal.KEK, error) {
 			err = fmt.Errorf("not set")
 		}
 		if err != nil {
-			return nil, seal.KEK{}, fmt.Errorf("kek %d: %w", i, err)
+			return nil, nil, fmt.Errorf("kek %d: %w", i, err)
 		}
 		k, err := seal.ParseKEK(v)
 		if err != nil {
-			return nil, seal.KEK{}, fmt.Errorf("kek %d: %w", i, err)
+			return nil, nil, fmt.Errorf("kek %d: %w", i, err)
 		}
 		keks = append(keks, k)
 	}
 	kr, err := seal.NewKeyring(keks[0], keks[1:]...)
-	return kr, keks[0], err
+	return kr, keks, err
 }
 
 func postgresDSN(c config.Config) (string, error) {
@@ -134,10 +135,11 @@ func withPoolSize(dsn string, n int32) string {
 
 // openServe opens PostgreSQL and Redis as configured.
 func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error) {
-	kr, kek, err := loadKeyring(c)
+	kr, keks, err := loadKeyring(c)
 	if err != nil {
 		return nil, err
 	}
+	kek := keks[0]
 	dsn, err := postgresDSN(c)
 	if err != nil {
 		return nil, err
@@ -164,7 +166,7 @@ func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error)
 	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now})
 	return &env{
 		cfg: c, durable: pg, durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
-		keyring: kr, kek: kek, hasher: hasherFor(c), migrator: pg,
+		keyring: kr, kek: kek, previousKEKs: keks[1:], hasher: hasherFor(c), migrator: pg,
 		close: func() { _ = rs.Close(); _ = pg.Close() },
 	}, nil
 }

@@ -76,7 +76,7 @@ func serveEnv(ctx context.Context, e *env, ready func(listeners)) error {
 		AdminToken: adminToken, Mail: sender, DevMailDir: e.devMailDir,
 		Config: e.cfg, Durable: e.durable, DurableName: e.durableName,
 		Ephemeral: e.ephemeral, EphemeralName: e.ephemeralName,
-		Sealer: e.keyring, CryptoSecret: e.kek.Key[:],
+		Sealer: e.keyring, CryptoSecret: e.kek.Key[:], PreviousCryptoSecrets: e.previousSecrets(),
 		Hasher: e.hasher,
 		Now:    time.Now, Rand: rand.Reader, Logger: log,
 	})
@@ -143,4 +143,12 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+func (e *env) previousSecrets() [][]byte {
+	var out [][]byte
+	for _, k := range e.previousKEKs {
+		out = append(out, k.Key[:])
+	}
+	return out
 }
