@@ -137,6 +137,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		ClockSkew:               c.Keys.ClockSkew.D(),
 		RequirePKCEConfidential: c.Tokens.RequirePKCEConfidential == nil || *c.Tokens.RequirePKCEConfidential,
 		VerifySecret:            verify,
+		ClientCacheTTL:          5 * time.Second,
 		EndSession:              s.endSession,
 		LogoutConfirmURL:        login.ConfirmURL,
 		Now:                     d.Now,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/customerhub/hubid/store"
 )
@@ -55,7 +56,48 @@ func memoOf(ctx context.Context) *memo {
 	return m
 }
 
-// client loads a client once per request.
+// clientCache keeps clients for a few seconds across requests: they are
+// read on every token request and change rarely (registration, seed). A
+// change reaches every replica within the TTL; unknown IDs are never
+// cached, so a new client works at once.
+type clientCache struct {
+	ttl time.Duration
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]cachedClient
+}
+
+type cachedClient struct {
+	c       store.Client
+	expires time.Time
+}
+
+func (cc *clientCache) get(id string) (store.Client, bool) {
+	if cc == nil || cc.ttl <= 0 {
+		return store.Client{}, false
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	e, ok := cc.m[id]
+	if !ok || !cc.now().Before(e.expires) {
+		return store.Client{}, false
+	}
+	return e.c, true
+}
+
+func (cc *clientCache) put(c store.Client) {
+	if cc == nil || cc.ttl <= 0 {
+		return
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if len(cc.m) > 10000 { // bounded: drop everything rather than grow
+		cc.m = map[string]cachedClient{}
+	}
+	cc.m[c.ID] = cachedClient{c: c, expires: cc.now().Add(cc.ttl)}
+}
+
+// client loads a client once per request, and from the short cache.
 func (s *Storage) client(ctx context.Context, id string) (store.Client, error) {
 	m := memoOf(ctx)
 	if m != nil {
@@ -66,7 +108,13 @@ func (s *Storage) client(ctx context.Context, id string) (store.Client, error) {
 			return c, nil
 		}
 	}
+	if c, ok := s.clients.get(id); ok {
+		return c, nil
+	}
 	c, err := s.db.GetClient(ctx, id)
+	if err == nil {
+		s.clients.put(c)
+	}
 	if err == nil && m != nil {
 		m.mu.Lock()
 		m.clients[id] = c

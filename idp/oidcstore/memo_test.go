@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/customerhub/hubid/store"
 )
@@ -52,5 +53,41 @@ func TestMemoLoadsOncePerRequestOnly(t *testing.T) {
 	s.client(context.Background(), "c1")
 	if db.clients != 4 {
 		t.Fatalf("without a memo: %d client loads, want 4", db.clients)
+	}
+}
+
+type missingFirst struct {
+	countingDurable
+	exists bool
+}
+
+func (m *missingFirst) GetClient(ctx context.Context, id string) (store.Client, error) {
+	m.clients++
+	if !m.exists {
+		return store.Client{}, store.ErrNotFound
+	}
+	return store.Client{ID: id}, nil
+}
+
+func TestClientCacheExpiresAndNeverCachesMisses(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	db := &missingFirst{}
+	s := New(Config{ClientCacheTTL: 5 * time.Second, Now: func() time.Time { return now }}, db, nil, nil)
+	ctx := context.Background()
+	if _, err := s.client(ctx, "c1"); err == nil {
+		t.Fatal("missing client found")
+	}
+	db.exists = true // registered a moment later: works at once
+	if _, err := s.client(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	s.client(ctx, "c1")
+	if db.clients != 2 {
+		t.Fatalf("%d loads within the TTL, want 2 (the miss and the first hit)", db.clients)
+	}
+	now = now.Add(5 * time.Second)
+	s.client(ctx, "c1")
+	if db.clients != 3 {
+		t.Fatalf("no reload after the TTL: %d loads", db.clients)
 	}
 }

@@ -64,7 +64,9 @@ type Config struct {
 	RefreshReuseGrace       time.Duration
 	ClockSkew               time.Duration
 	RequirePKCEConfidential bool
-	VerifySecret            SecretVerifier
+	// ClientCacheTTL keeps clients in memory this long (0 = no cache).
+	ClientCacheTTL time.Duration
+	VerifySecret   SecretVerifier
 	// EndSession ends a browser session and notifies its clients.
 	EndSession func(ctx context.Context, sessionID string) error
 	// LogoutConfirmURL is the confirmation page for end_session requests
@@ -77,10 +79,11 @@ type Config struct {
 
 // Storage implements op.Storage.
 type Storage struct {
-	cfg  Config
-	db   Durable
-	eph  Ephemeral
-	keys Keys
+	cfg     Config
+	clients *clientCache
+	db      Durable
+	eph     Ephemeral
+	keys    Keys
 }
 
 var (
@@ -102,7 +105,8 @@ func New(cfg Config, db Durable, eph Ephemeral, k Keys) *Storage {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Storage{cfg: cfg, db: db, eph: eph, keys: k}
+	return &Storage{cfg: cfg, db: db, eph: eph, keys: k,
+		clients: &clientCache{ttl: cfg.ClientCacheTTL, now: cfg.Now, m: map[string]cachedClient{}}}
 }
 
 // HashToken is how codes and refresh tokens are stored: SHA-256, hex.
