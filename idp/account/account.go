@@ -21,6 +21,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/customerhub/hubid/internal/safetext"
+
 	"golang.org/x/text/language"
 
 	"github.com/customerhub/hubid/idp/hub"
@@ -200,7 +202,7 @@ func (page) WideLayout() bool { return true }
 func (h *Handler) event(r *http.Request, v hub.Viewer, kind string, detail map[string]string) store.AuditEvent {
 	return store.AuditEvent{
 		Time: h.d.Now(), Kind: kind, ActorID: v.User.ID, UserID: v.User.ID,
-		IP: throttle.ClientIP(r, h.d.Proxies), UserAgent: truncate(r.UserAgent(), 256), Detail: detail,
+		IP: throttle.ClientIP(r, h.d.Proxies), UserAgent: safetext.Cut(r.UserAgent(), 256), Detail: detail,
 	}
 }
 
@@ -211,13 +213,6 @@ func (h *Handler) auditNow(r *http.Request, e store.AuditEvent) {
 	if _, err := h.d.Store.AppendAudit(r.Context(), e); err != nil {
 		h.d.Logger.ErrorContext(r.Context(), "audit", slog.String("kind", e.Kind), slog.Any("err", err))
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // mailLang is the language of mail to the viewer: the account's setting,

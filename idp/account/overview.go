@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/customerhub/hubid/internal/safetext"
+
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/i18n"
@@ -266,7 +268,7 @@ func (h *Handler) postEndSession(w http.ResponseWriter, r *http.Request, v hub.V
 		return
 	}
 	h.auditNow(r, h.event(r, v, KindSessionEnded, map[string]string{
-		"reason": "account", "ip": s.IP, "user_agent": truncate(s.UserAgent, 256), "current": fmt.Sprint(s.ID == v.Session.ID),
+		"reason": "account", "ip": s.IP, "user_agent": safetext.Cut(s.UserAgent, 256), "current": fmt.Sprint(s.ID == v.Session.ID),
 	}))
 	// Ending this device's own session signs the person out here: the
 	// guard then sends them to the sign-in page.

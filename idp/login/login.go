@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/customerhub/hubid/internal/safetext"
+
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/i18n"
 	"github.com/customerhub/hubid/idp/session"
@@ -100,21 +102,10 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 func (h *Handler) printer(r *http.Request, ar *store.AuthRequest) *i18n.Printer {
 	var prefs []string
 	if ar != nil {
-		prefs = append(prefs, joinSpace(ar.UILocales))
+		prefs = append(prefs, strings.Join(ar.UILocales, " "))
 	}
 	b := h.d.Renderer.Bundle
 	return b.Printer(b.FromRequest(r, prefs...))
-}
-
-func joinSpace(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += " "
-		}
-		out += v
-	}
-	return out
 }
 
 // loadRequest loads the pending request named in the query or form; on
@@ -284,18 +275,11 @@ func (h *Handler) audit(ctx context.Context, r *http.Request, kind, userID, clie
 	}
 	_, err := h.d.Directory.AppendAudit(ctx, store.AuditEvent{
 		Time: h.d.Now(), Kind: kind, ActorID: userID, UserID: userID, ClientID: clientID,
-		IP: throttle.ClientIP(r, h.d.Proxies), UserAgent: truncate(r.UserAgent(), 256), Detail: detail,
+		IP: throttle.ClientIP(r, h.d.Proxies), UserAgent: safetext.Cut(r.UserAgent(), 256), Detail: detail,
 	})
 	if err != nil {
 		h.d.Logger.WarnContext(ctx, "audit", slog.String("kind", kind), slog.Any("err", err))
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // LocalPath returns p if it is a path on this host ("/…", not "//…" or

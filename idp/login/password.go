@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/customerhub/hubid/internal/safetext"
+
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/session"
@@ -164,7 +166,7 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request) {
 	now := h.d.Now()
 	s, err := h.d.Sessions.Create(ctx, w, r, session.Params{
 		UserID: u.ID, AuthTime: now, AMR: []string{"pwd"}, Remember: remember,
-		IP: ip, UserAgent: truncate(r.UserAgent(), 256),
+		IP: ip, UserAgent: safetext.Cut(r.UserAgent(), 256),
 	})
 	if err != nil {
 		h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")

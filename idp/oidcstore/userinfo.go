@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -145,20 +146,9 @@ func (s *Storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 // GetPrivateClaimsFromRequest adds `scope` and `sid` to JWT access tokens
 // (op adds neither).
 func (s *Storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
-	claims := map[string]any{"scope": joinScopes(req.GetScopes())}
+	claims := map[string]any{"scope": strings.Join(req.GetScopes(), " ")}
 	if sid := sessionOf(req); sid != "" {
 		claims["sid"] = sid
 	}
 	return claims, nil
-}
-
-func joinScopes(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += " "
-		}
-		out += v
-	}
-	return out
 }

@@ -4,21 +4,18 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/customerhub/hubid/internal/safetext"
 )
 
 // Truncate shortens s to at most n bytes of valid UTF-8, marking a cut
 // with "…"; handlers use it to keep error text stored and logged small.
 func Truncate(s string, n int) string {
-	s = strings.ToValidUTF8(s, "?")
-	if len(s) <= n {
-		return s
+	v := strings.ToValidUTF8(s, "?")
+	if c := safetext.Cut(v, n); len(c) < len(v) {
+		return c + "…"
 	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
+	return v
 }
 
 // lockedReader serializes reads of a reader shared by parallel deliveries.

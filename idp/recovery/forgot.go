@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/customerhub/hubid/internal/safetext"
+
 	"golang.org/x/text/language"
 
 	"github.com/customerhub/hubid/idp/mail"
@@ -36,7 +38,7 @@ func (h *Handler) postForgot(w http.ResponseWriter, r *http.Request) {
 	p := h.d.Guard.Printer(r, nil)
 	if !plausibleEmail(email) {
 		h.d.Renderer.Render(w, r, http.StatusBadRequest, "recovery_forgot", p, "recovery.forgot.title",
-			forgotData{Email: truncate(email, maxEmailBytes), Error: "recovery.forgot.required"})
+			forgotData{Email: safetext.Cut(email, maxEmailBytes), Error: "recovery.forgot.required"})
 		return
 	}
 	h.start(r.Context(), forgotJob{email: email, meta: h.metaOf(r), lang: p.Tag})
@@ -56,13 +58,6 @@ func plausibleEmail(s string) bool {
 		return false
 	}
 	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // forgotJob is one /forgot request, handed to the background.
