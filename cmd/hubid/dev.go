@@ -51,12 +51,13 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, `
 hubid dev is running (data in %s; seed: %s)
 
+  Hub:        %s/   (sign in, account settings, usage history)
   Issuer:     %s
   Discovery:  %s/.well-known/openid-configuration
   Keys:       %s/keys
 
 Demo accounts (password for all: %s):
-`, *dir, sum, c.Issuer, c.Issuer, c.Issuer, devseed.DemoPassword)
+`, *dir, sum, c.Issuer, c.Issuer, c.Issuer, c.Issuer, devseed.DemoPassword)
 		for _, u := range f.Users {
 			fmt.Fprintf(stdout, "  %-28s %s\n", u.Email, u.Describe(f))
 		}
@@ -66,7 +67,7 @@ Demo accounts (password for all: %s):
 				fmt.Fprintln(stdout, "  "+l)
 			}
 		}
-		fmt.Fprintf(stdout, "\nMail sent by hubid: %s/dev/mail\n", c.Issuer)
+		fmt.Fprintf(stdout, "\nMail sent by hubid (reset and verification links): %s/dev/mail/\n", c.Issuer)
 		fmt.Fprintln(stdout, "\nStop with Ctrl-C.")
 	})
 }
