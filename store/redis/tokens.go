@@ -21,7 +21,6 @@ const maxRotateAttempts = 100
 
 var (
 	errNoFamily       = errors.New("store/redis: refresh token without FamilyID")
-	errFamilyMismatch = errors.New("store/redis: rotate refresh token: successor belongs to another family")
 	errNextExpired    = errors.New("store/redis: rotate refresh token: successor already expired")
 	errWindow         = errors.New("store/redis: hit counter: window must be positive")
 	errReply          = errors.New("store/redis: unexpected script reply")
@@ -214,15 +213,17 @@ func liveMicros(v string, now time.Time) bool {
 // ErrRevoked.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next store.RefreshToken, grace time.Duration) (store.RefreshToken, error) {
 	const op = "rotate refresh token"
-	fid, err := s.familyOf(ctx, op, oldID)
-	if err != nil {
-		return store.RefreshToken{}, err
-	}
-	if next.FamilyID == "" {
+	// The caller usually names the family (it just read the old token):
+	// then no index lookup is needed, because the script only touches keys
+	// of that family, so an old token of another family is simply not
+	// found there.
+	fid := next.FamilyID
+	if fid == "" {
+		var err error
+		if fid, err = s.familyOf(ctx, op, oldID); err != nil {
+			return store.RefreshToken{}, err
+		}
 		next.FamilyID = fid
-	}
-	if next.FamilyID != fid {
-		return store.RefreshToken{}, errFamilyMismatch
 	}
 	now := s.now()
 	ttl := ttlMillis(next.ExpiresAt, now)
