@@ -7,7 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
@@ -28,12 +28,14 @@ type Sealer interface {
 // AAD binds a sealed key to its kid so blobs cannot be swapped between rows.
 func AAD(kid string) []byte { return []byte("signing-key:" + kid) }
 
+// newKID returns 96 random bits in hex: safe in URLs, headers and command
+// lines (a base64url kid can start with "-", which a CLI reads as a flag).
 func newKID(r io.Reader) (string, error) {
 	b := make([]byte, 12)
 	if _, err := io.ReadFull(r, b); err != nil {
 		return "", fmt.Errorf("keys: kid: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	return hex.EncodeToString(b), nil
 }
 
 func generate(alg string, rsaBits int, r io.Reader) (crypto.Signer, error) {

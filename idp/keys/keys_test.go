@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -270,5 +271,17 @@ func TestSealedKeysReloadInAnotherManager(t *testing.T) {
 	b, _ := m2.Signing()
 	if a.ID() != b.ID() {
 		t.Fatal("replicas sign with different keys")
+	}
+}
+
+func TestKIDsAreHex(t *testing.T) {
+	for range 200 {
+		kid, err := newKID(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(kid) != 24 || strings.Trim(kid, "0123456789abcdef") != "" {
+			t.Fatalf("kid %q is not 24 hex digits", kid)
+		}
 	}
 }
