@@ -7,8 +7,9 @@ import (
 
 // Run does the background work until ctx ends: signing-key reload and
 // scheduled rotation (every 2 s), back-channel logout and mail delivery
-// (every 2 s), client origins for CORS (every 30 s) and the usage-history purge
-// (hourly). Every job is safe to run on every replica.
+// (every 2 s), client origins for CORS (every 30 s), and purging usage
+// history past its retention and delivered outbox messages (hourly). Every
+// job is safe to run on every replica.
 func (s *Server) Run(ctx context.Context) {
 	every(ctx, 30*time.Second, func() {
 		if err := s.origins.refresh(ctx, s.deps.Durable); err != nil {
@@ -18,6 +19,9 @@ func (s *Server) Run(ctx context.Context) {
 	every(ctx, time.Hour, func() {
 		if _, err := s.PurgeAudit(ctx); err != nil {
 			s.deps.Logger.WarnContext(ctx, "purge usage history", "err", err)
+		}
+		if _, err := s.PurgeOutbox(ctx); err != nil {
+			s.deps.Logger.WarnContext(ctx, "purge outbox", "err", err)
 		}
 	})
 	if s.mailer != nil {
@@ -57,4 +61,15 @@ func (s *Server) PurgeAudit(ctx context.Context) (int64, error) {
 		s.deps.Logger.InfoContext(ctx, "purged usage history", "events", n)
 	}
 	return n, err
+}
+
+// OutboxRetention is how long delivered (or given-up) mail and logout
+// messages are kept: long enough to investigate a delivery, short enough
+// that their links and tokens do not linger.
+const OutboxRetention = 7 * 24 * time.Hour
+
+// PurgeOutbox deletes delivered and given-up outbox messages older than
+// OutboxRetention.
+func (s *Server) PurgeOutbox(ctx context.Context) (int64, error) {
+	return s.deps.Durable.PurgeOutbox(ctx, s.deps.Now().Add(-OutboxRetention))
 }

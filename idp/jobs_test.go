@@ -25,3 +25,17 @@ func TestPurgeAuditKeepsTheRetentionWindow(t *testing.T) {
 		t.Fatalf("%d events left, want 2", len(left))
 	}
 }
+
+func TestPurgeOutboxDropsDeliveredMailAfterAWeek(t *testing.T) {
+	env := hubtest.New(t, hubtest.Options{})
+	id, err := env.Durable.EnqueueOutbox(t.Context(), store.OutboxMessage{Kind: "mail", Payload: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Durable.MarkOutboxSent(t.Context(), id, time.Now().Add(-8*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := env.Server.PurgeOutbox(t.Context()); err != nil || n != 1 {
+		t.Fatalf("purged %d, %v", n, err)
+	}
+}

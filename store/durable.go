@@ -359,6 +359,10 @@ type OutboxStore interface {
 	// next attempt (zero next = give up: the message stays unsent for good).
 	MarkOutboxFailed(ctx context.Context, id int64, errText string, next time.Time) error
 	GetOutbox(ctx context.Context, id int64) (OutboxMessage, error)
+	// PurgeOutbox deletes messages sent before `before`, and given-up
+	// messages (failed, never due again) created before it; pending
+	// messages are kept whatever their age. It returns how many went.
+	PurgeOutbox(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Durable is everything a durable backend provides.

@@ -90,3 +90,10 @@ func (s *Store) MarkOutboxFailed(ctx context.Context, id int64, errText string, 
 func (s *Store) GetOutbox(ctx context.Context, id int64) (store.OutboxMessage, error) {
 	return get(s, ctx, "get outbox message", `SELECT `+outboxCols+` FROM outbox WHERE id = $1`, scanOutbox, id)
 }
+
+// PurgeOutbox deletes sent messages, and given-up ones, older than before.
+func (s *Store) PurgeOutbox(ctx context.Context, before time.Time) (int64, error) {
+	return s.exec(ctx, "purge outbox", `DELETE FROM outbox WHERE
+		(sent_at IS NOT NULL AND sent_at < $1) OR
+		(sent_at IS NULL AND next_attempt IS NULL AND attempts > 0 AND created_at < $1)`, micros(before))
+}

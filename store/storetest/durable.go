@@ -61,6 +61,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, now func() time.Time) stor
 		{"AuditPaging", durAuditPaging},
 		{"Outbox", durOutbox},
 		{"OutboxRetry", durOutboxRetry},
+		{"OutboxPurge", durOutboxPurge},
 		{"InTxCommit", durInTxCommit},
 		{"InTxRollback", durInTxRollback},
 		{"InTxNested", durInTxNested},

@@ -254,3 +254,32 @@ func durOutboxRetry(t *testing.T, open DurableOpener) {
 	durIs(t, "ClaimOutbox limit 0", err, nil)
 	durEqual(t, "limit 0 claims nothing", len(claimed), 0)
 }
+
+func durOutboxPurge(t *testing.T, open DurableOpener) {
+	s, clk := durOpen(t, open)
+	ctx := context.Background()
+	enqueue := func() int64 {
+		id, err := s.EnqueueOutbox(ctx, store.OutboxMessage{Kind: "mail", Payload: []byte(`{}`)})
+		durIs(t, "EnqueueOutbox", err, nil)
+		return id
+	}
+	sent, givenUp, pending, failing := enqueue(), enqueue(), enqueue(), enqueue()
+	durIs(t, "MarkOutboxSent", s.MarkOutboxSent(ctx, sent, clk.Now()), nil)
+	durIs(t, "give up", s.MarkOutboxFailed(ctx, givenUp, "550 no such user", time.Time{}), nil)
+	durIs(t, "retry later", s.MarkOutboxFailed(ctx, failing, "451 try later", clk.Now().Add(time.Hour)), nil)
+	clk.Advance(8 * 24 * time.Hour)
+	recent := enqueue()
+	durIs(t, "MarkOutboxSent recent", s.MarkOutboxSent(ctx, recent, clk.Now()), nil)
+
+	n, err := s.PurgeOutbox(ctx, clk.Now().Add(-7*24*time.Hour))
+	durIs(t, "PurgeOutbox", err, nil)
+	durEqual(t, "purged", n, int64(2))
+	for _, id := range []int64{sent, givenUp} {
+		_, err := s.GetOutbox(ctx, id)
+		durIs(t, "purged message", err, store.ErrNotFound)
+	}
+	for _, id := range []int64{pending, failing, recent} {
+		_, err := s.GetOutbox(ctx, id)
+		durIs(t, "kept message", err, nil)
+	}
+}
