@@ -15,46 +15,8 @@ import (
 	"github.com/customerhub/hubid/idp/admin"
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/seal"
-	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/storetest"
 )
-
-// memKeys is a minimal key store; the store conformance suite tests the
-// real backends.
-type memKeys struct {
-	mu   sync.Mutex
-	keys map[string]store.SigningKey
-}
-
-func (m *memKeys) ListSigningKeys(context.Context) ([]store.SigningKey, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []store.SigningKey
-	for _, k := range m.keys {
-		out = append(out, k)
-	}
-	return out, nil
-}
-
-func (m *memKeys) UpdateSigningKeys(_ context.Context, fn func([]store.SigningKey) (store.KeyChange, error)) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var cur []store.SigningKey
-	for _, k := range m.keys {
-		cur = append(cur, k)
-	}
-	ch, err := fn(cur)
-	if err != nil {
-		return err
-	}
-	for _, k := range ch.Put {
-		m.keys[k.ID] = k
-	}
-	for _, id := range ch.Delete {
-		delete(m.keys, id)
-	}
-	return nil
-}
 
 const token = "0123456789abcdef0123456789abcdef-admin"
 
@@ -85,7 +47,7 @@ func newFixture(t *testing.T, tok string) *fixture {
 			defer mu.Unlock()
 			f.actors = append(f.actors, keys.ActorOf(ctx))
 		},
-	}, &memKeys{keys: map[string]store.SigningKey{}}, kr)
+	}, storetest.NewMemKeys(), kr)
 	if err := f.km.Ensure(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -16,43 +16,6 @@ import (
 	"github.com/customerhub/hubid/store/storetest"
 )
 
-// memKeys is a minimal KeyStore for unit tests; the conformance suite
-// tests the real backends' UpdateSigningKeys.
-type memKeys struct {
-	mu   sync.Mutex
-	keys map[string]store.SigningKey
-}
-
-func (m *memKeys) ListSigningKeys(context.Context) ([]store.SigningKey, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []store.SigningKey
-	for _, k := range m.keys {
-		out = append(out, k)
-	}
-	return out, nil
-}
-
-func (m *memKeys) UpdateSigningKeys(_ context.Context, fn func([]store.SigningKey) (store.KeyChange, error)) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var cur []store.SigningKey
-	for _, k := range m.keys {
-		cur = append(cur, k)
-	}
-	ch, err := fn(cur)
-	if err != nil {
-		return err
-	}
-	for _, k := range ch.Put {
-		m.keys[k.ID] = k
-	}
-	for _, id := range ch.Delete {
-		delete(m.keys, id)
-	}
-	return nil
-}
-
 // auditLog records appended audit events.
 type auditLog struct {
 	mu     sync.Mutex
@@ -78,13 +41,13 @@ func (a *auditLog) take() []string {
 	return kinds
 }
 
-func newTestManager(t *testing.T, algs ...string) (*Manager, *storetest.Clock, *memKeys) {
+func newTestManager(t *testing.T, algs ...string) (*Manager, *storetest.Clock, *storetest.MemKeys) {
 	t.Helper()
 	m, clk, st, _ := newAuditedManager(t, algs...)
 	return m, clk, st
 }
 
-func newAuditedManager(t *testing.T, algs ...string) (*Manager, *storetest.Clock, *memKeys, *auditLog) {
+func newAuditedManager(t *testing.T, algs ...string) (*Manager, *storetest.Clock, *storetest.MemKeys, *auditLog) {
 	t.Helper()
 	var k [32]byte
 	_, _ = rand.Read(k[:])
@@ -93,7 +56,7 @@ func newAuditedManager(t *testing.T, algs ...string) (*Manager, *storetest.Clock
 		t.Fatal(err)
 	}
 	clk := storetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	st := &memKeys{keys: map[string]store.SigningKey{}}
+	st := storetest.NewMemKeys()
 	audit := &auditLog{}
 	m := New(Config{
 		Algorithms: algs, RSABits: 2048, Now: clk.Now, Rand: rand.Reader,

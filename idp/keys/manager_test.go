@@ -36,7 +36,7 @@ func newKeyring(t testing.TB, old ...seal.KEK) (*seal.Keyring, seal.KEK) {
 func TestRSAKeySizeFromConfig(t *testing.T) {
 	ctx := context.Background()
 	kr, _ := newKeyring(t)
-	st := &memKeys{keys: map[string]store.SigningKey{}}
+	st := storetest.NewMemKeys()
 	m := New(Config{RSABits: 3072}, st, kr)
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestRSAKeySizeFromConfig(t *testing.T) {
 	if got := k.Key().(*rsa.PrivateKey).N.BitLen(); got != 3072 {
 		t.Fatalf("rsa_bits 3072 generated a %d-bit key", got)
 	}
-	bad := New(Config{RSABits: 1024}, &memKeys{keys: map[string]store.SigningKey{}}, kr)
+	bad := New(Config{RSABits: 1024}, storetest.NewMemKeys(), kr)
 	if err := bad.Ensure(ctx); err == nil || !strings.Contains(err.Error(), "1024") {
 		t.Fatalf("1024-bit RSA must be refused, got %v", err)
 	}
@@ -56,7 +56,7 @@ func TestRSAKeySizeFromConfig(t *testing.T) {
 
 func TestAlgorithmsAndDefaults(t *testing.T) {
 	kr, _ := newKeyring(t)
-	m := New(Config{Algorithms: []string{"EdDSA"}, SigningAlgorithm: "ES256"}, &memKeys{keys: map[string]store.SigningKey{}}, kr)
+	m := New(Config{Algorithms: []string{"EdDSA"}, SigningAlgorithm: "ES256"}, storetest.NewMemKeys(), kr)
 	if got := m.Algorithms(); !slices.Equal(got, []string{"RS256", "EdDSA", "ES256"}) {
 		t.Fatalf("algorithms %v: RS256 and the signing algorithm are always kept", got)
 	}
@@ -165,7 +165,7 @@ func TestConcurrentTicksRotateOnce(t *testing.T) {
 func TestResealMovesKeysToTheNewKEK(t *testing.T) {
 	ctx := context.Background()
 	oldRing, oldKEK := newKeyring(t)
-	st := &memKeys{keys: map[string]store.SigningKey{}}
+	st := storetest.NewMemKeys()
 	cfg := Config{Algorithms: []string{"RS256", "EdDSA"}}
 	if err := New(cfg, st, oldRing).Ensure(ctx); err != nil {
 		t.Fatal(err)
@@ -225,7 +225,7 @@ func TestReloadUnsealsOnlyNewKeys(t *testing.T) {
 	cs := &countingSealer{Sealer: kr}
 	clk := storetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	m := New(Config{Now: clk.Now, Policy: Policy{RotationPeriod: time.Hour, PublishBefore: time.Minute, RetireFor: time.Minute}},
-		&memKeys{keys: map[string]store.SigningKey{}}, cs)
+		storetest.NewMemKeys(), cs)
 	if err := m.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -252,13 +252,13 @@ func TestReloadUnsealsOnlyNewKeys(t *testing.T) {
 
 // countingStore counts lock-taking updates.
 type countingStore struct {
-	*memKeys
+	*storetest.MemKeys
 	updates atomic.Int32
 }
 
 func (c *countingStore) UpdateSigningKeys(ctx context.Context, fn func([]store.SigningKey) (store.KeyChange, error)) error {
 	c.updates.Add(1)
-	return c.memKeys.UpdateSigningKeys(ctx, fn)
+	return c.MemKeys.UpdateSigningKeys(ctx, fn)
 }
 
 func TestRunLocksOnlyWhenWorkIsDue(t *testing.T) {
@@ -267,7 +267,7 @@ func TestRunLocksOnlyWhenWorkIsDue(t *testing.T) {
 	if err := m0.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st := &countingStore{memKeys: mem}
+	st := &countingStore{MemKeys: mem}
 	m := New(m0.cfg, st, m0.seal)
 	tick := make(chan time.Time) // unbuffered: a send returns once Run took the tick
 	done := make(chan struct{})
@@ -393,7 +393,7 @@ func TestAuditToRecordsActorAndDetail(t *testing.T) {
 
 func BenchmarkSigning(b *testing.B) {
 	kr, _ := newKeyring(b)
-	m := New(Config{Algorithms: []string{"EdDSA"}, SigningAlgorithm: "EdDSA"}, &memKeys{keys: map[string]store.SigningKey{}}, kr)
+	m := New(Config{Algorithms: []string{"EdDSA"}, SigningAlgorithm: "EdDSA"}, storetest.NewMemKeys(), kr)
 	if err := m.Ensure(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func BenchmarkSigning(b *testing.B) {
 
 func BenchmarkReloadUnchanged(b *testing.B) {
 	kr, _ := newKeyring(b)
-	m := New(Config{}, &memKeys{keys: map[string]store.SigningKey{}}, kr)
+	m := New(Config{}, storetest.NewMemKeys(), kr)
 	ctx := context.Background()
 	if err := m.Ensure(ctx); err != nil {
 		b.Fatal(err)

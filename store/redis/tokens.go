@@ -20,10 +20,10 @@ import (
 const maxRotateAttempts = 100
 
 var (
-	errNoFamily       = errors.New("store/redis: refresh token without FamilyID")
-	errNextExpired    = errors.New("store/redis: rotate refresh token: successor already expired")
-	errWindow         = errors.New("store/redis: hit counter: window must be positive")
-	errReply          = errors.New("store/redis: unexpected script reply")
+	errNoFamily    = errors.New("store/redis: refresh token without FamilyID")
+	errNextExpired = errors.New("store/redis: rotate refresh token: successor already expired")
+	errWindow      = errors.New("store/redis: hit counter: window must be positive")
+	errReply       = errors.New("store/redis: unexpected script reply")
 )
 
 // CreateAuthCode stores a new code; ErrAlreadyExists if a live code has
