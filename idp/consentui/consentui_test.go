@@ -162,7 +162,7 @@ func TestPromptConsentAsksAgainOnce(t *testing.T) {
 	if err := consent.Remember(context.Background(), e.db, u.ID, "pass", []string{"email", "profile"}, e.clk.Now()); err != nil {
 		t.Fatal(err)
 	}
-	e.clk.Add(time.Hour)
+	e.clk.Advance(time.Hour)
 
 	id := e.newRequest("pass", "openid email", "consent")
 	wantRedirect(t, b.authorize(id), consentURL(id))

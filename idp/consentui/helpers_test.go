@@ -21,24 +21,8 @@ import (
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/memory"
 	"github.com/customerhub/hubid/store/sqlite"
+	"github.com/customerhub/hubid/store/storetest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // Where the fakes of the callbacks send the browser.
 const (
@@ -53,7 +37,7 @@ const (
 // OAuth answers by recording fakes.
 type env struct {
 	t        *testing.T
-	clk      *clock
+	clk      *storetest.Clock
 	db       *sqlite.Store
 	mem      *memory.Store
 	sessions *session.Manager
@@ -72,7 +56,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hubid.db"), sqlite.Options{Now: clk.Now, Migrate: true})
 	if err != nil {
 		t.Fatal(err)
