@@ -17,7 +17,11 @@ import (
 // measures the deployed shape on PostgreSQL + Redis.
 
 func benchSetup(b *testing.B, alg string) (*hubtest.Env, *rp) {
-	env := hubtest.New(b, hubtest.Options{Config: func(c *config.Config) {
+	return benchSetupOn(b, "embedded", alg)
+}
+
+func benchSetupOn(b *testing.B, backend, alg string) (*hubtest.Env, *rp) {
+	env := hubtest.New(b, hubtest.Options{Backend: backend, Config: func(c *config.Config) {
 		c.Keys.Algorithms = []string{"RS256", "ES256"}
 		c.Tokens.IDTokenSigningAlgorithm = alg
 	}})
@@ -26,8 +30,8 @@ func benchSetup(b *testing.B, alg string) (*hubtest.Env, *rp) {
 	return env, r
 }
 
-func benchRefresh(b *testing.B, alg string) {
-	env, r := benchSetup(b, alg)
+func benchRefresh(b *testing.B, backend, alg string) {
+	env, r := benchSetupOn(b, backend, alg)
 	_, f, code := signedIn(b, env, r, oauth2.SetAuthURLParam("scope", "openid offline_access"))
 	tok, _, _ := r.exchange(b, f, code)
 	rt := tok.RefreshToken
@@ -41,8 +45,12 @@ func benchRefresh(b *testing.B, alg string) {
 	}
 }
 
-func BenchmarkRefreshRS256(b *testing.B) { benchRefresh(b, "RS256") }
-func BenchmarkRefreshES256(b *testing.B) { benchRefresh(b, "ES256") }
+func BenchmarkRefreshRS256(b *testing.B) { benchRefresh(b, "embedded", "RS256") }
+func BenchmarkRefreshES256(b *testing.B) { benchRefresh(b, "embedded", "ES256") }
+
+// BenchmarkRefreshES256External runs on PostgreSQL + Redis (skipped when
+// they are absent, outside CI).
+func BenchmarkRefreshES256External(b *testing.B) { benchRefresh(b, "external", "ES256") }
 
 func BenchmarkClientCredentialsRS256(b *testing.B) {
 	_, r := benchSetup(b, "RS256")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/http/pprof"
 	"net/url"
 	"strconv"
 	"strings"
@@ -297,6 +298,10 @@ func (s *Server) buildInternal() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", healthz)
+	// Profiles for operators, on the internal listener only.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s.admin.Mount(mux)
 	mux.HandleFunc("GET /readyz", readyz([]Check{
 		{Name: s.deps.DurableName, P: s.deps.Durable},
