@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/customerhub/hubid/internal/hubtest"
 	"github.com/customerhub/hubid/store"
@@ -47,5 +48,28 @@ func TestHubHomeAfterSigningInWithoutAService(t *testing.T) {
 	resp.Body.Close()
 	if strings.Contains(resp.Request.URL.Host, "evil") {
 		t.Fatal("open redirect through /signin")
+	}
+}
+
+func TestSessionFromBeforeAPasswordChangeNoLongerSignsIn(t *testing.T) {
+	env := hubtest.New(t, hubtest.Options{})
+	r := newRP(t, env, "ships", "ships-secret-0123456789-0123456789-abcd", "svc")
+	u := env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: testPassword, Org: "O", Service: "svc"})
+	b, f, code := signedIn(t, env, r)
+	r.exchange(t, f, code)
+	// The password changes somewhere else, without the sessions being ended.
+	if _, err := env.Durable.UpdateUser(t.Context(), u.ID, func(x *store.User) error {
+		x.PasswordChangedAt = time.Now()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if f := b.authorize(r); f.authRequestID() == "" {
+		t.Fatal("SSO with a session from before the password change")
+	}
+	resp := b.get(env.URL + "/")
+	resp.Body.Close()
+	if resp.Request.URL.Path == "/" {
+		t.Fatal("hub page with a session from before the password change")
 	}
 }

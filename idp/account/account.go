@@ -53,6 +53,7 @@ type Guard interface {
 // Sessions lists a person's live browser sessions (*session.Manager).
 type Sessions interface {
 	List(ctx context.Context, userID string) ([]store.Session, error)
+	Reauthenticated(ctx context.Context, id string, at time.Time) error
 }
 
 // Hasher hashes and verifies passwords (*password.Hasher).

@@ -163,12 +163,13 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request, v hub.Vie
 		h.d.Renderer.Error(w, r, v.P, apperr.Wrap(apperr.Internal, "hash password", err), "")
 		return
 	}
+	changedAt := h.d.Now()
 	err = h.d.Store.InTx(ctx, func(tx store.Durable) error {
 		u, err := tx.UpdateUser(ctx, v.User.ID, func(u *store.User) error {
 			if u.PasswordHash != v.User.PasswordHash {
 				return errConcurrent
 			}
-			u.PasswordHash, u.PasswordChangedAt = hash, h.d.Now()
+			u.PasswordHash, u.PasswordChangedAt = hash, changedAt
 			return nil
 		})
 		if err != nil {
@@ -192,7 +193,13 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request, v hub.Vie
 		return
 	}
 	// Committed: the password is changed and every refresh token is dead.
-	// Now sign the other devices out (EndSession runs its own transaction).
+	// This device just proved the current password, so its session is
+	// re-authenticated and stays; sessions that began before the change no
+	// longer sign anyone in (session.Stale). Then sign the other devices
+	// out (EndSession runs its own transaction and notifies services).
+	if err := h.d.Sessions.Reauthenticated(ctx, v.Session.ID, changedAt); err != nil {
+		h.d.Logger.WarnContext(ctx, "re-authenticate session after password change", slog.Any("err", err))
+	}
 	n, err := h.endOthers(ctx, v)
 	if n > 0 {
 		h.auditNow(r, h.event(r, v, KindSessionsEnded, map[string]string{"reason": "password changed", "count": fmt.Sprint(n)}))

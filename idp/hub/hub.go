@@ -75,7 +75,7 @@ func (g *Guard) Require(next func(w http.ResponseWriter, r *http.Request, v View
 			return
 		}
 		u, err := g.Directory.GetUser(r.Context(), s.UserID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || session.Stale(s, u))) {
 			_ = g.Sessions.End(r.Context(), s.ID)
 			g.Sessions.Clear(w)
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)

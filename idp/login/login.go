@@ -156,6 +156,22 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 		h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
 		return
 	}
+	if live && s.UserID != "" {
+		// A session of a disabled account, or one that began before the
+		// password last changed, no longer signs anyone in.
+		u, err := h.d.Directory.GetUser(r.Context(), s.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
+			return
+		}
+		if err != nil || u.Disabled || session.Stale(s, u) {
+			if err := h.d.EndSession(r.Context(), s.ID); err != nil {
+				h.d.Logger.WarnContext(r.Context(), "end stale session", slog.Any("err", err))
+			}
+			h.d.Sessions.Clear(w)
+			live = false
+		}
+	}
 	usable := live && !h.needsLogin(ar, s)
 	if slices.Contains(ar.Prompt, "none") && !usable {
 		h.d.LoginRequired(w, r, ar)

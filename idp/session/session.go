@@ -198,6 +198,23 @@ func (m *Manager) AddClient(ctx context.Context, id, clientID string) (store.Ses
 	})
 }
 
+// Reauthenticated records that the person proved their password again in
+// session id at `at` (e.g. to change it): the session's auth_time moves,
+// so it outlives the password change that follows.
+func (m *Manager) Reauthenticated(ctx context.Context, id string, at time.Time) error {
+	_, err := m.store.UpdateSession(ctx, id, func(s *store.Session) error {
+		s.AuthTime = at
+		return nil
+	})
+	return err
+}
+
+// Stale reports whether a session began before the person's password last
+// changed: such a session no longer signs anyone in.
+func Stale(s store.Session, u store.User) bool {
+	return s.AuthTime.Before(u.PasswordChangedAt)
+}
+
 // Get returns a session by its stored ID.
 func (m *Manager) Get(ctx context.Context, id string) (store.Session, error) {
 	return m.store.GetSession(ctx, id)
