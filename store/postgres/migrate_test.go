@@ -13,40 +13,18 @@ import (
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/postgres"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 func TestMigrationStatus(t *testing.T) {
-	ctx := context.Background()
-	dsn := testenv.Postgres(t)
-	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	s, err := postgres.Open(ctx, dsn, postgres.Options{Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-
-	st, err := s.MigrationStatus(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st) == 0 || st[0].Version != 1 || st[0].Name != "init" || !st[0].AppliedAt.IsZero() {
-		t.Fatalf("status before Migrate: %+v, want 0001_init pending", st)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("second Migrate: %v", err)
-	}
-	st, err = s.MigrationStatus(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range st {
-		if m.Version != i+1 || !m.AppliedAt.Equal(t0) {
-			t.Fatalf("status after Migrate: %+v, want all applied at %v", st, t0)
+	storetest.RunMigrationStatus(t, func(t *testing.T, now func() time.Time) storetest.Migrator {
+		s, err := postgres.Open(context.Background(), testenv.Postgres(t), postgres.Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
 
 // Replicas starting together on one fresh schema: every Migrate succeeds,
