@@ -177,6 +177,17 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 			return st, out
 		}
 		rt1 := first["refresh_token"].(string)
+		// The value names its family; altering that part, or dropping it,
+		// gives a token that does not exist, and changes nothing.
+		fam, secret, ok := strings.Cut(rt1, ".")
+		if !ok || fam == "" || len(secret) < 43 {
+			t.Fatalf("refresh token %q: want family.secret with 256 random bits", rt1)
+		}
+		for _, forged := range []string{"x" + rt1, secret, fam + ".", "." + secret, fam + "x." + secret} {
+			if st, out := refresh(forged); st != 400 || out["error"] != "invalid_grant" {
+				t.Fatalf("forged refresh token %q: %d %v", forged, st, out)
+			}
+		}
 		st, second := refresh(rt1)
 		if st != 200 || second["refresh_token"] == rt1 {
 			t.Fatalf("rotation: %d %v", st, second)

@@ -8,6 +8,7 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -234,5 +235,20 @@ func NewCrypto(current []byte, previous ...[]byte) (op.Crypto, [32]byte, error) 
 		}
 		decs = append(decs, op.NewAES256GCMCrypto(k, pid))
 	}
-	return op.NewCompositeCrypto(enc, decs), key, nil
+	return jweOnly{op.NewCompositeCrypto(enc, decs)}, key, nil
+}
+
+var errNotJWE = errors.New("not an encrypted value")
+
+// jweOnly refuses at once what is not a JWE compact serialization (five
+// parts) before trying the keys: op tries to decrypt every access token,
+// JWTs included, before verifying it as a JWT, and parsing a JWT as a
+// JWE costs ~4 % of a userinfo request.
+type jweOnly struct{ op.Crypto }
+
+func (c jweOnly) Decrypt(s string) (string, error) {
+	if strings.Count(s, ".") != 4 {
+		return "", errNotJWE
+	}
+	return c.Crypto.Decrypt(s)
 }

@@ -115,11 +115,18 @@ type CodeStore interface {
 
 // RefreshStore keeps refresh tokens in families.
 type RefreshStore interface {
+	// CreateRefreshToken stores t; ErrAlreadyExists when its family holds
+	// a live token with the same ID.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
-	// GetRefreshToken returns ErrRevoked when the family is revoked.
-	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
-	// RotateRefreshToken atomically replaces the current token oldID with
-	// next (same family) and returns the old record. If oldID was already
+	// GetRefreshToken returns token id of family familyID: ErrNotFound
+	// when that family holds no live token id, the record with ErrRevoked
+	// when the family is revoked. Callers always know the family (the
+	// token value a client holds names it), so no index from token to
+	// family is kept and a lookup is one round trip.
+	GetRefreshToken(ctx context.Context, familyID, id string) (RefreshToken, error)
+	// RotateRefreshToken atomically replaces the current token oldID of
+	// family next.FamilyID (required; ErrNotFound when oldID is not a live
+	// token of that family) with next and returns the old record. If oldID was already
 	// rotated less than grace ago and its successor is unused, the successor
 	// is replaced by next (a retry after a lost response). Otherwise reuse of
 	// a rotated token revokes the whole family and returns ErrAlreadyUsed.

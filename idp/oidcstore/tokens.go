@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -53,6 +54,25 @@ func decodeAccessInfo(id string) (accessInfo, error) {
 		return a, errors.New("token id: incomplete")
 	}
 	return a, nil
+}
+
+// refreshValue is the refresh token a client holds: its family (the
+// grant ID), a dot, and 256 random bits. The store keeps only the SHA-256
+// of the whole value. Naming the family in the value makes every lookup
+// one round trip to the store (no token→family index to read or write);
+// the family ID is no secret (it is also in the access token's jti), and
+// a value whose family part was altered hashes to a token that does not
+// exist.
+func refreshValue(family, secret string) string { return family + "." + secret }
+
+// parseRefresh returns the family and the stored ID of a refresh token;
+// ok is false when the value cannot be one.
+func parseRefresh(v string) (family, id string, ok bool) {
+	i := strings.LastIndexByte(v, '.')
+	if i <= 0 || i == len(v)-1 {
+		return "", "", false
+	}
+	return v[:i], HashToken(v), true
 }
 
 func grantKey(g string) string  { return "grant:" + g }
@@ -135,14 +155,17 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if err != nil {
 		return "", "", time.Time{}, s.serverError(ctx, "access token id", err)
 	}
-	tok, err := s.random(32)
+	secret, err := s.random(32)
 	if err != nil {
 		return "", "", time.Time{}, s.serverError(ctx, "refresh token", err)
 	}
 	now := s.cfg.Now()
-	next := store.RefreshToken{ID: HashToken(tok), CreatedAt: now}
+	next := store.RefreshToken{CreatedAt: now}
+	var tok string
 	switch r := req.(type) {
 	case *AuthRequest:
+		tok = refreshValue(r.grantID, secret)
+		next.ID = HashToken(tok)
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = r.grantID, r.r.UserID, r.r.ClientID, r.r.SessionID
 		next.Scopes, next.Audience, next.AMR, next.AuthTime = r.r.Scopes, r.GetAudience(), r.r.AMR, r.r.AuthTime
 		next.Offline = slices.Contains(r.r.Scopes, oidc.ScopeOfflineAccess)
@@ -153,11 +176,13 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		}
 	case *RefreshRequest:
 		t := r.t
+		tok = refreshValue(t.FamilyID, secret)
+		next.ID = HashToken(tok)
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = t.FamilyID, t.UserID, t.ClientID, t.SessionID
 		next.Scopes, next.Audience, next.AMR, next.AuthTime = r.scopes, t.Audience, t.AMR, t.AuthTime
 		next.Offline, next.FamilyCreatedAt = t.Offline, t.FamilyCreatedAt
 		next.ExpiresAt = s.refreshExpiry(now, t.FamilyCreatedAt)
-		_, err := s.eph.RotateRefreshToken(ctx, HashToken(current), next, s.cfg.RefreshReuseGrace)
+		_, err := s.eph.RotateRefreshToken(ctx, t.ID, next, s.cfg.RefreshReuseGrace)
 		if err != nil {
 			return "", "", time.Time{}, s.refreshError(ctx, t, err)
 		}
@@ -216,7 +241,7 @@ func (r *RefreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 
 // TokenRequestByRefreshToken validates a refresh token before rotation.
 func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	t, err := s.eph.GetRefreshToken(ctx, HashToken(token))
+	t, err := s.refreshToken(ctx, token)
 	if err != nil {
 		return nil, s.refreshError(ctx, t, err)
 	}
@@ -234,9 +259,19 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	return &RefreshRequest{t: t, scopes: t.Scopes}, nil
 }
 
+// refreshToken looks up the refresh token a client presented; ErrNotFound
+// when the value cannot be one.
+func (s *Storage) refreshToken(ctx context.Context, value string) (store.RefreshToken, error) {
+	family, id, ok := parseRefresh(value)
+	if !ok {
+		return store.RefreshToken{}, store.ErrNotFound
+	}
+	return s.eph.GetRefreshToken(ctx, family, id)
+}
+
 // GetRefreshTokenInfo identifies a refresh token for revocation.
 func (s *Storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
-	t, err := s.eph.GetRefreshToken(ctx, HashToken(token))
+	t, err := s.refreshToken(ctx, token)
 	if err != nil || t.ClientID != clientID {
 		return "", "", op.ErrInvalidRefreshToken
 	}
@@ -259,7 +294,7 @@ func (s *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 		}
 		return nil
 	}
-	t, err := s.eph.GetRefreshToken(ctx, HashToken(tokenOrID))
+	t, err := s.refreshToken(ctx, tokenOrID)
 	if err != nil && !errors.Is(err, store.ErrRevoked) {
 		return nil
 	}

@@ -10,10 +10,9 @@ import (
 )
 
 var (
-	errNoFamily       = errors.New("store/memory: refresh token without FamilyID")
-	errFamilyMismatch = errors.New("store/memory: rotate refresh token: successor belongs to another family")
-	errNextExpired    = errors.New("store/memory: rotate refresh token: successor already expired")
-	errWindow         = errors.New("store/memory: hit counter: window must be positive")
+	errNoFamily    = errors.New("store/memory: refresh token without FamilyID")
+	errNextExpired = errors.New("store/memory: rotate refresh token: successor already expired")
+	errWindow      = errors.New("store/memory: hit counter: window must be positive")
 )
 
 // CreateAuthCode stores a new code; ErrAlreadyExists if a live code has
@@ -99,12 +98,12 @@ func (s *Store) CreateRefreshToken(_ context.Context, t store.RefreshToken) erro
 
 // GetRefreshToken returns a live token; when its family is revoked it
 // returns the record with ErrRevoked.
-func (s *Store) GetRefreshToken(_ context.Context, id string) (store.RefreshToken, error) {
+func (s *Store) GetRefreshToken(_ context.Context, familyID, id string) (store.RefreshToken, error) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tokens[id]
-	if !ok || !live(t.ExpiresAt, now) {
+	if !ok || t.FamilyID != familyID || !live(t.ExpiresAt, now) {
 		return store.RefreshToken{}, fmt.Errorf("store/memory: get refresh token: %w", store.ErrNotFound)
 	}
 	if s.familyRevoked(t.FamilyID, now) {
@@ -113,22 +112,18 @@ func (s *Store) GetRefreshToken(_ context.Context, id string) (store.RefreshToke
 	return cloneRefreshToken(t), nil
 }
 
-// RotateRefreshToken implements store.RefreshStore.RotateRefreshToken. An
-// empty next.FamilyID is set to the old token's family. The old record is
-// returned, with RotatedAt and ReplacedBy as stored after the call, also
+// RotateRefreshToken implements store.RefreshStore.RotateRefreshToken.
+// The old record is returned, with RotatedAt and ReplacedBy as stored after the call, also
 // together with ErrAlreadyUsed or ErrRevoked.
 func (s *Store) RotateRefreshToken(_ context.Context, oldID string, next store.RefreshToken, grace time.Duration) (store.RefreshToken, error) {
+	if next.FamilyID == "" {
+		return store.RefreshToken{}, errNoFamily
+	}
 	now := s.begin()
 	defer s.mu.Unlock()
 	old, ok := s.tokens[oldID]
-	if !ok || !live(old.ExpiresAt, now) {
+	if !ok || old.FamilyID != next.FamilyID || !live(old.ExpiresAt, now) {
 		return store.RefreshToken{}, fmt.Errorf("store/memory: rotate refresh token: %w", store.ErrNotFound)
-	}
-	if next.FamilyID == "" {
-		next.FamilyID = old.FamilyID
-	}
-	if next.FamilyID != old.FamilyID {
-		return store.RefreshToken{}, errFamilyMismatch
 	}
 	if !live(next.ExpiresAt, now) {
 		return store.RefreshToken{}, errNextExpired

@@ -57,9 +57,9 @@ func TestUnavailable(t *testing.T) {
 		"DeleteSession":    func() error { return s.DeleteSession(ctx, "s") },
 		"ListUserSessions": func() error { _, err := s.ListUserSessions(ctx, "u"); return err },
 		"ConsumeAuthCode":  func() error { _, err := s.ConsumeAuthCode(ctx, "c"); return err },
-		"GetRefreshToken":  func() error { _, err := s.GetRefreshToken(ctx, "t"); return err },
+		"GetRefreshToken":  func() error { _, err := s.GetRefreshToken(ctx, "f", "t"); return err },
 		"RotateRefreshToken": func() error {
-			_, err := s.RotateRefreshToken(ctx, "t", store.RefreshToken{ID: "t2", ExpiresAt: exp}, 0)
+			_, err := s.RotateRefreshToken(ctx, "t", store.RefreshToken{ID: "t2", FamilyID: "f", ExpiresAt: exp}, 0)
 			return err
 		},
 		"RevokeFamily":   func() error { return s.RevokeFamily(ctx, "f", exp) },

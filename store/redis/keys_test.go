@@ -37,9 +37,9 @@ func TestKeysHaveTTL(t *testing.T) {
 	_, err = s.ConsumeAuthCode(ctx, "c")
 	must("consume code", err)
 	must("create token", s.CreateRefreshToken(ctx, store.RefreshToken{ID: "t1", FamilyID: "f", ExpiresAt: exp}))
-	_, err = s.RotateRefreshToken(ctx, "t1", store.RefreshToken{ID: "t2", ExpiresAt: exp}, 0)
+	_, err = s.RotateRefreshToken(ctx, "t1", store.RefreshToken{ID: "t2", FamilyID: "f", ExpiresAt: exp}, 0)
 	must("rotate", err)
-	if _, err := s.RotateRefreshToken(ctx, "t1", store.RefreshToken{ID: "t3", ExpiresAt: exp}, 0); err == nil {
+	if _, err := s.RotateRefreshToken(ctx, "t1", store.RefreshToken{ID: "t3", FamilyID: "f", ExpiresAt: exp}, 0); err == nil {
 		t.Fatal("reuse: no error")
 	}
 	must("revoke unseen family", s.RevokeFamily(ctx, "f2", exp))
@@ -60,7 +60,7 @@ func TestKeysHaveTTL(t *testing.T) {
 		kind, _, _ := strings.Cut(strings.TrimPrefix(k, s.prefix), ":")
 		kinds[kind] = true
 	}
-	for _, kind := range []string{"session", "user_sessions", "authreq", "code", "refresh", "refresh_family", "family", "revoked", "counter", "totp"} {
+	for _, kind := range []string{"session", "user_sessions", "authreq", "code", "refresh", "family", "revoked", "counter", "totp"} {
 		if !kinds[kind] {
 			t.Errorf("no %s key among %v", kind, keys)
 		}

@@ -127,7 +127,6 @@ func (s *Store) sessionKey(id string) string      { return s.key("session", id) 
 func (s *Store) userKey(userID string) string     { return s.key("user_sessions", "{"+userID+"}") }
 func (s *Store) authReqKey(id string) string      { return s.key("authreq", id) }
 func (s *Store) codeKey(id string) string         { return s.key("code", id) }
-func (s *Store) tokenIndexKey(id string) string   { return s.key("refresh_family", id) }
 func (s *Store) revokedKey(id string) string      { return s.key("revoked", id) }
 func (s *Store) counterKey(key string) string     { return s.key("counter", key) }
 func (s *Store) familyKey(familyID string) string { return s.key("family", "{"+familyID+"}") }

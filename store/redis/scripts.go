@@ -49,22 +49,6 @@ redis.call('HSET', KEYS[1], 'used', ARGV[2])
 return {c[1], ARGV[2], 0}
 `)
 
-// tokenIndexScript maps a token ID to its family. KEYS[1] index. ARGV:
-// family ID, ttl ms. Returns 1 when created, 2 when it already named
-// that family (TTL extended), 0 when it names another family.
-var tokenIndexScript = goredis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if cur ~= ARGV[1] then return 0 end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 2
-`)
-
 // extendFamily makes the family record outlive a token expiring at e;
 // a stale family record is dropped first.
 const extendFamily = `

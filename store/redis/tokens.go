@@ -99,29 +99,8 @@ func decodeToken(v, rot, by string) (store.RefreshToken, error) {
 	return t, nil
 }
 
-// indexToken maps id to its family for ttl ms. It reports whether it
-// created the entry; ErrAlreadyExists when id belongs to another family.
-func (s *Store) indexToken(ctx context.Context, op, id, familyID string, ttl int64) (bool, error) {
-	n, err := tokenIndexScript.Run(ctx, s.c, []string{s.tokenIndexKey(id)}, familyID, ttl).Int()
-	if err != nil {
-		return false, s.fail(op, err)
-	}
-	if n == 0 {
-		return false, sentinel(op, store.ErrAlreadyExists)
-	}
-	return n == 1, nil
-}
-
-// unindexToken removes an index entry that indexToken created for a token
-// that was not stored after all (best effort: it expires anyway).
-func (s *Store) unindexToken(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = s.c.Del(ctx, s.tokenIndexKey(id)).Err()
-}
-
 // CreateRefreshToken stores a new token; ErrAlreadyExists if a live token
-// has the ID. A token already expired is not stored.
+// of its family has the ID. A token already expired is not stored.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	const op = "create refresh token"
 	if t.FamilyID == "" {
@@ -129,13 +108,6 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	}
 	now := s.now()
 	ttl := ttlMillis(t.ExpiresAt, now)
-	created := false
-	if ttl > 0 {
-		var err error
-		if created, err = s.indexToken(ctx, op, t.ID, t.FamilyID, ttl); err != nil {
-			return err
-		}
-	}
 	extra := tokenFields(&t)
 	data, err := json.Marshal(t)
 	if err != nil {
@@ -144,40 +116,22 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	keys := []string{s.tokenKey(t.FamilyID, t.ID), s.familyKey(t.FamilyID)}
 	args := append([]any{micros(now), data, micros(t.ExpiresAt), ttl}, extra...)
 	n, err := createTokenScript.Run(ctx, s.c, keys, args...).Int()
-	if err == nil && n == 0 {
-		err = sentinel(op, store.ErrAlreadyExists)
-	} else if err != nil {
-		err = s.fail(op, err)
-	}
-	if err != nil && created {
-		s.unindexToken(t.ID)
-	}
-	return err
-}
-
-// familyOf returns the family of token id; ErrNotFound when unknown.
-func (s *Store) familyOf(ctx context.Context, op, id string) (string, error) {
-	fid, err := s.c.Get(ctx, s.tokenIndexKey(id)).Result()
-	if errors.Is(err, goredis.Nil) {
-		return "", sentinel(op, store.ErrNotFound)
-	}
 	if err != nil {
-		return "", s.fail(op, err)
+		return s.fail(op, err)
 	}
-	return fid, nil
+	if n == 0 {
+		return sentinel(op, store.ErrAlreadyExists)
+	}
+	return nil
 }
 
 // GetRefreshToken returns a live token; when its family is revoked it
 // returns the record with ErrRevoked.
-func (s *Store) GetRefreshToken(ctx context.Context, id string) (store.RefreshToken, error) {
+func (s *Store) GetRefreshToken(ctx context.Context, fid, id string) (store.RefreshToken, error) {
 	const op = "get refresh token"
-	fid, err := s.familyOf(ctx, op, id)
-	if err != nil {
-		return store.RefreshToken{}, err
-	}
 	var tok, fam *goredis.SliceCmd
-	// MULTI for a consistent read of two keys of one slot.
-	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	// MULTI for a consistent read of two keys of one slot: one round trip.
+	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		tok = p.HMGet(ctx, s.tokenKey(fid, id), "v", "e", "rot", "by")
 		fam = p.HMGet(ctx, s.familyKey(fid), "e", "rev")
 		return nil
@@ -207,38 +161,21 @@ func liveMicros(v string, now time.Time) bool {
 }
 
 // RotateRefreshToken implements store.RefreshStore.RotateRefreshToken in
-// one script over the family's slot. An empty next.FamilyID is set to the
-// old token's family. The old record is returned, with RotatedAt and
-// ReplacedBy as stored after the call, also with ErrAlreadyUsed or
-// ErrRevoked.
+// one script over the family's slot: the script only touches keys of
+// next.FamilyID, so an old token of another family is simply not found.
+// The old record is returned, with RotatedAt and ReplacedBy as stored
+// after the call, also with ErrAlreadyUsed or ErrRevoked.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next store.RefreshToken, grace time.Duration) (store.RefreshToken, error) {
 	const op = "rotate refresh token"
-	// The caller usually names the family (it just read the old token):
-	// then no index lookup is needed, because the script only touches keys
-	// of that family, so an old token of another family is simply not
-	// found there.
-	fid := next.FamilyID
-	if fid == "" {
-		var err error
-		if fid, err = s.familyOf(ctx, op, oldID); err != nil {
-			return store.RefreshToken{}, err
-		}
-		next.FamilyID = fid
+	if next.FamilyID == "" {
+		return store.RefreshToken{}, errNoFamily
 	}
 	now := s.now()
 	ttl := ttlMillis(next.ExpiresAt, now)
 	if ttl <= 0 {
 		return store.RefreshToken{}, errNextExpired
 	}
-	created, err := s.indexToken(ctx, op, next.ID, fid, ttl)
-	if err != nil {
-		return store.RefreshToken{}, err
-	}
-	old, err := s.rotate(ctx, op, fid, oldID, next, grace, now, ttl)
-	if err != nil && created {
-		s.unindexToken(next.ID)
-	}
-	return old, err
+	return s.rotate(ctx, op, next.FamilyID, oldID, next, grace, now, ttl)
 }
 
 func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.RefreshToken, grace time.Duration, now time.Time, ttl int64) (store.RefreshToken, error) {

@@ -92,7 +92,7 @@ func ephContentionRotate(t *testing.T, open EphemeralOpener) {
 	ephIs(t, "is family revoked", err, nil)
 	ephEqual(t, "family revoked", revoked, true)
 	winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })
-	ephGetToken(t, s, fmt.Sprintf("rt-next-%d", winner), store.ErrRevoked)
+	ephGetToken(t, s, "fam", fmt.Sprintf("rt-next-%d", winner), store.ErrRevoked)
 }
 
 // ephContentionGrace: parallel retries of one token within grace (a
@@ -112,11 +112,11 @@ func ephContentionGrace(t *testing.T, open EphemeralOpener) {
 	if counts["nil"] != n {
 		t.Fatalf("%d parallel retries within grace: %v (first error: %v); want all to succeed", n, counts, other)
 	}
-	old := ephGetToken(t, s, "rt-hot", nil)
+	old := ephGetToken(t, s, "fam", "rt-hot", nil)
 	live := 0
 	for i := range n {
 		id := fmt.Sprintf("rt-next-%d", i)
-		_, err := s.GetRefreshToken(ctx, id)
+		_, err := s.GetRefreshToken(ctx, "fam", id)
 		switch {
 		case err == nil:
 			live++

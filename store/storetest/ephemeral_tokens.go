@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -90,9 +91,9 @@ func ephToken(id, family string, now time.Time) store.RefreshToken {
 }
 
 // ephGetToken checks GetRefreshToken's error and returns the record.
-func ephGetToken(t *testing.T, s store.Ephemeral, id string, want error) store.RefreshToken {
+func ephGetToken(t *testing.T, s store.Ephemeral, family, id string, want error) store.RefreshToken {
 	t.Helper()
-	got, err := s.GetRefreshToken(context.Background(), id)
+	got, err := s.GetRefreshToken(context.Background(), family, id)
 	ephIs(t, "get refresh token "+id, err, want)
 	return got
 }
@@ -101,10 +102,11 @@ func ephRefreshCreateGet(t *testing.T, open EphemeralOpener) {
 	ctx := context.Background()
 	s, clock := ephOpen(t, open)
 	tok := ephToken("rt-1", "fam-1", clock.Now())
-	ephGetToken(t, s, tok.ID, store.ErrNotFound)
+	ephGetToken(t, s, "fam-1", tok.ID, store.ErrNotFound)
 	ephIs(t, "create", s.CreateRefreshToken(ctx, tok), nil)
 	ephIs(t, "create clash", s.CreateRefreshToken(ctx, tok), store.ErrAlreadyExists)
-	ephEqual(t, "get", ephGetToken(t, s, tok.ID, nil), tok)
+	ephEqual(t, "get", ephGetToken(t, s, "fam-1", tok.ID, nil), tok)
+	ephGetToken(t, s, "fam-2", tok.ID, store.ErrNotFound) // the family is part of the lookup
 	revoked, err := s.IsFamilyRevoked(ctx, tok.FamilyID)
 	ephIs(t, "is family revoked", err, nil)
 	ephEqual(t, "family revoked", revoked, false)
@@ -116,16 +118,16 @@ func ephRefreshCreateGet(t *testing.T, open EphemeralOpener) {
 	short.ExpiresAt = clock.Now().Add(time.Hour)
 	ephIs(t, "create short", s.CreateRefreshToken(ctx, short), nil)
 	clock.Advance(time.Hour)
-	ephGetToken(t, s, short.ID, store.ErrNotFound)
+	ephGetToken(t, s, "fam-1", short.ID, store.ErrNotFound)
 	_, err = s.RotateRefreshToken(ctx, short.ID, ephToken("rt-x", "fam-1", clock.Now()), 0)
 	ephIs(t, "rotate expired", err, store.ErrNotFound)
-	ephGetToken(t, s, "rt-x", store.ErrNotFound)
-	ephGetToken(t, s, tok.ID, nil)
+	ephGetToken(t, s, "fam-1", "rt-x", store.ErrNotFound)
+	ephGetToken(t, s, "fam-1", tok.ID, nil)
 
 	dead := ephToken("rt-dead", "fam-1", clock.Now())
 	dead.ExpiresAt = clock.Now()
 	ephIs(t, "create expired", s.CreateRefreshToken(ctx, dead), nil)
-	ephGetToken(t, s, dead.ID, store.ErrNotFound)
+	ephGetToken(t, s, "fam-1", dead.ID, store.ErrNotFound)
 }
 
 func ephRefreshRotateChain(t *testing.T, open EphemeralOpener) {
@@ -137,15 +139,14 @@ func ephRefreshRotateChain(t *testing.T, open EphemeralOpener) {
 	for _, id := range []string{"rt-2", "rt-3", "rt-4"} {
 		clock.Advance(time.Hour)
 		now := clock.Now()
-		next := ephToken(id, "", now) // empty FamilyID: the old one's
+		next := ephToken(id, "fam", now)
 		old, err := s.RotateRefreshToken(ctx, prev.ID, next, 0)
 		ephIs(t, "rotate "+prev.ID, err, nil)
 		want := prev
 		want.RotatedAt, want.ReplacedBy = now, id
 		ephEqual(t, "rotated record", old, want)
-		ephEqual(t, "stored rotated record", ephGetToken(t, s, prev.ID, nil), want)
-		next.FamilyID = "fam"
-		ephEqual(t, "successor", ephGetToken(t, s, id, nil), next)
+		ephEqual(t, "stored rotated record", ephGetToken(t, s, "fam", prev.ID, nil), want)
+		ephEqual(t, "successor", ephGetToken(t, s, "fam", id, nil), next)
 		prev = next
 	}
 	revoked, err := s.IsFamilyRevoked(ctx, "fam")
@@ -164,8 +165,10 @@ func ephRefreshRotateErrors(t *testing.T, open EphemeralOpener) {
 
 	_, err := s.RotateRefreshToken(ctx, "nope", ephToken("rt-2", "fam", now), 0)
 	ephIs(t, "rotate unknown", err, store.ErrNotFound)
-	if _, err := s.RotateRefreshToken(ctx, t1.ID, ephToken("rt-2", "fam-other", now), 0); err == nil {
-		t.Fatal("rotate into another family: no error")
+	_, err = s.RotateRefreshToken(ctx, t1.ID, ephToken("rt-2", "fam-other", now), 0)
+	ephIs(t, "rotate into another family", err, store.ErrNotFound)
+	if _, err := s.RotateRefreshToken(ctx, t1.ID, ephToken("rt-2", "", now), 0); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rotate without a family: %v, want a usage error", err)
 	}
 	expired := ephToken("rt-2", "fam", now)
 	expired.ExpiresAt = now
@@ -174,9 +177,9 @@ func ephRefreshRotateErrors(t *testing.T, open EphemeralOpener) {
 	}
 	_, err = s.RotateRefreshToken(ctx, t1.ID, ephToken(other.ID, "fam", now), 0)
 	ephIs(t, "rotate to a taken ID", err, store.ErrAlreadyExists)
-	ephEqual(t, "old token after failed rotations", ephGetToken(t, s, t1.ID, nil), t1)
-	ephEqual(t, "other token after failed rotations", ephGetToken(t, s, other.ID, nil), other)
-	ephGetToken(t, s, "rt-2", store.ErrNotFound)
+	ephEqual(t, "old token after failed rotations", ephGetToken(t, s, "fam", t1.ID, nil), t1)
+	ephEqual(t, "other token after failed rotations", ephGetToken(t, s, "fam", other.ID, nil), other)
+	ephGetToken(t, s, "fam", "rt-2", store.ErrNotFound)
 	_, err = s.RotateRefreshToken(ctx, t1.ID, ephToken("rt-2", "fam", now), 0)
 	ephIs(t, "rotate after failures", err, nil)
 }
@@ -199,9 +202,9 @@ func ephRefreshGraceRetry(t *testing.T, open EphemeralOpener) {
 	want := t1
 	want.RotatedAt, want.ReplacedBy = rotated, retry.ID
 	ephEqual(t, "old record after retry", old, want)
-	ephEqual(t, "stored old record", ephGetToken(t, s, t1.ID, nil), want)
-	ephGetToken(t, s, "rt-2a", store.ErrNotFound) // replaced
-	ephEqual(t, "new successor", ephGetToken(t, s, retry.ID, nil), retry)
+	ephEqual(t, "stored old record", ephGetToken(t, s, "fam", t1.ID, nil), want)
+	ephGetToken(t, s, "fam", "rt-2a", store.ErrNotFound) // replaced
+	ephEqual(t, "new successor", ephGetToken(t, s, "fam", retry.ID, nil), retry)
 	revoked, err := s.IsFamilyRevoked(ctx, "fam")
 	ephIs(t, "is family revoked", err, nil)
 	ephEqual(t, "family revoked after a retry", revoked, false)
@@ -211,8 +214,8 @@ func ephRefreshGraceRetry(t *testing.T, open EphemeralOpener) {
 	clock.Advance(time.Second)
 	_, err = s.RotateRefreshToken(ctx, t1.ID, ephToken("rt-2c", "fam", clock.Now()), grace)
 	ephIs(t, "retry after grace", err, store.ErrAlreadyUsed)
-	ephGetToken(t, s, retry.ID, store.ErrRevoked)
-	ephGetToken(t, s, "rt-2c", store.ErrNotFound)
+	ephGetToken(t, s, "fam", retry.ID, store.ErrRevoked)
+	ephGetToken(t, s, "fam", "rt-2c", store.ErrNotFound)
 }
 
 func ephRefreshGraceSuccessorUsed(t *testing.T, open EphemeralOpener) {
@@ -229,7 +232,7 @@ func ephRefreshGraceSuccessorUsed(t *testing.T, open EphemeralOpener) {
 	_, err = s.RotateRefreshToken(ctx, "rt-1", ephToken("rt-2x", "fam", clock.Now()), grace)
 	ephIs(t, "retry after successor was used", err, store.ErrAlreadyUsed)
 	for _, id := range []string{"rt-1", "rt-2", "rt-3"} {
-		ephGetToken(t, s, id, store.ErrRevoked)
+		ephGetToken(t, s, "fam", id, store.ErrRevoked)
 	}
 	_, err = s.RotateRefreshToken(ctx, "rt-3", ephToken("rt-4", "fam", clock.Now()), grace)
 	ephIs(t, "rotate current token of revoked family", err, store.ErrRevoked)
@@ -249,9 +252,9 @@ func ephRefreshReuse(t *testing.T, open EphemeralOpener) {
 	ephIs(t, "reuse", err, store.ErrAlreadyUsed)
 	ephEqual(t, "reused record's ID", old.ID, "rt-1")
 	ephEqual(t, "reused record's successor", old.ReplacedBy, "rt-2")
-	ephGetToken(t, s, "rt-x", store.ErrNotFound)
-	ephGetToken(t, s, "rt-1", store.ErrRevoked)
-	ephGetToken(t, s, "rt-2", store.ErrRevoked)
+	ephGetToken(t, s, "fam", "rt-x", store.ErrNotFound)
+	ephGetToken(t, s, "fam", "rt-1", store.ErrRevoked)
+	ephGetToken(t, s, "fam", "rt-2", store.ErrRevoked)
 	_, err = s.RotateRefreshToken(ctx, "rt-1", ephToken("rt-y", "fam", clock.Now()), grace)
 	ephIs(t, "rotate old after revocation", err, store.ErrRevoked)
 	_, err = s.RotateRefreshToken(ctx, "rt-2", ephToken("rt-z", "fam", clock.Now()), grace)
@@ -259,14 +262,14 @@ func ephRefreshReuse(t *testing.T, open EphemeralOpener) {
 	revoked, err := s.IsFamilyRevoked(ctx, "fam")
 	ephIs(t, "is family revoked", err, nil)
 	ephEqual(t, "family revoked", revoked, true)
-	ephGetToken(t, s, "rt-b", nil)
+	ephGetToken(t, s, "fam-b", "rt-b", nil)
 	revoked, err = s.IsFamilyRevoked(ctx, "fam-b")
 	ephIs(t, "is bystander revoked", err, nil)
 	ephEqual(t, "bystander family revoked", revoked, false)
 
 	// The revocation outlives every token of the family.
 	clock.Advance(14*24*time.Hour - grace - time.Second)
-	ephGetToken(t, s, "rt-2", store.ErrRevoked)
+	ephGetToken(t, s, "fam", "rt-2", store.ErrRevoked)
 }
 
 func ephRefreshRevokeFamily(t *testing.T, open EphemeralOpener) {
@@ -283,24 +286,24 @@ func ephRefreshRevokeFamily(t *testing.T, open EphemeralOpener) {
 	// Revoked "until" a time before the token's expiry: still revoked
 	// while the token lives.
 	ephIs(t, "revoke family", s.RevokeFamily(ctx, "fam", clock.Now().Add(time.Minute)), nil)
-	got := ephGetToken(t, s, tok.ID, store.ErrRevoked)
+	got := ephGetToken(t, s, "fam", tok.ID, store.ErrRevoked)
 	ephEqual(t, "record returned with ErrRevoked", got.ID, tok.ID)
 	_, err = s.RotateRefreshToken(ctx, tok.ID, ephToken("rt-2", "fam", clock.Now()), time.Minute)
 	ephIs(t, "rotate revoked", err, store.ErrRevoked)
 	clock.Advance(30 * time.Minute)
-	ephGetToken(t, s, tok.ID, store.ErrRevoked)
+	ephGetToken(t, s, "fam", tok.ID, store.ErrRevoked)
 	revoked, err = s.IsFamilyRevoked(ctx, "fam")
 	ephIs(t, "is family revoked", err, nil)
 	ephEqual(t, "family revoked", revoked, true)
-	ephGetToken(t, s, "rt-b", nil)
+	ephGetToken(t, s, "fam-b", "rt-b", nil)
 	ephIs(t, "revoke again", s.RevokeFamily(ctx, "fam", clock.Now()), nil)
 	clock.Advance(30 * time.Minute)
-	ephGetToken(t, s, tok.ID, store.ErrNotFound)
+	ephGetToken(t, s, "fam", tok.ID, store.ErrNotFound)
 
 	// A family can be revoked before any of its tokens is known here.
 	ephIs(t, "revoke unseen family", s.RevokeFamily(ctx, "fam-new", clock.Now().Add(time.Hour)), nil)
 	ephIs(t, "create in revoked family", s.CreateRefreshToken(ctx, ephToken("rt-n", "fam-new", clock.Now())), nil)
-	ephGetToken(t, s, "rt-n", store.ErrRevoked)
+	ephGetToken(t, s, "fam-new", "rt-n", store.ErrRevoked)
 	ephIs(t, "revoke in the past", s.RevokeFamily(ctx, "fam-past", clock.Now()), nil)
 	revoked, err = s.IsFamilyRevoked(ctx, "fam-past")
 	ephIs(t, "is past family revoked", err, nil)
