@@ -83,3 +83,17 @@ func BenchmarkDiscovery(b *testing.B) {
 		drain(resp)
 	}
 }
+
+// BenchmarkSignIn is the whole sign-in with the default argon2id: a new
+// browser, the two sign-in pages, the callback and the code exchange.
+func BenchmarkSignIn(b *testing.B) {
+	def := config.Defaults()
+	env := hubtest.New(b, hubtest.Options{Config: func(c *config.Config) { c.Password = def.Password }})
+	r := newRP(b, env, "bench", "bench-secret-0123456789-0123456789-abcd", "svc")
+	env.AddUser(b, hubtest.User{Email: "aiko@example.com", Password: testPassword, Org: "O", Service: "svc"})
+	b.ResetTimer()
+	for b.Loop() {
+		_, f, code := signedIn(b, env, r)
+		r.exchange(b, f, code)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,9 +165,16 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 			if s.long {
 				d *= signInFactor
 			}
+			var stopPprof func()
+			if o.pprofDir != "" && n == maxConns {
+				stopPprof = startPprof(o.pprofDir, fmt.Sprintf("%s-%s-%d", s.name, cfg.alg, n), cfg.metricsPort, d, log)
+			}
 			res, err := runLoad(ctx, s, n, d, meter)
 			if stopPerf != nil {
 				stopPerf()
+			}
+			if stopPprof != nil {
+				stopPprof()
 			}
 			res.alg = cfg.alg
 			if err != nil {
@@ -228,6 +236,43 @@ func startPerf(dir, name string, pid int, log io.Writer) func() {
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		_ = cmd.Wait()
 		fmt.Fprintln(log, "hubid-bench: perf data in", out)
+	}
+}
+
+// startPprof fetches a CPU profile of hubid covering most of a run of
+// length d; the returned function waits for it and saves it.
+func startPprof(dir, name string, metricsPort int, d time.Duration, log io.Writer) func() {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(log, "hubid-bench: pprof:", err)
+		return nil
+	}
+	secs := max(int(d/time.Second)-1, 1)
+	out := filepath.Join(dir, name+".pprof")
+	done := make(chan error, 1)
+	go func() {
+		u := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", metricsPort, secs)
+		resp, err := http.Get(u)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("%s: %s", u, resp.Status)
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(out, b, 0o644)
+		}
+		done <- err
+	}()
+	return func() {
+		if err := <-done; err != nil {
+			fmt.Fprintln(log, "hubid-bench: pprof:", err)
+			return
+		}
+		fmt.Fprintln(log, "hubid-bench: CPU profile in", out)
 	}
 }
 

@@ -37,6 +37,7 @@ type options struct {
 	redis      string
 	users      int
 	perfDir    string
+	pprofDir   string
 	keepLogs   bool
 	idleSettle time.Duration
 }
@@ -55,6 +56,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.redis, "redis", envOr("HUBID_TEST_REDIS", "127.0.0.1:6379"), "Redis address (a fresh key prefix is used and deleted at the end)")
 	fs.IntVar(&o.users, "users", 100, "number of seeded users the sign-in scenario cycles through")
 	fs.StringVar(&o.perfDir, "perf", "", "record `perf record -g` of hubid during every run with the most connections into this directory")
+	fs.StringVar(&o.pprofDir, "pprof", "", "save a Go CPU profile of hubid (from /debug/pprof on its internal listener) during every run with the most connections into this directory")
 	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
 	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
 	if err := fs.Parse(args); err != nil {

@@ -98,11 +98,16 @@ func New(t testing.TB, opt Options) *Env {
 	c.Issuer = issuer
 	c.Listen.HTTP = ts.Listener.Addr().String()
 	c.Listen.Metrics = ""
-	hasher := FastHasher()
-	c.Password.MemoryKiB, c.Password.Iterations = hasher.Params.Memory, hasher.Params.Time
+	fast := FastHasher()
+	c.Password.MemoryKiB, c.Password.Iterations = fast.Params.Memory, fast.Params.Time
 	if opt.Config != nil {
 		opt.Config(&c)
 	}
+	// The hasher follows the configuration, so that a benchmark can ask
+	// for the default parameters.
+	hp := password.DefaultParams()
+	hp.Memory, hp.Time, hp.Threads = c.Password.MemoryKiB, c.Password.Iterations, c.Password.Parallelism
+	hasher := &password.Hasher{Params: hp}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
