@@ -60,7 +60,7 @@ func TestKeysHaveTTL(t *testing.T) {
 		kind, _, _ := strings.Cut(strings.TrimPrefix(k, s.prefix), ":")
 		kinds[kind] = true
 	}
-	for _, kind := range []string{"session", "user_sessions", "authreq", "code", "refresh", "family", "revoked", "counter", "totp"} {
+	for _, kind := range []string{"session", "user_sessions", "authreq", "code", "refresh", "family", "revocations", "counter", "totp"} {
 		if !kinds[kind] {
 			t.Errorf("no %s key among %v", kind, keys)
 		}
@@ -83,7 +83,7 @@ func TestClusterSlots(t *testing.T) {
 	if got := slot("foo"); got != 12182 { // CLUSTER KEYSLOT foo
 		t.Fatalf("slot(foo) = %d, want 12182", got)
 	}
-	s := New(nil, Options{Prefix: "hubid:"})
+	s := &Store{prefix: "hubid:"} // key layout only: no client
 	for _, fid := range []string{"fam", "a}b", "x{y", "{z}", "日本", strings.Repeat("f", 300)} {
 		want := slot(s.familyKey(fid))
 		for _, id := range []string{"t1", "t2", "{t3}", "}"} {

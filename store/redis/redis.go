@@ -13,7 +13,8 @@
 // UpdateAuthRequest, whose closure runs in Go under WATCH/MULTI with a
 // bounded retry. Each script touches keys of one Cluster slot only: the
 // keys of a refresh token family share the hash tag {familyID}, and every
-// other script works on a single key. Connection failures are reported as
+// other script works on a single key. Revocations are one sorted set,
+// mirrored in memory through a pub/sub channel (revocations.go). Connection failures are reported as
 // errors wrapping store.ErrUnavailable.
 package redis
 
@@ -45,20 +46,39 @@ type Store struct {
 	c      goredis.UniversalClient
 	prefix string
 	now    func() time.Time
+	mirror *mirror // revocations, see revocations.go
+	stop   context.CancelFunc
+	done   chan struct{}
 }
 
 var _ store.Ephemeral = (*Store)(nil)
 
-// New returns a Store that uses client; Close closes client. It panics if
-// opt.Prefix contains a brace, a configuration error.
+// New returns a Store that uses client and starts following the
+// revocation channel (see revocations.go); Close stops that and closes
+// client. It panics if opt.Prefix contains a brace, a configuration error.
 func New(client goredis.UniversalClient, opt Options) *Store {
+	return newStore(client, opt, true)
+}
+
+// newStore is New; follow=false leaves the revocation mirror unused
+// (every IsTokenRevoked asks Redis), for tests of that path.
+func newStore(client goredis.UniversalClient, opt Options, follow bool) *Store {
 	if strings.ContainsAny(opt.Prefix, "{}") {
 		panic("store/redis: key prefix must not contain '{' or '}'")
 	}
-	s := &Store{c: client, prefix: opt.Prefix, now: opt.Now}
+	ctx, stop := context.WithCancel(context.Background())
+	s := &Store{c: client, prefix: opt.Prefix, now: opt.Now, mirror: newMirror(), stop: stop, done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if !follow {
+		close(s.done)
+		return s
+	}
+	go func() {
+		defer close(s.done)
+		s.followRevocations(ctx)
+	}()
 	return s
 }
 
@@ -116,8 +136,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.fail("ping", s.c.Ping(ctx).Err())
 }
 
-// Close closes the client given to New.
-func (s *Store) Close() error { return s.c.Close() }
+// Close stops following revocations and closes the client given to New.
+func (s *Store) Close() error {
+	s.stop()
+	<-s.done
+	return s.c.Close()
+}
 
 // Key layout. Only the refresh token family needs hash tags: its scripts
 // touch a token, its successor and the family record together.
@@ -127,7 +151,6 @@ func (s *Store) sessionKey(id string) string      { return s.key("session", id) 
 func (s *Store) userKey(userID string) string     { return s.key("user_sessions", "{"+userID+"}") }
 func (s *Store) authReqKey(id string) string      { return s.key("authreq", id) }
 func (s *Store) codeKey(id string) string         { return s.key("code", id) }
-func (s *Store) revokedKey(id string) string      { return s.key("revoked", id) }
 func (s *Store) counterKey(key string) string     { return s.key("counter", key) }
 func (s *Store) familyKey(familyID string) string { return s.key("family", "{"+familyID+"}") }
 func (s *Store) tokenKey(familyID, id string) string {

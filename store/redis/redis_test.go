@@ -20,9 +20,23 @@ func openTest(tb testing.TB, now func() time.Time) *Store {
 	return s
 }
 
+// TestEphemeral runs the conformance suite twice: revocation checks
+// answered by Redis, and by the in-memory mirror (waited for).
 func TestEphemeral(t *testing.T) {
-	storetest.RunEphemeral(t, func(t *testing.T, clock *storetest.Clock) store.Ephemeral {
-		return openTest(t, clock.Now)
+	t.Run("direct", func(t *testing.T) {
+		storetest.RunEphemeral(t, func(t *testing.T, clock *storetest.Clock) store.Ephemeral {
+			addr, prefix := testenv.Redis(t)
+			s := newStore(goredis.NewClient(&goredis.Options{Addr: addr}), Options{Prefix: prefix, Now: clock.Now}, false)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		})
+	})
+	t.Run("mirrored", func(t *testing.T) {
+		storetest.RunEphemeral(t, func(t *testing.T, clock *storetest.Clock) store.Ephemeral {
+			s := openTest(t, clock.Now)
+			waitMirror(t, s, true)
+			return s
+		})
 	})
 }
 

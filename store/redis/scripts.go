@@ -143,17 +143,6 @@ redis.call('HSET', KEYS[1], 'rev', '1')
 return 1
 `)
 
-// revokeTokenScript remembers a revoked ID; it can extend, not shorten.
-// KEYS[1] entry. ARGV: now, expires, ttl ms.
-var revokeTokenScript = goredis.NewScript(`
-local now = tonumber(ARGV[1])
-local cur = redis.call('GET', KEYS[1])
-if cur and tonumber(cur) > now and tonumber(cur) >= tonumber(ARGV[2]) then return 0 end
-if tonumber(ARGV[3]) <= 0 then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1
-`)
-
 // hitScript counts a hit in the current window or opens one.
 // KEYS[1] counter. ARGV: now, window end, window ms. Returns {count, end}.
 var hitScript = goredis.NewScript(`

@@ -242,45 +242,6 @@ func (s *Store) IsFamilyRevoked(ctx context.Context, familyID string) (bool, err
 	return str(v[1]) == "1" && liveMicros(str(v[0]), s.now()), nil
 }
 
-// RevokeToken remembers id until expiresAt; a later call can extend that,
-// not shorten it.
-func (s *Store) RevokeToken(ctx context.Context, id string, expiresAt time.Time) error {
-	now := s.now()
-	err := revokeTokenScript.Run(ctx, s.c, []string{s.revokedKey(id)},
-		micros(now), micros(expiresAt), ttlMillis(expiresAt, now)).Err()
-	return s.fail("revoke token", err)
-}
-
-// IsTokenRevoked reports whether any of ids is remembered as revoked. The
-// GETs are pipelined: one round trip, and keys in different Cluster slots
-// are fine (the cluster client splits a pipeline by node).
-func (s *Store) IsTokenRevoked(ctx context.Context, ids ...string) (bool, error) {
-	cmds := make([]*goredis.StringCmd, len(ids))
-	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.Get(ctx, s.revokedKey(id))
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return false, s.fail("is token revoked", err)
-	}
-	now := s.now()
-	for _, c := range cmds {
-		v, err := c.Result()
-		if errors.Is(err, goredis.Nil) {
-			continue
-		}
-		if err != nil {
-			return false, s.fail("is token revoked", err)
-		}
-		if liveMicros(v, now) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // HitCounter counts a hit in key's current window, opening a window of
 // length window (rounded up to a millisecond) when there is none.
 func (s *Store) HitCounter(ctx context.Context, key string, window time.Duration) (int64, time.Time, error) {
