@@ -205,6 +205,7 @@ func (s *Store) followOnce(ctx context.Context) {
 	// A blocked read does not watch ctx; closing the subscription ends it.
 	defer context.AfterFunc(ctx, func() { _ = ps.Close() })()
 	pinged := false
+	purged := time.Now()
 	for ctx.Err() == nil {
 		msg, err := ps.ReceiveTimeout(ctx, mirrorPing)
 		if err != nil {
@@ -216,6 +217,12 @@ func (s *Store) followOnce(ctx context.Context) {
 		}
 		pinged = false
 		wall := time.Now()
+		// Expired entries go at least once a minute, even when messages
+		// never leave the subscription silent long enough for a ping.
+		if wall.Sub(purged) > time.Minute {
+			s.mirror.purge(s.now().UnixMicro())
+			purged = wall
+		}
 		switch m := msg.(type) {
 		case *goredis.Subscription:
 			if m.Kind != "subscribe" {
@@ -240,7 +247,6 @@ func (s *Store) followOnce(ctx context.Context) {
 			s.mirror.hear(wall)
 		case *goredis.Pong:
 			s.mirror.hear(wall)
-			s.mirror.purge(s.now().UnixMicro())
 		}
 	}
 }

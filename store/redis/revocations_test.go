@@ -120,6 +120,14 @@ func TestRevocationMirrorGoesStaleWithoutServer(t *testing.T) {
 	if _, ok := m.check([]string{"x"}, 50, t0.Add(mirrorFresh+time.Millisecond)); ok {
 		t.Fatal("mirror used although the server was last heard from too long ago")
 	}
+	m.add("y", 200)
+	m.purge(100)
+	if _, kept := m.ids["x"]; kept {
+		t.Error("purge kept an expired entry")
+	}
+	if _, kept := m.ids["y"]; !kept {
+		t.Error("purge dropped a live entry")
+	}
 	m.reset()
 	if _, ok := m.check([]string{"x"}, 50, t0); ok {
 		t.Fatal("mirror used after a reset")
