@@ -112,6 +112,20 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if err := km.RegisterMetrics(d.Registry); err != nil {
 		return nil, fmt.Errorf("signing key metrics: %w", err)
 	}
+	if m, ok := d.Ephemeral.(interface{ RevocationMirrorUsable() bool }); ok {
+		err := d.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hubid_revocation_mirror_usable",
+			Help: "1 while revocation checks are answered from this replica's in-memory copy of Redis's revocation list; 0 while each check asks Redis.",
+		}, func() float64 {
+			if m.RevocationMirrorUsable() {
+				return 1
+			}
+			return 0
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("revocation mirror metric: %w", err)
+		}
+	}
 	if err := km.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}

@@ -163,7 +163,8 @@ func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error)
 		Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Cluster: c.Redis.Cluster,
 		Username: c.Redis.Username, Password: rpw, DB: c.Redis.DB, TLS: c.Redis.TLS,
 	})
-	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now})
+	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now,
+		Logger: newLogger(c, os.Stderr).With(slog.String("component", "redis"))})
 	return &env{
 		cfg: c, durable: pg, durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
 		keyring: kr, kek: kek, previousKEKs: keks[1:], hasher: hasherFor(c), migrator: pg,

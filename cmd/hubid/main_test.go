@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,6 +77,22 @@ func waitGet(t *testing.T, url string, want int) []byte {
 			}
 		} else if time.Now().After(deadline) {
 			t.Fatalf("%s: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitMetric waits until the metrics page has line.
+func waitMetric(t *testing.T, url, line string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b := waitGet(t, url, 200)
+		if slices.Contains(strings.Split(string(b), "\n"), line) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never showed %q", url, line)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -149,14 +166,17 @@ func TestServeOnPostgresAndRedisReadinessFollowsRedis(t *testing.T) {
 	if m := string(waitGet(t, "http://"+metrics+"/metrics", 200)); !strings.Contains(m, "hubid_http_requests_total") {
 		t.Error("metrics lack hubid_http_requests_total")
 	}
+	waitMetric(t, "http://"+metrics+"/metrics", "hubid_revocation_mirror_usable 1")
 
 	px.SetDown(true)
 	body := string(waitGet(t, "http://"+metrics+"/readyz", 503))
 	if !strings.Contains(body, `"redis"`) || strings.Contains(body, `"postgres":"down"`) {
 		t.Fatalf("readyz must name redis only: %s", body)
 	}
+	waitMetric(t, "http://"+metrics+"/metrics", "hubid_revocation_mirror_usable 0")
 	px.SetDown(false)
 	waitGet(t, "http://"+metrics+"/readyz", 200)
+	waitMetric(t, "http://"+metrics+"/metrics", "hubid_revocation_mirror_usable 1")
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}

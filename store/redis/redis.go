@@ -23,6 +23,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,9 @@ type Options struct {
 	Prefix string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Logger receives the revocation mirror's state changes; nil
+	// discards them.
+	Logger *slog.Logger
 }
 
 // Store is a store.Ephemeral on Redis.
@@ -46,6 +50,7 @@ type Store struct {
 	c      goredis.UniversalClient
 	prefix string
 	now    func() time.Time
+	log    *slog.Logger
 	mirror *mirror // revocations, see revocations.go
 	stop   context.CancelFunc
 	done   chan struct{}
@@ -70,6 +75,9 @@ func newStore(client goredis.UniversalClient, opt Options, follow bool) *Store {
 	s := &Store{c: client, prefix: opt.Prefix, now: opt.Now, mirror: newMirror(), stop: stop, done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.log = opt.Logger; s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if !follow {
 		close(s.done)

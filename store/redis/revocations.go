@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -178,14 +180,33 @@ func (m *mirror) purge(now int64) {
 	}
 }
 
+// RevocationMirrorUsable reports whether revocation checks are answered
+// from memory now (for a metric); false means each check asks Redis.
+func (s *Store) RevocationMirrorUsable() bool { return s.mirror.usable(time.Now()) }
+
 // followRevocations keeps the mirror in step with Redis until ctx ends,
-// resubscribing with backoff after errors.
+// resubscribing with backoff after errors. It logs when the mirror is
+// lost and when it is back, not every failed attempt in between.
 func (s *Store) followRevocations(ctx context.Context) {
 	backoff := 50 * time.Millisecond
+	down := false // logged as lost, not yet back
 	for ctx.Err() == nil {
 		start := time.Now()
-		s.followOnce(ctx)
+		loaded, err := s.followOnce(ctx)
 		s.mirror.reset()
+		if ctx.Err() != nil {
+			return
+		}
+		if loaded && down {
+			down = false // it was back for a while; it is lost again below
+		}
+		if loaded {
+			backoff = 50 * time.Millisecond
+		}
+		if !down {
+			down = true
+			s.log.Warn("revocation mirror lost: revocation checks ask Redis until it is back", slog.Any("err", err))
+		}
 		if time.Since(start) > 10*time.Second {
 			backoff = 50 * time.Millisecond
 		}
@@ -198,8 +219,9 @@ func (s *Store) followRevocations(ctx context.Context) {
 }
 
 // followOnce subscribes, loads the set once the subscription is active and
-// applies published revocations, until an error.
-func (s *Store) followOnce(ctx context.Context) {
+// applies published revocations, until an error, which it returns; loaded
+// reports whether the mirror was loaded on the way.
+func (s *Store) followOnce(ctx context.Context) (loaded bool, err error) {
 	ps := s.c.Subscribe(ctx, s.revocationsChannel())
 	defer ps.Close()
 	// A blocked read does not watch ctx; closing the subscription ends it.
@@ -209,8 +231,14 @@ func (s *Store) followOnce(ctx context.Context) {
 	for ctx.Err() == nil {
 		msg, err := ps.ReceiveTimeout(ctx, mirrorPing)
 		if err != nil {
-			if !isTimeout(err) || pinged || ps.Ping(ctx) != nil {
-				return
+			if !isTimeout(err) {
+				return loaded, err
+			}
+			if pinged {
+				return loaded, errors.New("no answer to a ping")
+			}
+			if err := ps.Ping(ctx); err != nil {
+				return loaded, err
 			}
 			pinged = true
 			continue
@@ -226,7 +254,7 @@ func (s *Store) followOnce(ctx context.Context) {
 		switch m := msg.(type) {
 		case *goredis.Subscription:
 			if m.Kind != "subscribe" {
-				return
+				return loaded, fmt.Errorf("unexpected %s", m.Kind)
 			}
 			// Subscribed first, loaded second: a revocation published in
 			// between is both in the set and delivered.
@@ -234,14 +262,18 @@ func (s *Store) followOnce(ctx context.Context) {
 			entries, err := s.c.ZRangeByScoreWithScores(ctx, s.revocationsKey(),
 				&goredis.ZRangeBy{Min: "(" + micros(now), Max: "+inf"}).Result()
 			if err != nil {
-				return
+				return loaded, err
 			}
 			s.mirror.load(entries, wall)
+			if !loaded {
+				s.log.Debug("revocation mirror loaded", slog.Int("revocations", len(entries)))
+			}
+			loaded = true
 		case *goredis.Message:
 			until, id, ok := strings.Cut(m.Payload, " ")
 			u, err := strconv.ParseInt(until, 10, 64)
 			if !ok || err != nil {
-				return // not ours: trust nothing
+				return loaded, errors.New("malformed revocation message") // not ours: trust nothing
 			}
 			s.mirror.add(id, u)
 			s.mirror.hear(wall)
@@ -249,6 +281,7 @@ func (s *Store) followOnce(ctx context.Context) {
 			s.mirror.hear(wall)
 		}
 	}
+	return loaded, ctx.Err()
 }
 
 // isTimeout reports whether err is a read timeout (no message yet).

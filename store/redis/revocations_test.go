@@ -3,6 +3,9 @@ package redis
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,7 +55,8 @@ func TestRevocationMirror(t *testing.T) {
 	bc := goredis.NewClient(&goredis.Options{Addr: proxy.Addr(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second})
 	count := &commandCounter{}
 	bc.AddHook(count)
-	b := New(bc, Options{Prefix: prefix})
+	logs := &lockedBuffer{}
+	b := New(bc, Options{Prefix: prefix, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	t.Cleanup(func() { _ = b.Close() })
 	waitMirror(t, a, true)
 	waitMirror(t, b, true)
@@ -85,6 +89,9 @@ func TestRevocationMirror(t *testing.T) {
 
 	// Cut b off: its mirror must stop answering, and checks fail rather
 	// than answer from what b knew before.
+	if strings.Contains(logs.String(), "lost") {
+		t.Fatalf("mirror reported lost before any cut:\n%s", logs)
+	}
 	proxy.SetDown(true)
 	waitMirror(t, b, false)
 	if err := a.RevokeToken(ctx, "at:3", exp); err != nil {
@@ -102,6 +109,27 @@ func TestRevocationMirror(t *testing.T) {
 	if count.n.Load() != before {
 		t.Fatal("IsTokenRevoked asked Redis after the mirror reloaded")
 	}
+	if n := strings.Count(logs.String(), "revocation mirror lost"); n != 1 {
+		t.Errorf("one cut logged %d times as lost, want once:\n%s", n, logs)
+	}
+}
+
+// lockedBuffer is a log sink safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestRevocationMirrorGoesStaleWithoutServer: a mirror that hears nothing
