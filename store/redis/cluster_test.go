@@ -43,3 +43,36 @@ func TestEphemeralCluster(t *testing.T) {
 		return New(c, Options{Prefix: prefix, Now: clock.Now})
 	})
 }
+
+// TestRevocationMirrorCluster: on a Cluster, a revocation published from
+// inside the script (on the node of the set's slot) reaches a replica
+// subscribed through whichever node go-redis chose.
+func TestRevocationMirrorCluster(t *testing.T) {
+	nodes := os.Getenv("HUBID_TEST_REDIS_CLUSTER")
+	if nodes == "" {
+		t.Skip("HUBID_TEST_REDIS_CLUSTER not set")
+	}
+	prefix := testenv.Name("hubidtest:") + ":"
+	open := func() *Store {
+		s := New(NewClient(ClientConfig{Addrs: strings.Split(nodes, ","), Cluster: true}), Options{Prefix: prefix})
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	waitMirror(t, a, true)
+	waitMirror(t, b, true)
+	ctx := context.Background()
+	if err := a.RevokeToken(ctx, "at:c1", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if revoked, ok := b.mirror.check([]string{"at:c1"}, time.Now().UnixMicro(), time.Now()); ok && revoked {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replica b's mirror never saw the revocation")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
