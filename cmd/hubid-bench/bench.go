@@ -24,6 +24,11 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		machine: describeMachine(), loadBefore: loadAverage()}
 	defer func() { r.loadAfter = loadAverage() }()
 	rep = r
+	fmt.Fprintln(log, "hubid-bench: timing the crypto primitives")
+	if r.prims, err = measurePrimitives(); err != nil {
+		return r, fmt.Errorf("crypto primitives: %w", err)
+	}
+	fmt.Fprintln(log, "hubid-bench:", r.prims.describe())
 	tmp, err := os.MkdirTemp("", "hubid-bench-")
 	if err != nil {
 		return nil, err
