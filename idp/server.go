@@ -37,6 +37,7 @@ import (
 	"github.com/customerhub/hubid/idp/outbox"
 	"github.com/customerhub/hubid/idp/recovery"
 	"github.com/customerhub/hubid/idp/session"
+	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/idp/web"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/store"
@@ -97,6 +98,14 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
+	// Token endpoints read users through a cache that user writes
+	// invalidate on every replica (idp/usercache); every component below
+	// gets the announcing store.
+	var users *usercache.Cache
+	if bus, ok := d.Ephemeral.(usercache.Bus); ok {
+		d.Durable = usercache.Notifying(d.Durable, bus, d.Logger)
+		users = usercache.New(bus, d.Durable.GetUser, usercache.TTL, d.Now)
+	}
 	km := keys.New(keys.Config{
 		Algorithms:       c.Keys.Algorithms,
 		SigningAlgorithm: c.Tokens.IDTokenSigningAlgorithm,
@@ -153,6 +162,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		RequirePKCEConfidential: c.Tokens.RequirePKCEConfidential == nil || *c.Tokens.RequirePKCEConfidential,
 		VerifySecret:            verify,
 		ClientCacheTTL:          5 * time.Second,
+		Users:                   usersFrom(users),
 		EndSession:              s.endSession,
 		LogoutConfirmURL:        login.ConfirmURL,
 		Now:                     d.Now,
@@ -212,6 +222,14 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	s.public = s.buildPublic()
 	s.internal = s.buildInternal()
 	return s, nil
+}
+
+// usersFrom is the oidcstore reader for a cache (nil: none).
+func usersFrom(c *usercache.Cache) func(context.Context, string) (store.User, error) {
+	if c == nil {
+		return nil
+	}
+	return c.Get
 }
 
 // Shutdown waits for background request work (password-reset mail jobs)

@@ -48,23 +48,40 @@ func TestOpaqueAccessTokensPerClient(t *testing.T) {
 	}
 }
 
+// TestRefreshFailsAfterPasswordChangeOrDisable: also once the user is in
+// the token endpoints' cache (idp/usercache) — the code exchange, a
+// refresh and userinfo have read it — the change takes effect at once.
 func TestRefreshFailsAfterPasswordChangeOrDisable(t *testing.T) {
-	for _, change := range []func(*store.User){
-		func(u *store.User) { u.PasswordChangedAt = time.Now().Add(time.Second) },
-		func(u *store.User) { u.Disabled = true },
-	} {
-		env := hubtest.New(t, hubtest.Options{})
-		r := newRP(t, env, "ships", "ships-secret-0123456789-0123456789-abcd", "svc")
-		u := env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: testPassword, Org: "O", Service: "svc"})
-		_, f, code := signedIn(t, env, r, oauth2.SetAuthURLParam("scope", "openid offline_access"))
-		tok, _, _ := r.exchange(t, f, code)
-		if _, err := env.Durable.UpdateUser(context.Background(), u.ID, func(x *store.User) error { change(x); return nil }); err != nil {
-			t.Fatal(err)
+	eachBackend(t, func(t *testing.T, backend string) {
+		for i, change := range []func(*store.User){
+			func(u *store.User) { u.PasswordChangedAt = time.Now().Add(time.Second) },
+			func(u *store.User) { u.Disabled = true },
+		} {
+			env := hubtest.New(t, hubtest.Options{Backend: backend})
+			r := newRP(t, env, "ships", "ships-secret-0123456789-0123456789-abcd", "svc")
+			u := env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: testPassword, Org: "O", Service: "svc"})
+			_, f, code := signedIn(t, env, r, oauth2.SetAuthURLParam("scope", "openid offline_access"))
+			tok, _, _ := r.exchange(t, f, code)
+			st, out, _ := r.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+			if st != 200 {
+				t.Fatalf("refresh before the change: %d %v", st, out)
+			}
+			if st, _ := userinfo(t, env, out["access_token"].(string)); st != 200 {
+				t.Fatalf("userinfo before the change: %d", st)
+			}
+			if _, err := env.Durable.UpdateUser(context.Background(), u.ID, func(x *store.User) error { change(x); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if st, out, _ := r.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {out["refresh_token"].(string)}}); st != 400 || out["error"] != "invalid_grant" {
+				t.Fatalf("change %d: refresh after it: %d %v", i, st, out)
+			}
+			if i == 1 {
+				if st, _ := userinfo(t, env, out["access_token"].(string)); st == 200 {
+					t.Fatal("userinfo for a disabled user answered 200")
+				}
+			}
 		}
-		if st, out, _ := r.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}); st != 400 || out["error"] != "invalid_grant" {
-			t.Fatalf("refresh after the change: %d %v", st, out)
-		}
-	}
+	})
 }
 
 func TestOfflineRefreshSurvivesLogoutButSessionBoundDoesNot(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/idp/mail"
+	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/seal"
 	"github.com/customerhub/hubid/store"
@@ -166,7 +167,9 @@ func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error)
 	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now,
 		Logger: newLogger(c, os.Stderr).With(slog.String("component", "redis"))})
 	return &env{
-		cfg: c, durable: pg, durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
+		// User writes of every command announce themselves, so that
+		// running replicas drop their cached copies (idp/usercache).
+		cfg: c, durable: usercache.Notifying(pg, rs, nil), durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
 		keyring: kr, kek: kek, previousKEKs: keks[1:], hasher: hasherFor(c), migrator: pg,
 		close: func() { _ = rs.Close(); _ = pg.Close() },
 	}, nil
@@ -213,7 +216,7 @@ func openDev(ctx context.Context, c config.Config, dir string) (*env, error) {
 	}
 	mem := memory.New(memory.Options{Now: time.Now})
 	return &env{
-		cfg: c, durable: db, durableName: "sqlite", ephemeral: mem, ephemeralName: "memory",
+		cfg: c, durable: usercache.Notifying(db, mem, nil), durableName: "sqlite", ephemeral: mem, ephemeralName: "memory",
 		keyring: kr, kek: kek, hasher: hasherFor(c), migrator: db, devMailDir: filepath.Join(dir, "mail"),
 		close: func() { _ = mem.Close(); _ = db.Close() },
 	}, nil

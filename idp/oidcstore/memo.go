@@ -134,7 +134,13 @@ func (s *Storage) user(ctx context.Context, id string) (store.User, error) {
 			return u, nil
 		}
 	}
-	u, err := s.db.GetUser(ctx, id)
+	var u store.User
+	var err error
+	if s.cfg.Users != nil {
+		u, err = s.cfg.Users(ctx, id)
+	} else {
+		u, err = s.db.GetUser(ctx, id)
+	}
 	if err == nil && m != nil {
 		m.mu.Lock()
 		m.users[id] = u

@@ -66,7 +66,10 @@ type Config struct {
 	RequirePKCEConfidential bool
 	// ClientCacheTTL keeps clients in memory this long (0 = no cache).
 	ClientCacheTTL time.Duration
-	VerifySecret   SecretVerifier
+	// Users reads a user for the token endpoints (a cache, see
+	// idp/usercache); nil reads the durable store.
+	Users        func(ctx context.Context, id string) (store.User, error)
+	VerifySecret SecretVerifier
 	// EndSession ends a browser session and notifies its clients.
 	EndSession func(ctx context.Context, sessionID string) error
 	// LogoutConfirmURL is the confirmation page for end_session requests

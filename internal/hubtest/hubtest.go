@@ -22,6 +22,7 @@ import (
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/seed"
+	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/seal"
@@ -152,6 +153,11 @@ func New(t testing.TB, opt Options) *Env {
 		t.Fatalf("unknown backend %q", opt.Backend)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	// As in cmd/hubid: the only durable handle announces user writes, so
+	// a test changing a user through env.Durable evicts cached copies.
+	if bus, ok := env.Ephemeral.(usercache.Bus); ok {
+		env.Durable = usercache.Notifying(env.Durable, bus, log)
+	}
 	env.MailDir = filepath.Join(t.TempDir(), "mail")
 	sender, err := mail.NewDirSender(env.MailDir, mail.DirConfig{From: "hub@example.com"})
 	if err != nil {

@@ -49,6 +49,8 @@ type Store struct {
 	revoked   map[string]time.Time // token ID -> until
 	counters  map[string]counter
 	totp      map[totpKey]time.Time // (user, step) -> until
+
+	inval handlers // see invalidate.go
 }
 
 // family is what the store knows of a refresh token family: until when a

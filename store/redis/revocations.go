@@ -222,7 +222,9 @@ func (s *Store) followRevocations(ctx context.Context) {
 // applies published revocations, until an error, which it returns; loaded
 // reports whether the mirror was loaded on the way.
 func (s *Store) followOnce(ctx context.Context) (loaded bool, err error) {
-	ps := s.c.Subscribe(ctx, s.revocationsChannel())
+	// The invalidation channel first: its "forget everything" must come
+	// before the revocation load makes the Store fresh again.
+	ps := s.c.Subscribe(ctx, s.invalidationsChannel(), s.revocationsChannel())
 	defer ps.Close()
 	// A blocked read does not watch ctx; closing the subscription ends it.
 	defer context.AfterFunc(ctx, func() { _ = ps.Close() })()
@@ -256,6 +258,12 @@ func (s *Store) followOnce(ctx context.Context) (loaded bool, err error) {
 			if m.Kind != "subscribe" {
 				return loaded, fmt.Errorf("unexpected %s", m.Kind)
 			}
+			if m.Channel == s.invalidationsChannel() {
+				// Announcements may have been missed before this
+				// subscription: every cached record is suspect.
+				s.inval.call("", "")
+				continue
+			}
 			// Subscribed first, loaded second: a revocation published in
 			// between is both in the set and delivered.
 			now := s.now()
@@ -270,6 +278,15 @@ func (s *Store) followOnce(ctx context.Context) (loaded bool, err error) {
 			}
 			loaded = true
 		case *goredis.Message:
+			if m.Channel == s.invalidationsChannel() {
+				kind, id, ok := strings.Cut(m.Payload, " ")
+				if !ok {
+					return loaded, errors.New("malformed invalidation message")
+				}
+				s.inval.call(kind, id)
+				s.mirror.hear(wall)
+				continue
+			}
 			until, id, ok := strings.Cut(m.Payload, " ")
 			u, err := strconv.ParseInt(until, 10, 64)
 			if !ok || err != nil {
