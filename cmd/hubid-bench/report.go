@@ -116,6 +116,20 @@ func (r *report) find(scenario, alg string, conns int) (result, bool) {
 	return result{}, false
 }
 
+// gcSettings describes the garbage collector settings hubid inherits.
+func gcSettings() string {
+	var set []string
+	for _, k := range []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS"} {
+		if v, ok := os.LookupEnv(k); ok {
+			set = append(set, "`"+k+"="+v+"`")
+		}
+	}
+	if len(set) == 0 {
+		return "hubid's defaults (GOGC 400, no memory limit, GOMAXPROCS = CPUs)"
+	}
+	return "from the environment: " + strings.Join(set, ", ")
+}
+
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
 
 // ms formats a latency with sensible precision.
@@ -172,6 +186,7 @@ func (r *report) Markdown() string {
 	}
 	p("| Runs | %s each (sign-in %s) at %s connections; %d users; hubid CPU from `/proc/PID/stat`, %s |\n",
 		r.duration, signInFactor*r.duration, strings.Join(conns, " and "), r.users, tck)
+	p("| hubid's Go runtime | %s |\n", gcSettings())
 	p("| Load average (1 min) | %s at the start, %s at the end |\n", r.loadBefore, r.loadAfter)
 	if r.prims.rsaSign > 0 {
 		p("| Crypto, CPU per operation | %s (the bench process, before hubid starts) |\n", r.prims.describe())

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -179,6 +180,19 @@ func TestServeOnPostgresAndRedisReadinessFollowsRedis(t *testing.T) {
 	waitMetric(t, "http://"+metrics+"/metrics", "hubid_revocation_mirror_usable 1")
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
+	}
+}
+
+func TestGCDefault(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(old)
+	gcDefault(func(string) (string, bool) { return "", false })
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Fatalf("without GOGC: GC percent %d, want %d", got, defaultGCPercent)
+	}
+	gcDefault(func(k string) (string, bool) { return "50", k == "GOGC" })
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("with GOGC set: GC percent changed to %d", got)
 	}
 }
 
