@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 )
@@ -37,24 +38,34 @@ on a "hubid dev" data directory.
 var errUsage = errors.New("usage")
 
 // defaultGCPercent is the garbage collector's target unless GOGC is set.
-// hubid's live heap is small (10–20 MB under load), so with Go's default
-// of 100 it collects, and returns memory to the OS, after every few
-// hundred requests; 400 lets the heap grow to five times what is live,
-// which cut the CPU of ES256 token requests by 15–35 % and of userinfo by
-// about 10 % in docs/benchmarks.md, for tens of MB more resident memory.
-// GOGC and GOMEMLIMIT in the environment override it as usual.
+// hubid's live heap is small (10–20 MB under token traffic), so with Go's
+// default of 100 it collects, and returns memory to the OS, after every
+// few hundred requests; 400 lets the heap grow to five times what is
+// live, which cut the CPU of ES256 token requests by 15–35 % and of
+// userinfo by about 10 % (docs/benchmarks.md).
 const defaultGCPercent = 400
 
-// gcDefault sets the garbage collector's target to defaultGCPercent unless
-// the environment (lookup) sets GOGC.
-func gcDefault(lookup func(string) (string, bool)) {
+// defaultMemoryLimit is the soft memory limit unless GOMEMLIMIT is set:
+// 128 MiB plus 40 MiB per CPU hubid may use. Sign-ins hold 19 MiB per
+// argon2id hash, at most one per CPU at once, so the limit leaves about
+// twice the worst live heap: it stops the heap growing to five times
+// what is live during a sign-in storm (≈ 340 MB peak on 2 CPUs without
+// it), and never makes the collector run constantly.
+func defaultMemoryLimit(procs int) int64 { return (128 + 40*int64(procs)) << 20 }
+
+// runtimeDefaults applies defaultGCPercent and defaultMemoryLimit unless
+// the environment (lookup) sets GOGC or GOMEMLIMIT.
+func runtimeDefaults(lookup func(string) (string, bool)) {
 	if _, set := lookup("GOGC"); !set {
 		debug.SetGCPercent(defaultGCPercent)
+	}
+	if _, set := lookup("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(defaultMemoryLimit(runtime.GOMAXPROCS(0)))
 	}
 }
 
 func main() {
-	gcDefault(os.LookupEnv)
+	runtimeDefaults(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

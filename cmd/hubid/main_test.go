@@ -6,9 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -183,16 +185,26 @@ func TestServeOnPostgresAndRedisReadinessFollowsRedis(t *testing.T) {
 	}
 }
 
-func TestGCDefault(t *testing.T) {
-	old := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(old)
-	gcDefault(func(string) (string, bool) { return "", false })
+func TestRuntimeDefaults(t *testing.T) {
+	oldGC, oldLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	defer func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) }()
+	runtimeDefaults(func(string) (string, bool) { return "", false })
 	if got := debug.SetGCPercent(100); got != defaultGCPercent {
-		t.Fatalf("without GOGC: GC percent %d, want %d", got, defaultGCPercent)
+		t.Errorf("without GOGC: GC percent %d, want %d", got, defaultGCPercent)
 	}
-	gcDefault(func(k string) (string, bool) { return "50", k == "GOGC" })
+	want := defaultMemoryLimit(runtime.GOMAXPROCS(0))
+	if got := debug.SetMemoryLimit(math.MaxInt64); got != want {
+		t.Errorf("without GOMEMLIMIT: limit %d, want %d", got, want)
+	}
+	if defaultMemoryLimit(2) != 208<<20 {
+		t.Errorf("limit for 2 CPUs: %d MiB", defaultMemoryLimit(2)>>20)
+	}
+	runtimeDefaults(func(k string) (string, bool) { return "50", k == "GOGC" || k == "GOMEMLIMIT" })
 	if got := debug.SetGCPercent(100); got != 100 {
-		t.Fatalf("with GOGC set: GC percent changed to %d", got)
+		t.Errorf("with GOGC set: GC percent changed to %d", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("with GOMEMLIMIT set: limit changed to %d", got)
 	}
 }
 
