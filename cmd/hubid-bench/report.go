@@ -125,7 +125,7 @@ func gcSettings() string {
 		}
 	}
 	if len(set) == 0 {
-		return "hubid's defaults (GOGC 400; soft memory limit 128 MiB + 40 MiB per CPU; GOMAXPROCS = CPUs)"
+		return "hubid's defaults (GOGC 400; soft memory limit 256 MiB + 64 MiB per CPU; GOMAXPROCS = CPUs)"
 	}
 	return "from the environment: " + strings.Join(set, ", ")
 }

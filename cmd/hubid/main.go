@@ -46,12 +46,14 @@ var errUsage = errors.New("usage")
 const defaultGCPercent = 400
 
 // defaultMemoryLimit is the soft memory limit unless GOMEMLIMIT is set:
-// 128 MiB plus 40 MiB per CPU hubid may use. Sign-ins hold 19 MiB per
-// argon2id hash, at most one per CPU at once, so the limit leaves about
-// twice the worst live heap: it stops the heap growing to five times
-// what is live during a sign-in storm (≈ 340 MB peak on 2 CPUs without
-// it), and never makes the collector run constantly.
-func defaultMemoryLimit(procs int) int64 { return (128 + 40*int64(procs)) << 20 }
+// 256 MiB plus 64 MiB per CPU hubid may use (384 MiB on 2 CPUs). It is a
+// safety net, not a working point: a sign-in storm on 2 CPUs peaked at
+// 320–370 MB RSS with GOGC 400 and no limit, and a tighter limit (208 MiB)
+// cost 15 % of sign-in throughput, because the runtime then hands the
+// argon2id buffers (19 MiB a hash) back to the OS and faults them in
+// again. On many CPUs it keeps five times the live heap from growing
+// without bound.
+func defaultMemoryLimit(procs int) int64 { return (256 + 64*int64(procs)) << 20 }
 
 // runtimeDefaults applies defaultGCPercent and defaultMemoryLimit unless
 // the environment (lookup) sets GOGC or GOMEMLIMIT.

@@ -196,7 +196,7 @@ func TestRuntimeDefaults(t *testing.T) {
 	if got := debug.SetMemoryLimit(math.MaxInt64); got != want {
 		t.Errorf("without GOMEMLIMIT: limit %d, want %d", got, want)
 	}
-	if defaultMemoryLimit(2) != 208<<20 {
+	if defaultMemoryLimit(2) != 384<<20 {
 		t.Errorf("limit for 2 CPUs: %d MiB", defaultMemoryLimit(2)>>20)
 	}
 	runtimeDefaults(func(k string) (string, bool) { return "50", k == "GOGC" || k == "GOMEMLIMIT" })
