@@ -3,6 +3,7 @@ package usercache
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -191,7 +192,7 @@ func TestNotifyingAnnouncesCommittedWrites(t *testing.T) {
 		t.Fatal("update of an unknown user succeeded")
 	}
 	want := []string{"user/u1"}
-	if got := bus.announced(); !equal(got, want) {
+	if got := bus.announced(); !slices.Equal(got, want) {
 		t.Fatalf("after UpdateUser: %v, want %v", got, want)
 	}
 
@@ -202,7 +203,7 @@ func TestNotifyingAnnouncesCommittedWrites(t *testing.T) {
 		}
 		return boom
 	})
-	if !errors.Is(err, boom) || !equal(bus.announced(), want) {
+	if !errors.Is(err, boom) || !slices.Equal(bus.announced(), want) {
 		t.Fatalf("rolled back: %v, announced %v", err, bus.announced())
 	}
 
@@ -210,27 +211,15 @@ func TestNotifyingAnnouncesCommittedWrites(t *testing.T) {
 		if _, err := tx.UpdateUser(ctx, "u2", noop); err != nil {
 			return err
 		}
-		if !equal(bus.announced(), want) {
+		if !slices.Equal(bus.announced(), want) {
 			t.Errorf("announced before commit: %v", bus.announced())
 		}
 		return tx.InTx(ctx, func(tx store.Durable) error { return tx.DeleteUser(ctx, "u3") })
 	})
 	want = append(want, "user/u2", "user/u3")
-	if err != nil || !equal(bus.announced(), want) {
+	if err != nil || !slices.Equal(bus.announced(), want) {
 		t.Fatalf("committed: %v, announced %v, want %v", err, bus.announced(), want)
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestAcrossReplicas: a user cached by one replica is evicted when another

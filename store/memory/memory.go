@@ -50,7 +50,7 @@ type Store struct {
 	counters  map[string]counter
 	totp      map[totpKey]time.Time // (user, step) -> until
 
-	inval handlers // see invalidate.go
+	inval store.Callbacks // see invalidate.go
 }
 
 // family is what the store knows of a refresh token family: until when a

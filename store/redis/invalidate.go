@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
@@ -15,37 +14,16 @@ import (
 
 func (s *Store) invalidationsChannel() string { return s.prefix + "invalidate" }
 
-// handlers are the OnInvalidate callbacks; the zero value is ready.
-type handlers struct {
-	mu sync.Mutex
-	fn []func(kind, id string)
-}
-
-func (h *handlers) add(fn func(kind, id string)) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.fn = append(h.fn, fn)
-}
-
-func (h *handlers) call(kind, id string) {
-	h.mu.Lock()
-	fns := h.fn
-	h.mu.Unlock()
-	for _, fn := range fns {
-		fn(kind, id)
-	}
-}
-
 // Invalidate announces that the record kind/id changed: to this Store's
 // callbacks at once, and to every Store on the same prefix through Redis.
 func (s *Store) Invalidate(ctx context.Context, kind, id string) error {
-	s.inval.call(kind, id)
+	s.inval.Call(kind, id)
 	return s.fail("invalidate", s.c.Publish(ctx, s.invalidationsChannel(), kind+" "+id).Err())
 }
 
 // OnInvalidate registers fn for announcements; fn runs on the
 // subscription's goroutine and must not block.
-func (s *Store) OnInvalidate(fn func(kind, id string)) { s.inval.add(fn) }
+func (s *Store) OnInvalidate(fn func(kind, id string)) { s.inval.Add(fn) }
 
 // InvalidationsFresh reports whether announcements from other replicas
 // are arriving (the subscription is healthy and was heard from lately).

@@ -51,8 +51,8 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 	log    *slog.Logger
-	mirror *mirror  // revocations, see revocations.go
-	inval  handlers // invalidation callbacks, see invalidate.go
+	mirror *mirror         // revocations, see revocations.go
+	inval  store.Callbacks // invalidation callbacks, see invalidate.go
 	stop   context.CancelFunc
 	done   chan struct{}
 }

@@ -261,7 +261,7 @@ func (s *Store) followOnce(ctx context.Context) (loaded bool, err error) {
 			if m.Channel == s.invalidationsChannel() {
 				// Announcements may have been missed before this
 				// subscription: every cached record is suspect.
-				s.inval.call("", "")
+				s.inval.Call("", "")
 				continue
 			}
 			// Subscribed first, loaded second: a revocation published in
@@ -283,7 +283,7 @@ func (s *Store) followOnce(ctx context.Context) (loaded bool, err error) {
 				if !ok {
 					return loaded, errors.New("malformed invalidation message")
 				}
-				s.inval.call(kind, id)
+				s.inval.Call(kind, id)
 				s.mirror.hear(wall)
 				continue
 			}
