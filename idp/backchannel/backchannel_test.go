@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/customerhub/hubid/internal/outboxtest"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/storetest"
 )
@@ -289,26 +290,7 @@ func TestLeaseKeepsTwoWorkersFromSendingTheSameMessage(t *testing.T) {
 		newWorker(t, s2, &keyRing{active: key}, clk, nil),
 	}
 
-	runBoth := func() (sent int) {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		start := make(chan struct{})
-		for _, w := range workers {
-			wg.Go(func() {
-				<-start
-				n, failed, err := w.RunOnce(context.Background())
-				if err != nil || failed != 0 {
-					t.Errorf("RunOnce: %d failed, %v", failed, err)
-				}
-				mu.Lock()
-				sent += n
-				mu.Unlock()
-			})
-		}
-		close(start)
-		wg.Wait()
-		return sent
-	}
+	runBoth := func() int { return outboxtest.RunTogether(t, workers) }
 	if sent := runBoth(); sent != total {
 		t.Errorf("sent %d, want %d", sent, total)
 	}

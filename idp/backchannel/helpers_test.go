@@ -20,6 +20,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/customerhub/hubid/idp/keys"
+	"github.com/customerhub/hubid/internal/outboxtest"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/sqlite"
 	"github.com/customerhub/hubid/store/storetest"
@@ -261,20 +262,10 @@ func newWorker(t *testing.T, s Store, ks KeySource, clk *storetest.Clock, edit f
 
 func runOnce(t *testing.T, w *Worker, wantSent, wantFailed int) {
 	t.Helper()
-	sent, failed, err := w.RunOnce(context.Background())
-	if err != nil {
-		t.Fatalf("RunOnce: %v", err)
-	}
-	if sent != wantSent || failed != wantFailed {
-		t.Fatalf("RunOnce = %d sent, %d failed; want %d, %d", sent, failed, wantSent, wantFailed)
-	}
+	outboxtest.RunOnce(t, w, wantSent, wantFailed)
 }
 
 func outbox(t *testing.T, s *sqlite.Store, id int64) store.OutboxMessage {
 	t.Helper()
-	m, err := s.GetOutbox(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return outboxtest.Get(t, s, id)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/customerhub/hubid/internal/outboxtest"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/sqlite"
 	"github.com/customerhub/hubid/store/storetest"
@@ -56,22 +57,12 @@ func newWorker(t *testing.T, s Store, clk *storetest.Clock, h Handler, edit func
 
 func runOnce(t *testing.T, w *Worker, wantSent, wantFailed int) {
 	t.Helper()
-	sent, failed, err := w.RunOnce(context.Background())
-	if err != nil {
-		t.Fatalf("RunOnce: %v", err)
-	}
-	if sent != wantSent || failed != wantFailed {
-		t.Fatalf("RunOnce = %d sent, %d failed; want %d, %d", sent, failed, wantSent, wantFailed)
-	}
+	outboxtest.RunOnce(t, w, wantSent, wantFailed)
 }
 
 func get(t *testing.T, s *sqlite.Store, id int64) store.OutboxMessage {
 	t.Helper()
-	m, err := s.GetOutbox(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return outboxtest.Get(t, s, id)
 }
 
 // counter is a handler that counts deliveries per payload.
@@ -340,26 +331,7 @@ func TestLeaseKeepsTwoWorkersFromDeliveringTheSameMessage(t *testing.T) {
 	edit := func(cfg *Config) { cfg.BatchSize = 15 }
 	workers := []*Worker{newWorker(t, s1, clk, hold, edit), newWorker(t, s2, clk, hold, edit)}
 
-	runBoth := func() (sent int) {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		start := make(chan struct{})
-		for _, w := range workers {
-			wg.Go(func() {
-				<-start
-				n, failed, err := w.RunOnce(context.Background())
-				if err != nil || failed != 0 {
-					t.Errorf("RunOnce: %d failed, %v", failed, err)
-				}
-				mu.Lock()
-				sent += n
-				mu.Unlock()
-			})
-		}
-		close(start)
-		wg.Wait()
-		return sent
-	}
+	runBoth := func() int { return outboxtest.RunTogether(t, workers) }
 	if sent := runBoth(); sent != total {
 		t.Errorf("sent %d, want %d", sent, total)
 	}
