@@ -164,12 +164,13 @@ func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error)
 		Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Cluster: c.Redis.Cluster,
 		Username: c.Redis.Username, Password: rpw, DB: c.Redis.DB, TLS: c.Redis.TLS,
 	})
+	log := newLogger(c, os.Stderr)
 	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now,
-		Logger: newLogger(c, os.Stderr).With(slog.String("component", "redis"))})
+		Logger: log.With(slog.String("component", "redis"))})
 	return &env{
 		// User writes of every command announce themselves, so that
 		// running replicas drop their cached copies (idp/usercache).
-		cfg: c, durable: usercache.Notifying(pg, rs, nil), durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
+		cfg: c, durable: usercache.Notifying(pg, rs, log), durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
 		keyring: kr, kek: kek, previousKEKs: keks[1:], hasher: hasherFor(c), migrator: pg,
 		close: func() { _ = rs.Close(); _ = pg.Close() },
 	}, nil

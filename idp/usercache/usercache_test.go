@@ -3,7 +3,9 @@ package usercache
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,17 +26,18 @@ type fakeBus struct {
 	fns   []func(kind, id string)
 	stale atomic.Bool
 	sent  []string
+	err   error // what Invalidate returns after the local callbacks
 }
 
 func (b *fakeBus) Invalidate(_ context.Context, kind, id string) error {
 	b.mu.Lock()
 	b.sent = append(b.sent, kind+"/"+id)
-	fns := b.fns
+	fns, err := b.fns, b.err
 	b.mu.Unlock()
 	for _, fn := range fns {
 		fn(kind, id)
 	}
-	return nil
+	return err
 }
 func (b *fakeBus) OnInvalidate(fn func(kind, id string)) {
 	b.mu.Lock()
@@ -219,6 +222,25 @@ func TestNotifyingAnnouncesCommittedWrites(t *testing.T) {
 	want = append(want, "user/u2", "user/u3")
 	if err != nil || !slices.Equal(bus.announced(), want) {
 		t.Fatalf("committed: %v, announced %v, want %v", err, bus.announced(), want)
+	}
+}
+
+// TestFailedAnnouncementIsLogged: the write stands (it is committed) and
+// the operator learns that other replicas may serve the old record.
+func TestFailedAnnouncementIsLogged(t *testing.T) {
+	ctx := context.Background()
+	bus := &fakeBus{err: errors.New("redis down")}
+	var logs strings.Builder
+	raw := storetest.OpenSQLite(t, time.Now)
+	d := Notifying(raw, bus, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err := d.CreateUser(ctx, store.User{ID: "u1", Email: "u1@example.com", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.UpdateUser(ctx, "u1", func(u *store.User) error { u.Disabled = true; return nil }); err != nil {
+		t.Fatalf("a failed announcement failed the committed write: %v", err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "user_id=u1") {
+		t.Fatalf("no warning naming the user:\n%s", logs.String())
 	}
 }
 
