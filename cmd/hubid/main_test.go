@@ -23,10 +23,10 @@ import (
 
 // runAsync starts `hubid args...` and returns its output buffer and a stop
 // function that cancels it (like SIGTERM) and waits for the exit code.
-func runAsync(t *testing.T, args ...string) (*syncBuffer, func() int) {
+func runAsync(t *testing.T, args ...string) (*testenv.Buffer, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, out, out) }()
 	var once sync.Once
@@ -44,23 +44,6 @@ func runAsync(t *testing.T, args ...string) (*syncBuffer, func() int) {
 	}
 	t.Cleanup(func() { stop() })
 	return out, stop
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // waitGet polls url until it answers with want (bounded).

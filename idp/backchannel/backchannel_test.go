@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/customerhub/hubid/internal/outboxtest"
+	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/storetest"
 )
@@ -90,24 +91,6 @@ func TestRetriesWithBackoffAndSignsWithTheCurrentKey(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	clk := newClock()
 	s := storetest.OpenSQLite(t, clk.Now)
@@ -116,7 +99,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	p.status = func(int) int { return http.StatusServiceUnavailable }
 	createClient(t, s, "ships", p.uri())
 	enqueue(t, s, clk, "sid-1", "ships")
-	var logs syncBuffer
+	var logs testenv.Buffer
 	w := newWorker(t, s, &keyRing{active: key}, clk, func(c *Config) {
 		c.MaxAttempts = 3
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/customerhub/hubid/internal/outboxtest"
+	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/sqlite"
 	"github.com/customerhub/hubid/store/storetest"
@@ -121,30 +122,12 @@ func TestDeliversOnceAndMarksSent(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestRetriesWithBackoffThenGivesUp(t *testing.T) {
 	clk := newClock()
 	s := storetest.OpenSQLite(t, clk.Now)
 	id := enqueue(t, s, "a")
 	c := &counter{err: func(store.OutboxMessage) error { return errors.New("421 try later") }}
-	var logs syncBuffer
+	var logs testenv.Buffer
 	w := newWorker(t, s, clk, c.handle, func(cfg *Config) {
 		cfg.MaxAttempts = 3
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,7 +54,7 @@ func TestRevocationMirror(t *testing.T) {
 	bc := goredis.NewClient(&goredis.Options{Addr: proxy.Addr(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second})
 	count := &commandCounter{}
 	bc.AddHook(count)
-	logs := &lockedBuffer{}
+	logs := &testenv.Buffer{}
 	b := New(bc, Options{Prefix: prefix, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	t.Cleanup(func() { _ = b.Close() })
 	waitMirror(t, a, true)
@@ -112,24 +111,6 @@ func TestRevocationMirror(t *testing.T) {
 	if n := strings.Count(logs.String(), "revocation mirror lost"); n != 1 {
 		t.Errorf("one cut logged %d times as lost, want once:\n%s", n, logs)
 	}
-}
-
-// lockedBuffer is a log sink safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestRevocationMirrorGoesStaleWithoutServer: a mirror that hears nothing
