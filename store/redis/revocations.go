@@ -197,17 +197,13 @@ func (s *Store) followRevocations(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if loaded && down {
-			down = false // it was back for a while; it is lost again below
-		}
-		if loaded {
-			backoff = 50 * time.Millisecond
-		}
-		if !down {
+		// Log once per loss: when a loaded mirror ends, or the first
+		// attempt fails; not on every failed retry in between.
+		if loaded || !down {
 			down = true
 			s.log.Warn("revocation mirror lost: revocation checks ask Redis until it is back", slog.Any("err", err))
 		}
-		if time.Since(start) > 10*time.Second {
+		if loaded || time.Since(start) > 10*time.Second {
 			backoff = 50 * time.Millisecond
 		}
 		select {
