@@ -303,6 +303,7 @@ func (s *Server) buildInternal() http.Handler {
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s.admin.Mount(mux)
+	s.adminAPI.Mount(mux)
 	mux.HandleFunc("GET /readyz", readyz([]Check{
 		{Name: s.deps.DurableName, P: s.deps.Durable},
 		{Name: s.deps.EphemeralName, P: s.deps.Ephemeral},

@@ -25,6 +25,7 @@ import (
 
 	"github.com/customerhub/hubid/idp/account"
 	"github.com/customerhub/hubid/idp/admin"
+	"github.com/customerhub/hubid/idp/adminapi"
 	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
@@ -83,6 +84,7 @@ type Server struct {
 	origins  *originSet
 	logouts  *backchannel.Worker
 	admin    *admin.Handler
+	adminAPI *adminapi.API
 	mailer   *outbox.Worker
 	composer *mail.Composer
 	recovery *recovery.Handler
@@ -161,6 +163,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		ClockSkew:               c.Keys.ClockSkew.D(),
 		RequirePKCEConfidential: c.Tokens.RequirePKCEConfidential == nil || *c.Tokens.RequirePKCEConfidential,
 		VerifySecret:            verify,
+		RestrictedScopes:        map[string][]string{adminapi.Scope: c.Admin.Clients},
 		ClientCacheTTL:          5 * time.Second,
 		Users:                   usersFrom(users),
 		EndSession:              s.endSession,
@@ -212,6 +215,14 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	if s.admin, err = admin.New(admin.Config{Token: d.AdminToken, Keys: km, Logger: d.Logger}); err != nil {
 		return nil, fmt.Errorf("admin API: %w", err)
+	}
+	s.adminAPI, err = adminapi.New(adminapi.Config{
+		Token: d.AdminToken, Issuer: c.Issuer, Clients: c.Admin.Clients, Store: d.Durable,
+		Tokens: &adminapi.JWTVerifier{Issuer: c.Issuer, Keys: km, Active: stor.AccessTokenActive, Skew: c.Keys.ClockSkew.D(), Now: d.Now},
+		Now:    d.Now, Rand: d.Rand, Logger: d.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admin API v1: %w", err)
 	}
 	if err := s.buildLogin(); err != nil {
 		return nil, err

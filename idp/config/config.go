@@ -147,6 +147,10 @@ type Admin struct {
 	// Token is the bearer token admin requests must present. Unset: the
 	// admin API is off (404).
 	Token SecretRef `yaml:"token"`
+	// Clients lists the client IDs that may obtain the hubid:admin scope
+	// with client_credentials and so call /admin/v1 as operators. No other
+	// client can get the scope.
+	Clients []string `yaml:"clients"`
 }
 
 // Defaults returns the configuration used for every key the file leaves out.

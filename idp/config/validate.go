@@ -207,6 +207,14 @@ func (c *Config) Validate() error {
 	if c.Admin.Token.IsSet() && c.Listen.Metrics == "" {
 		add("admin.token: the admin API is served on listen.metrics, which is off")
 	}
+	for i, id := range c.Admin.Clients {
+		if strings.TrimSpace(id) == "" || strings.ContainsAny(id, " \t\r\n") {
+			add("admin.clients[%d]: %q is not a client ID", i, id)
+		}
+	}
+	if len(c.Admin.Clients) > 0 && c.Listen.Metrics == "" {
+		add("admin.clients: the admin API is served on listen.metrics, which is off")
+	}
 	if len(p) > 0 {
 		return &Error{Problems: p}
 	}

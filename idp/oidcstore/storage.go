@@ -70,6 +70,10 @@ type Config struct {
 	// idp/usercache); nil reads the durable store.
 	Users        func(ctx context.Context, id string) (store.User, error)
 	VerifySecret SecretVerifier
+	// RestrictedScopes maps a scope to the only clients that may obtain it
+	// with client_credentials (e.g. hubid:admin → admin.clients); any
+	// other client asking for it gets invalid_scope.
+	RestrictedScopes map[string][]string
 	// EndSession ends a browser session and notifies its clients.
 	EndSession func(ctx context.Context, sessionID string) error
 	// LogoutConfirmURL is the confirmation page for end_session requests

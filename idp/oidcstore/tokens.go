@@ -346,15 +346,32 @@ func (r *ccRequest) GetAudience() []string { return []string{r.clientID} }
 func (r *ccRequest) GetScopes() []string   { return r.scopes }
 func (r *ccRequest) GetClientID() string   { return r.clientID }
 
-// ClientCredentialsTokenRequest drops user scopes: a service acts for itself.
+// ClientCredentialsTokenRequest drops user scopes: a service acts for
+// itself. A restricted scope (Config.RestrictedScopes) asked for by a
+// client not listed for it is refused with invalid_scope.
 func (s *Storage) ClientCredentialsTokenRequest(_ context.Context, id string, scopes []string) (op.TokenRequest, error) {
 	var keep []string
 	for _, sc := range scopes {
 		switch sc {
 		case oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, oidc.ScopeAddress, oidc.ScopePhone:
 		default:
+			if allowed, restricted := s.cfg.RestrictedScopes[sc]; restricted && !slices.Contains(allowed, id) {
+				return nil, oidc.ErrInvalidScope().WithDescription("scope %s is not allowed for this client", sc)
+			}
 			keep = append(keep, sc)
 		}
 	}
 	return &ccRequest{clientID: id, scopes: keep}, nil
+}
+
+// AccessTokenActive reports whether the access token whose ID is tokenID
+// (a verified JWT's jti) is unexpired and neither it nor its grant was
+// revoked: the check a resource server inside hubid (the admin API) makes
+// after verifying the signature. A malformed ID is inactive.
+func (s *Storage) AccessTokenActive(ctx context.Context, tokenID string) (bool, error) {
+	a, err := decodeAccessInfo(tokenID)
+	if err != nil {
+		return false, nil
+	}
+	return s.accessActive(ctx, a)
 }

@@ -1,0 +1,136 @@
+package adminapi
+
+import (
+	"time"
+
+	"github.com/customerhub/hubid/store"
+)
+
+// The JSON shapes of the resources. The OpenAPI schemas are derived from
+// these types (openapi.go), so the document follows them.
+
+// Organization is a customer company.
+type Organization struct {
+	ID        string    `json:"id"`
+	Code      string    `json:"code"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func orgView(o store.Organization) Organization {
+	return Organization{ID: o.ID, Code: o.Code, Name: o.Name, CreatedAt: o.CreatedAt.UTC()}
+}
+
+// User is a person (never their password hash).
+type User struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Name          string    `json:"name"`
+	Locale        string    `json:"locale"`
+	Disabled      bool      `json:"disabled"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func userView(u store.User) User {
+	return User{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Locale: u.Locale,
+		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+}
+
+// Membership is a person's account type in one organization.
+type Membership struct {
+	UserID    string    `json:"user_id"`
+	OrgID     string    `json:"org_id"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func membershipView(m store.Membership) Membership {
+	return Membership{UserID: m.UserID, OrgID: m.OrgID, Role: string(m.Role), CreatedAt: m.CreatedAt.UTC()}
+}
+
+// Service is a web service of the hub.
+type Service struct {
+	ID        string    `json:"id"`
+	Code      string    `json:"code"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func serviceView(s store.Service) Service {
+	return Service{ID: s.ID, Code: s.Code, Name: s.Name, CreatedAt: s.CreatedAt.UTC()}
+}
+
+// Entitlement lets an organization use a service.
+type Entitlement struct {
+	OrgID     string    `json:"org_id"`
+	ServiceID string    `json:"service_id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func entitlementView(e store.Entitlement) Entitlement {
+	return Entitlement{OrgID: e.OrgID, ServiceID: e.ServiceID, CreatedAt: e.CreatedAt.UTC()}
+}
+
+// Client is a registered relying party (never its secret hash).
+type Client struct {
+	ID                     string    `json:"id"`
+	Name                   string    `json:"name"`
+	ServiceID              string    `json:"service_id"`
+	HomeURL                string    `json:"home_url"`
+	RedirectURIs           []string  `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI   string    `json:"backchannel_logout_uri"`
+	GrantTypes             []string  `json:"grant_types"`
+	Public                 bool      `json:"public"`
+	FirstParty             bool      `json:"first_party"`
+	AccessTokenType        string    `json:"access_token_type"`
+	CreatedAt              time.Time `json:"created_at"`
+	UpdatedAt              time.Time `json:"updated_at"`
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func clientView(c store.Client) Client {
+	return Client{ID: c.ID, Name: c.Name, ServiceID: c.ServiceID, HomeURL: c.HomeURL,
+		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
+		BackchannelLogoutURI: c.BackchannelLogoutURI, GrantTypes: nonNil(c.GrantTypes), Public: c.Public,
+		FirstParty: c.FirstParty, AccessTokenType: string(c.AccessTokenType),
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+}
+
+// ClientWithSecret is the answer to a client creation or secret rotation:
+// the only time the secret is shown.
+type ClientWithSecret struct {
+	Client
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+// AuditEvent is one entry of the usage history.
+type AuditEvent struct {
+	ID        int64             `json:"id"`
+	Time      time.Time         `json:"time"`
+	Kind      string            `json:"kind"`
+	ActorID   string            `json:"actor_id"`
+	UserID    string            `json:"user_id"`
+	OrgID     string            `json:"org_id"`
+	ClientID  string            `json:"client_id"`
+	IP        string            `json:"ip"`
+	UserAgent string            `json:"user_agent"`
+	Detail    map[string]string `json:"detail"`
+}
+
+func auditView(e store.AuditEvent) AuditEvent {
+	d := e.Detail
+	if d == nil {
+		d = map[string]string{}
+	}
+	return AuditEvent{ID: e.ID, Time: e.Time.UTC(), Kind: e.Kind, ActorID: e.ActorID, UserID: e.UserID,
+		OrgID: e.OrgID, ClientID: e.ClientID, IP: e.IP, UserAgent: e.UserAgent, Detail: d}
+}
