@@ -49,6 +49,9 @@ type Options struct {
 	// backend only); Env.RedisProxy controls it.
 	RedisProxy bool
 	Config     func(*config.Config) // adjust the configuration
+	// AdminToken turns the admin APIs on with this operator token; they
+	// are served by Env.Server.Internal().
+	AdminToken string
 }
 
 // Env is a running hubid.
@@ -164,7 +167,7 @@ func New(t testing.TB, opt Options) *Env {
 		t.Fatal(err)
 	}
 	srv, err := idp.New(ctx, idp.Deps{
-		Mail: sender, DevMailDir: env.MailDir,
+		Mail: sender, DevMailDir: env.MailDir, AdminToken: opt.AdminToken,
 		Config: c, Durable: env.Durable, DurableName: durName, Ephemeral: env.Ephemeral, EphemeralName: ephName,
 		Sealer: kr, CryptoSecret: kek.Key[:], Hasher: hasher, Now: time.Now, Rand: rand.Reader, Logger: log,
 	})
