@@ -2,7 +2,6 @@ package adminapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -199,14 +198,12 @@ func (a *API) deleteClient(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := r.PathValue("id")
 	err := a.write(r, func(tx store.Durable, ev *store.AuditEvent) error {
-		// UpdateClient locks the row for the check; the delete follows in
-		// the same transaction.
+		// An unchanged update locks the row for the check and keeps the
+		// lock (an error would roll its savepoint back and, on PostgreSQL,
+		// release the lock); the delete follows in the same transaction.
 		if _, err := tx.UpdateClient(ctx, id, func(c *store.Client) error {
-			if err := requireMatch(r, clientView(*c)); err != nil {
-				return err
-			}
-			return errKeep
-		}); err != nil && !errors.Is(err, errKeep) {
+			return requireMatch(r, clientView(*c))
+		}); err != nil {
 			return notFound(err, "client")
 		}
 		*ev = store.AuditEvent{Kind: "admin.client.deleted", ClientID: id}
@@ -218,9 +215,6 @@ func (a *API) deleteClient(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-
-// errKeep makes an update closure a locked read: the store writes nothing.
-var errKeep = errors.New("keep")
 
 // rotateClientSecret replaces a confidential client's secret and returns
 // the new one, once. The old secret stops working at once.
