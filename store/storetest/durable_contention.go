@@ -104,7 +104,7 @@ func durContentionAcceptInvitation(t *testing.T, open DurableOpener) {
 		ID: "inv", OrgID: "o1", Email: "a@example.com", Role: store.RoleNormal, ExpiresAt: now.Add(time.Hour)}))
 	const n = 50
 	durWarm(s, n)
-	errs := together(n, func(int) error { _, err := s.AcceptInvitation(ctx, "inv", now); return err })
+	errs := together(n, func(int) error { _, err := s.AcceptInvitation(ctx, "inv", "", now); return err })
 	ok, used := durCount(t, "AcceptInvitation", errs, store.ErrAlreadyUsed)
 	if ok != 1 || used != n-1 {
 		t.Fatalf("%d concurrent accepts: %d succeeded, %d ErrAlreadyUsed; want 1 and %d", n, ok, used, n-1)
