@@ -22,7 +22,9 @@ var t0 = time.Date(2031, time.March, 4, 5, 6, 7, 0, time.UTC)
 // backend opens an empty durable store.
 type backend func(t *testing.T, now func() time.Time) store.Durable
 
-func sqliteBackend(t *testing.T, now func() time.Time) store.Durable { return storetest.OpenSQLite(t, now) }
+func sqliteBackend(t *testing.T, now func() time.Time) store.Durable {
+	return storetest.OpenSQLite(t, now)
+}
 
 func postgresBackend(t *testing.T, now func() time.Time) store.Durable {
 	s, err := postgres.Open(context.Background(), testenv.Postgres(t), postgres.Options{Now: now, Migrate: true})
@@ -190,4 +192,3 @@ func wantCode(t *testing.T, what string, err error, code apperr.Code) {
 }
 
 func p(name string) orgs.Actor { return orgs.Person(name) }
-

@@ -280,11 +280,11 @@ type AuditEvent struct {
 
 // AuditFilter selects audit events, newest first.
 type AuditFilter struct {
-	UserID   string
-	OrgID    string
-	Kinds    []string
-	Since    time.Time
-	Until    time.Time
+	UserID string
+	OrgID  string
+	Kinds  []string
+	Since  time.Time
+	Until  time.Time
 	// Involving, when set, keeps events whose UserID or ActorID is it.
 	Involving string
 	// MemberKinds, with OrgID, also selects the events of these kinds that
@@ -292,7 +292,7 @@ type AuditFilter struct {
 	// OrgID now: their sign-ins, in an organization's history.
 	MemberKinds []string
 	BeforeID    int64 // paging: only events with ID < BeforeID (0 = no bound)
-	Limit    int   // 0 = 50
+	Limit       int   // 0 = 50
 }
 
 // OutboxMessage is a durable job: a mail to send or a back-channel logout

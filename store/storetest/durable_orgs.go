@@ -284,11 +284,11 @@ func durAuditOrgHistory(t *testing.T, open DurableOpener) {
 	var ids []int64
 	for _, e := range []store.AuditEvent{
 		{Kind: "org.member.role_changed", ActorID: "u1", UserID: "u2", OrgID: "o1"}, // 0
-		{Kind: "signin.success", ActorID: "u2", UserID: "u2"},                      // 1: member sign-in
-		{Kind: "password.changed", ActorID: "u2", UserID: "u2"},                    // 2: not a member kind
-		{Kind: "signin.success", ActorID: "u3", UserID: "u3"},                      // 3: not a member
-		{Kind: "org.member.removed", ActorID: "u3", UserID: "u1", OrgID: "o2"},     // 4: other org
-		{Kind: "org.invitation.created", ActorID: "u1", OrgID: "o1"},               // 5
+		{Kind: "signin.success", ActorID: "u2", UserID: "u2"},                       // 1: member sign-in
+		{Kind: "password.changed", ActorID: "u2", UserID: "u2"},                     // 2: not a member kind
+		{Kind: "signin.success", ActorID: "u3", UserID: "u3"},                       // 3: not a member
+		{Kind: "org.member.removed", ActorID: "u3", UserID: "u1", OrgID: "o2"},      // 4: other org
+		{Kind: "org.invitation.created", ActorID: "u1", OrgID: "o1"},                // 5
 	} {
 		id, err := s.AppendAudit(ctx, e)
 		durMust(t, "audit", err)
