@@ -46,6 +46,14 @@ func extraOperations() []namedOp {
 			_, err := e.svc.ResendInvitation(ctx, a, org, invitation(e, org), "")
 			return err
 		}},
+		{"Apply", func(e *env, a orgs.Actor, org string) error {
+			_, err := e.svc.Apply(ctx, a, org, "nk-pass", "")
+			return err
+		}},
+		{"ListApplications", func(e *env, a orgs.Actor, org string) error {
+			_, err := e.svc.ListApplications(ctx, a, orgs.ApplicationQuery{OrgID: org})
+			return err
+		}},
 		{"CancelInvitation", func(e *env, a orgs.Actor, org string) error {
 			_, err := e.svc.CancelInvitation(ctx, a, org, invitation(e, org))
 			return err

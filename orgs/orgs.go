@@ -33,6 +33,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/customerhub/hubid/apperr"
@@ -103,9 +104,9 @@ type Outbox interface {
 
 // Mail kinds the service sends; Mail.Data is of the type named.
 const (
-	MailInvitation          = "org_invitation"       // InvitationMail
-	MailApplicationApproved = "application_approved" // ApplicationMail
-	MailApplicationRejected = "application_rejected" // ApplicationMail (Reason set)
+	MailInvitation          = "org_invitation"           // InvitationMail
+	MailApplicationApproved = "org_application_approved" // ApplicationMail
+	MailApplicationRejected = "org_application_rejected" // ApplicationMail (Reason set)
 )
 
 // Mail is one message for a Mailer to compose and queue.
@@ -189,11 +190,25 @@ func New(d Deps) (*Service, error) {
 	if d.Rand == nil {
 		d.Rand = rand.Reader
 	}
+	d.Rand = &lockedReader{r: d.Rand} // concurrent requests read it
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	d.BaseURL = strings.TrimRight(d.BaseURL, "/")
 	return &Service{d: d}, nil
+}
+
+// lockedReader serializes reads of a reader that may not be safe for
+// concurrent use (a test's deterministic source).
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }
 
 // Actor is who asks: a person, by account ID, or an operator (the `hubid`
