@@ -4,13 +4,13 @@ import (
 	"context"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 // token returns the token of the last invitation mail, checking its link.
@@ -227,17 +227,10 @@ func TestConcurrentAccept(t *testing.T) {
 			must(t, err)
 			tok := e.token()
 			const n = 50
-			errs := make([]error, n)
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					<-start
-					_, errs[i] = e.svc.AcceptInvitation(ctx, tok, "", newcomer)
-				})
-			}
-			close(start)
-			wg.Wait()
+			errs := storetest.Together(n, func(int) error {
+				_, err := e.svc.AcceptInvitation(ctx, tok, "", newcomer)
+				return err
+			})
 			ok := 0
 			for _, err := range errs {
 				switch apperr.CodeOf(err) {

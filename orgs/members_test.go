@@ -3,13 +3,13 @@ package orgs_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/storetest"
 )
 
 func TestAllowedMatrix(t *testing.T) {
@@ -272,18 +272,11 @@ func TestConcurrentDemotions(t *testing.T) {
 			e := newEnv(t, open)
 			ctx := context.Background()
 			const n = 200
-			start := make(chan struct{})
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					actor, target := []string{"alice", "anna"}[i%2], []string{"alice", "anna"}[(i/2)%2]
-					<-start
-					_, errs[i] = e.svc.ChangeRole(ctx, p(actor), e.orgA, target, store.RoleNormal)
-				})
-			}
-			close(start)
-			wg.Wait()
+			errs := storetest.Together(n, func(i int) error {
+				actor, target := []string{"alice", "anna"}[i%2], []string{"alice", "anna"}[(i/2)%2]
+				_, err := e.svc.ChangeRole(ctx, p(actor), e.orgA, target, store.RoleNormal)
+				return err
+			})
 			ok := 0
 			for _, err := range errs {
 				switch apperr.CodeOf(err) {

@@ -321,7 +321,7 @@ func durContentionLastAdministrator(t *testing.T, open DurableOpener) {
 	durOrgWith(t, s, now, "o1", 2, 2)
 	const n = 200
 	durWarm(s, n)
-	errs := together(n, func(i int) error {
+	errs := Together(n, func(i int) error {
 		user := []string{"u1", "u2"}[i%2]
 		if i%4 < 2 {
 			_, err := s.SetMembershipRole(ctx, user, "o1", store.RoleNormal)
@@ -350,7 +350,7 @@ func durContentionRemoveAdministrators(t *testing.T, open DurableOpener) {
 	for r := range rounds {
 		org := fmt.Sprintf("o%d", r)
 		durOrgWith(t, s, now, org, 2, 2)
-		errs := together(2, func(i int) error {
+		errs := Together(2, func(i int) error {
 			_, err := s.RemoveMembership(ctx, []string{"u1", "u2"}[i], org)
 			return err
 		})
