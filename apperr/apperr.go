@@ -27,6 +27,15 @@ const (
 	RateLimited  Code = "rate_limited" // 429
 	Unavailable  Code = "unavailable"  // a backend is down: 503 / temporarily_unavailable
 	Internal     Code = "internal"     // a bug or unknown failure: 500 / server_error
+
+	// Organizations (package orgs): each refusal a page or an API client
+	// tells apart.
+	LastAdministrator      Code = "last_administrator"       // the organization would lose its last administrator: 409
+	InvitationInvalid      Code = "invitation_invalid"       // no such invitation link (tampered, or replaced by a resend): 404
+	InvitationExpired      Code = "invitation_expired"       // 410
+	InvitationUsed         Code = "invitation_used"          // accepted already: 410
+	InvitationCancelled    Code = "invitation_cancelled"     // 410
+	InvitationWrongAccount Code = "invitation_wrong_account" // opened while signed in as another account: 403
 )
 
 // Error is an application error.
@@ -101,8 +110,14 @@ func HTTPStatus(c Code) int {
 		return http.StatusForbidden
 	case NotFound:
 		return http.StatusNotFound
-	case Conflict:
+	case Conflict, LastAdministrator:
 		return http.StatusConflict
+	case InvitationInvalid:
+		return http.StatusNotFound
+	case InvitationExpired, InvitationUsed, InvitationCancelled:
+		return http.StatusGone
+	case InvitationWrongAccount:
+		return http.StatusForbidden
 	case RateLimited:
 		return http.StatusTooManyRequests
 	case Unavailable:
@@ -118,7 +133,7 @@ func OAuthError(c Code) string {
 		return "invalid_request"
 	case Unauthorized:
 		return "invalid_client"
-	case Forbidden:
+	case Forbidden, InvitationWrongAccount:
 		return "access_denied"
 	case NotFound:
 		return "invalid_request"

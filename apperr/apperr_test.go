@@ -22,6 +22,12 @@ func TestClassification(t *testing.T) {
 		{fmt.Errorf("ping: %w", store.ErrUnavailable), Unavailable, 503, "temporarily_unavailable"},
 		{Wrap(Unauthorized, "wrong secret", secret), Unauthorized, 401, "invalid_client"},
 		{secret, Internal, http.StatusInternalServerError, "server_error"},
+		{New(LastAdministrator, "x"), LastAdministrator, 409, "server_error"},
+		{New(InvitationInvalid, "x"), InvitationInvalid, 404, "server_error"},
+		{New(InvitationExpired, "x"), InvitationExpired, 410, "server_error"},
+		{New(InvitationUsed, "x"), InvitationUsed, 410, "server_error"},
+		{New(InvitationCancelled, "x"), InvitationCancelled, 410, "server_error"},
+		{New(InvitationWrongAccount, "x"), InvitationWrongAccount, 403, "access_denied"},
 	}
 	for _, c := range cases {
 		if got := CodeOf(c.err); got != c.code {

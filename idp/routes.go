@@ -38,6 +38,7 @@ import (
 	"github.com/customerhub/hubid/idp/recovery"
 	"github.com/customerhub/hubid/idp/throttle"
 	"github.com/customerhub/hubid/idp/web"
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -167,6 +168,13 @@ func (s *Server) buildLogin() error {
 	s.guard = &hub.Guard{Sessions: s.Sessions, Directory: s.deps.Durable, Renderer: renderer, Logger: s.deps.Logger}
 	helpdesk := web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}
 	if s.composer, err = mail.NewComposer(bundle, helpdesk.String()); err != nil {
+		return err
+	}
+	if s.Orgs, err = orgs.New(orgs.Deps{
+		Store: s.deps.Durable, Mailer: mail.OrgMailer{Composer: s.composer},
+		Policy: pwpolicy.Policy{MinLength: c.Password.MinLength}, Hasher: s.deps.Hasher,
+		BaseURL: c.Issuer, Now: s.deps.Now, Rand: s.deps.Rand, Logger: s.deps.Logger,
+	}); err != nil {
 		return err
 	}
 	s.recovery = recovery.New(recovery.Deps{

@@ -40,6 +40,7 @@ import (
 	"github.com/customerhub/hubid/idp/session"
 	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/idp/web"
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/store"
 )
@@ -78,6 +79,9 @@ type Server struct {
 	Keys     *keys.Manager
 	Provider *op.Provider
 	Sessions *session.Manager
+	// Orgs is the organizations service the console and the admin API
+	// adapt.
+	Orgs     *orgs.Service
 	login    *login.Handler
 	renderer *web.Renderer
 	guard    *hub.Guard

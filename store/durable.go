@@ -167,15 +167,81 @@ type RecoveryCode struct {
 }
 
 // Invitation invites an email into an organization with an account type.
+// ID is stable; only the hash of the emailed token is stored (TokenHash),
+// and a resend replaces it, so the old link stops working.
 type Invitation struct {
-	ID         string // hash of the emailed token
-	OrgID      string
-	Email      string
-	Role       Role
-	InvitedBy  string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	AcceptedAt time.Time
+	ID          string
+	TokenHash   string // hash of the emailed token; unique
+	OrgID       string
+	Email       string
+	Role        Role
+	InvitedBy   string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	AcceptedAt  time.Time // zero until accepted
+	AcceptedBy  string    // the account that accepted
+	CancelledAt time.Time // zero unless cancelled
+}
+
+// ApplicationStatus is where a service application stands.
+type ApplicationStatus string
+
+// Application statuses.
+const (
+	ApplicationPending  ApplicationStatus = "pending"
+	ApplicationApproved ApplicationStatus = "approved"
+	ApplicationRejected ApplicationStatus = "rejected"
+)
+
+// ServiceApplication is an organization's request to use a service it is
+// not entitled to; an operator approves or rejects it.
+type ServiceApplication struct {
+	ID          string
+	OrgID       string
+	ServiceID   string
+	ApplicantID string // the administrator who applied
+	Note        string // the applicant's words
+	Status      ApplicationStatus
+	Reason      string // the operator's reason for a rejection
+	DecidedBy   string
+	CreatedAt   time.Time
+	DecidedAt   time.Time // zero while pending
+}
+
+// ApplicationFilter selects service applications, newest first.
+type ApplicationFilter struct {
+	OrgID  string            // "" = every organization
+	Status ApplicationStatus // "" = every status
+}
+
+// MemberFilter selects an organization's members, ordered by folded email.
+type MemberFilter struct {
+	OrgID string
+	// Query, when set, keeps members whose name or email contains it
+	// (case-insensitive; for non-ASCII names, exact case).
+	Query string
+	// After is the folded email of the last member of the previous page
+	// ("" = from the start).
+	After string
+	Limit int // 0 = 50
+}
+
+// Member is a membership with what a members list shows about the person.
+type Member struct {
+	Membership
+	User User
+	// MFA is true when the person has a confirmed TOTP authenticator.
+	MFA bool
+	// LastSignIn is the time of the person's latest "signin.success" audit
+	// event (zero when none is kept: never, or purged by retention).
+	LastSignIn time.Time
+}
+
+// UserFilter selects users, ordered by folded email.
+type UserFilter struct {
+	Query string // substring of name or email, as MemberFilter.Query
+	After string // folded email of the last user of the previous page
+	Limit int    // 0 = 50
 }
 
 // OneTimeTokenKind says what a one-time token is for.
@@ -214,13 +280,19 @@ type AuditEvent struct {
 
 // AuditFilter selects audit events, newest first.
 type AuditFilter struct {
-	UserID   string
-	OrgID    string
-	Kinds    []string
-	Since    time.Time
-	Until    time.Time
-	BeforeID int64 // paging: only events with ID < BeforeID (0 = no bound)
-	Limit    int   // 0 = 50
+	UserID string
+	OrgID  string
+	Kinds  []string
+	Since  time.Time
+	Until  time.Time
+	// Involving, when set, keeps events whose UserID or ActorID is it.
+	Involving string
+	// MemberKinds, with OrgID, also selects the events of these kinds that
+	// belong to no organization (OrgID "") of people who are members of
+	// OrgID now: their sign-ins, in an organization's history.
+	MemberKinds []string
+	BeforeID    int64 // paging: only events with ID < BeforeID (0 = no bound)
+	Limit       int   // 0 = 50
 }
 
 // OutboxMessage is a durable job: a mail to send or a back-channel logout
@@ -247,6 +319,8 @@ type UserStore interface {
 	// another user's returns ErrAlreadyExists.
 	UpdateUser(ctx context.Context, id string, fn func(*User) error) (User, error)
 	DeleteUser(ctx context.Context, id string) error
+	// ListUsers pages through users (see UserFilter).
+	ListUsers(ctx context.Context, f UserFilter) ([]User, error)
 }
 
 // OrgStore keeps organizations, memberships, services and entitlements.
@@ -255,16 +329,44 @@ type OrgStore interface {
 	GetOrganization(ctx context.Context, id string) (Organization, error)
 	GetOrganizationByCode(ctx context.Context, code string) (Organization, error)
 	ListOrganizations(ctx context.Context) ([]Organization, error)
+	// UpdateOrganization locks the organization, calls fn and writes the
+	// result (ID and CreatedAt cannot change; a taken code is
+	// ErrAlreadyExists). DeleteOrganization deletes it with its
+	// memberships, entitlements, invitations and applications.
+	UpdateOrganization(ctx context.Context, id string, fn func(*Organization) error) (Organization, error)
+	DeleteOrganization(ctx context.Context, id string) error
 
 	PutMembership(ctx context.Context, m Membership) error // insert or change role
 	DeleteMembership(ctx context.Context, userID, orgID string) error
 	ListMembershipsByUser(ctx context.Context, userID string) ([]Membership, error)
 	ListMembershipsByOrg(ctx context.Context, orgID string) ([]Membership, error)
+	// CreateMembership inserts a membership; ErrAlreadyExists when the user
+	// is a member already, ErrNotFound when the user or organization does
+	// not exist.
+	CreateMembership(ctx context.Context, m Membership) error
+	// SetMembershipRole changes a member's role and returns the membership
+	// as it was; RemoveMembership deletes it and returns it. Both refuse
+	// with ErrLastAdministrator, changing nothing, when the organization
+	// would be left without an administrator, and return ErrNotFound when
+	// there is no such membership. Changes to one organization's
+	// memberships through them are serialized (a lock on the organization's
+	// row), so concurrent demotions can never remove every administrator.
+	SetMembershipRole(ctx context.Context, userID, orgID string, role Role) (Membership, error)
+	RemoveMembership(ctx context.Context, userID, orgID string) (Membership, error)
+	// ListMembers pages through an organization's members (see
+	// MemberFilter); GetMember returns one.
+	ListMembers(ctx context.Context, f MemberFilter) ([]Member, error)
+	GetMember(ctx context.Context, userID, orgID string) (Member, error)
 
 	CreateService(ctx context.Context, s Service) error
 	GetService(ctx context.Context, id string) (Service, error)
 	GetServiceByCode(ctx context.Context, code string) (Service, error)
 	ListServices(ctx context.Context) ([]Service, error)
+	// UpdateService and DeleteService are UpdateOrganization and
+	// DeleteOrganization for services (deleting one deletes its
+	// entitlements, legacy login IDs and applications).
+	UpdateService(ctx context.Context, id string, fn func(*Service) error) (Service, error)
+	DeleteService(ctx context.Context, id string) error
 
 	PutEntitlement(ctx context.Context, e Entitlement) error // idempotent
 	DeleteEntitlement(ctx context.Context, orgID, serviceID string) error
@@ -320,13 +422,35 @@ type MFAStore interface {
 
 // InvitationStore keeps invitations.
 type InvitationStore interface {
+	// CreateInvitation fails with ErrAlreadyExists when the ID or the token
+	// hash is taken, ErrNotFound when the organization does not exist.
 	CreateInvitation(ctx context.Context, i Invitation) error
 	GetInvitation(ctx context.Context, id string) (Invitation, error)
+	GetInvitationByToken(ctx context.Context, tokenHash string) (Invitation, error)
 	ListInvitationsByOrg(ctx context.Context, orgID string) ([]Invitation, error)
-	// AcceptInvitation marks it accepted once: ErrAlreadyUsed after that,
-	// ErrNotFound when missing or expired at `at`.
-	AcceptInvitation(ctx context.Context, id string, at time.Time) (Invitation, error)
+	// UpdateInvitation locks the invitation, calls fn, and writes the
+	// result in one transaction: of concurrent updates each sees the one
+	// before. ID, OrgID and CreatedAt cannot change.
+	UpdateInvitation(ctx context.Context, id string, fn func(*Invitation) error) (Invitation, error)
+	// AcceptInvitation marks it accepted by userID once: ErrAlreadyUsed
+	// after that, ErrRevoked when cancelled, ErrNotFound when missing or
+	// expired at `at`.
+	AcceptInvitation(ctx context.Context, id, userID string, at time.Time) (Invitation, error)
 	DeleteInvitation(ctx context.Context, id string) error
+}
+
+// ApplicationStore keeps service applications.
+type ApplicationStore interface {
+	// CreateServiceApplication fails with ErrAlreadyExists when the ID is
+	// taken or the organization has a pending application for the service,
+	// ErrNotFound when the organization or service does not exist.
+	CreateServiceApplication(ctx context.Context, a ServiceApplication) error
+	GetServiceApplication(ctx context.Context, id string) (ServiceApplication, error)
+	ListServiceApplications(ctx context.Context, f ApplicationFilter) ([]ServiceApplication, error)
+	// UpdateServiceApplication locks the application, calls fn, and writes
+	// the result in one transaction. ID, OrgID, ServiceID and CreatedAt
+	// cannot change.
+	UpdateServiceApplication(ctx context.Context, id string, fn func(*ServiceApplication) error) (ServiceApplication, error)
 }
 
 // OneTimeTokenStore keeps emailed single-use tokens.
@@ -375,6 +499,7 @@ type Durable interface {
 	ConsentStore
 	MFAStore
 	InvitationStore
+	ApplicationStore
 	OneTimeTokenStore
 	AuditStore
 	OutboxStore

@@ -33,6 +33,9 @@ var (
 	// ErrUnavailable: the backend cannot be reached; callers map it to 503 /
 	// temporarily_unavailable.
 	ErrUnavailable = errors.New("store: backend unavailable")
+	// ErrLastAdministrator: the change would leave an organization without
+	// an administrator.
+	ErrLastAdministrator = errors.New("store: the organization's last administrator")
 )
 
 // FoldEmail returns the comparison form of an email address: Unicode case

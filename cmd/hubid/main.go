@@ -1,5 +1,6 @@
 // Command hubid is the one binary of the hubid OpenID Connect provider:
-// serve, dev, migrate, seed, config, keys and version.
+// serve, dev, migrate, seed, config, keys, the operator commands (orgs,
+// users, services, clients, applications, invitations) and version.
 package main
 
 import (
@@ -13,6 +14,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/customerhub/hubid/apperr"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -28,6 +31,13 @@ Usage:
   hubid seed apply --config FILE SEEDFILE
   hubid config check FILE
   hubid keys list|rotate [--force]|retire KID --now|reseal  --config FILE
+  hubid orgs list|show|create|update|delete|members|entitle|unentitle|history
+  hubid users list|show|create|update|delete|add-membership|set-role|remove-membership
+  hubid services list|show|create|update|delete
+  hubid clients list|show|create|update|rotate-secret|delete
+  hubid applications list|show|approve|reject
+  hubid invitations list|show|create|resend|cancel
+                                     operator commands (--output json for scripts)
   hubid version
 
 Every command that takes --config also accepts --data DIR instead, to act
@@ -95,6 +105,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdConfig(args[1:], stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, args[1:], stdout, stderr)
+	case "orgs":
+		err = cmdOrgs(ctx, args[1:], stdout, stderr)
+	case "users":
+		err = cmdUsers(ctx, args[1:], stdout, stderr)
+	case "services":
+		err = cmdServices(ctx, args[1:], stdout, stderr)
+	case "clients":
+		err = cmdClients(ctx, args[1:], stdout, stderr)
+	case "applications":
+		err = cmdApplications(ctx, args[1:], stdout, stderr)
+	case "invitations":
+		err = cmdInvitations(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "hubid", version)
 	case "help", "-h", "--help":
@@ -107,6 +129,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	if errors.Is(err, errBadInput) || apperr.CodeOf(err) != apperr.Internal {
+		// Operator commands: one line, exit 2 for bad input.
+		msg, code := cliError(err)
+		fmt.Fprintln(stderr, "hubid:", msg)
+		return code
 	}
 	fmt.Fprintln(stderr, "hubid:", err)
 	if errors.Is(err, errUsage) {

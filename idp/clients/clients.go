@@ -5,11 +5,9 @@ package clients
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"slices"
@@ -31,17 +29,6 @@ const MinSecretLength = 32
 func HashSecret(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return "sha256:" + hex.EncodeToString(h[:])
-}
-
-// NewSecret returns a new client secret: 32 random bytes from rnd,
-// base64url (43 characters, above MinSecretLength). Show it once; store
-// HashSecret of it.
-func NewSecret(rnd io.Reader) (string, error) {
-	var b [32]byte
-	if _, err := io.ReadFull(rnd, b[:]); err != nil {
-		return "", fmt.Errorf("client secret: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 // PasswordVerifier verifies slow hashes (imported argon2id/bcrypt secrets).

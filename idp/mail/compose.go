@@ -34,7 +34,8 @@ const (
 )
 
 // Kinds lists every kind of mail.
-var Kinds = []string{KindPasswordReset, KindPasswordResetDone, KindVerifyEmail, KindEmailChangeNotice, KindPasswordChanged}
+var Kinds = []string{KindPasswordReset, KindPasswordResetDone, KindVerifyEmail, KindEmailChangeNotice, KindPasswordChanged,
+	KindOrgInvitation, KindOrgApplicationApproved, KindOrgApplicationRejected}
 
 // LinkData is the data of KindPasswordReset and KindVerifyEmail.
 type LinkData struct {

@@ -48,6 +48,17 @@ var composeCases = []struct {
 	{KindPasswordChanged, map[string]any{"Name": "Taro"}, []line{
 		l("mail.greeting", "Taro"), l("mail.password_changed.body"), l("mail.notyou.contact", helpdesk),
 	}, false},
+	{KindOrgInvitation, InvitationData{OrgName: "Alpha", InviterName: "Hanako", RoleKey: RoleKey("visitor"), Link: link, ExpiresDays: 7}, []line{
+		l("mail.greeting.anon"), l("mail.org_invitation.intro.by", "Hanako", "Alpha"), l("mail.org_invitation.expires", 7),
+		l("mail.org_invitation.account"), l("mail.ignore"),
+	}, true},
+	{KindOrgApplicationApproved, ApplicationData{Name: "Taro", OrgName: "Alpha", ServiceName: "NK-PASS"}, []line{
+		l("mail.greeting", "Taro"), l("mail.org_application_approved.body", "Alpha", "NK-PASS"), l("mail.org_application_approved.next"),
+	}, false},
+	{KindOrgApplicationRejected, ApplicationData{Name: "Taro", OrgName: "Alpha", ServiceName: "NK-PASS", Reason: "no <contract>"}, []line{
+		l("mail.greeting", "Taro"), l("mail.org_application_rejected.body", "Alpha", "NK-PASS"), l("mail.org_application_rejected.reason"),
+		l("mail.org_application_rejected.again"), {key: "no <contract>"},
+	}, false},
 }
 
 func TestComposeEveryKindInBothLanguages(t *testing.T) {
@@ -246,8 +257,19 @@ func TestEveryMessageIsUsed(t *testing.T) {
 		if strings.HasSuffix(key, ".subject") && slices.Contains(Kinds, kind) {
 			continue
 		}
+		if strings.HasPrefix(key, "mail.role.") {
+			continue // RoleKey's, checked by TestRoleKeys
+		}
 		if !strings.Contains(src.String(), `"`+key+`"`) {
 			t.Errorf("message %q is not used by any template", key)
+		}
+	}
+}
+
+func TestRoleKeys(t *testing.T) {
+	for _, r := range []string{"administrator", "normal", "visitor"} {
+		if _, ok := Messages[RoleKey(r)]; !ok {
+			t.Errorf("no message %s", RoleKey(r))
 		}
 	}
 }

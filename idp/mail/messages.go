@@ -34,4 +34,25 @@ var Messages = i18n.Table{
 
 	"mail.password_changed.subject": {EN: "[Customer Hub] Your password was changed", JA: "【カスタマーハブ】パスワードが変更されました"},
 	"mail.password_changed.body":    {EN: "The password of your Customer Hub account was changed.", JA: "カスタマーハブのアカウントのパスワードが変更されました。"},
+
+	"mail.role.administrator": {EN: "administrator", JA: "管理者"},
+	"mail.role.normal":        {EN: "normal user", JA: "一般ユーザー"},
+	"mail.role.visitor":       {EN: "visitor", JA: "閲覧ユーザー"},
+
+	"mail.org_invitation.subject":  {EN: "[Customer Hub] You are invited to join an organization", JA: "【カスタマーハブ】組織への招待"},
+	"mail.org_invitation.intro":    {EN: "You are invited to join the organization %s on the Customer Hub.", JA: "カスタマーハブの組織「%s」に招待されました。"},
+	"mail.org_invitation.intro.by": {EN: "%s invites you to join the organization %s on the Customer Hub.", JA: "%s さんから、カスタマーハブの組織「%s」に招待されました。"},
+	"mail.org_invitation.role":     {EN: "Your account type will be: %s.", JA: "アカウント種別: %s"},
+	"mail.org_invitation.action":   {EN: "Accept the invitation", JA: "招待を承諾する"},
+	"mail.org_invitation.expires":  {EN: "The link works once and expires in %d days.", JA: "このリンクは1回だけ使用でき、%d 日後に無効になります。"},
+	"mail.org_invitation.account":  {EN: "If you have a Customer Hub account with this address, sign in with it; otherwise you set your name and a password.", JA: "このメールアドレスのカスタマーハブのアカウントをお持ちの場合はサインインしてください。お持ちでない場合は、お名前とパスワードを設定します。"},
+
+	"mail.org_application_approved.subject": {EN: "[Customer Hub] Your service application was approved", JA: "【カスタマーハブ】サービス利用申請が承認されました"},
+	"mail.org_application_approved.body":    {EN: "The application of %s to use %s was approved.", JA: "%s による %s の利用申請が承認されました。"},
+	"mail.org_application_approved.next":    {EN: "The members of the organization can sign in to the service now.", JA: "組織のメンバーは、このサービスにサインインできるようになりました。"},
+
+	"mail.org_application_rejected.subject": {EN: "[Customer Hub] Your service application was not approved", JA: "【カスタマーハブ】サービス利用申請は承認されませんでした"},
+	"mail.org_application_rejected.body":    {EN: "The application of %s to use %s was not approved.", JA: "%s による %s の利用申請は承認されませんでした。"},
+	"mail.org_application_rejected.reason":  {EN: "Reason:", JA: "理由:"},
+	"mail.org_application_rejected.again":   {EN: "You may apply again from the organization console once the matter is settled.", JA: "問題が解決しましたら、組織の管理画面から再度申請できます。"},
 }

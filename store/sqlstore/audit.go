@@ -30,7 +30,9 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) (int64, err
 }
 
 // ListAudit returns the events f selects, newest (highest ID) first: those
-// of f.UserID and f.OrgID when set, of one of f.Kinds when set, with
+// of f.UserID and f.OrgID when set (with f.MemberKinds, also the
+// organization-less events of those kinds of the organization's current
+// members), involving f.Involving as subject or actor when set, of one of f.Kinds when set, with
 // f.Since <= Time < f.Until when set, and ID < f.BeforeID when set; at most
 // f.Limit (DefaultAuditLimit when 0).
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
@@ -43,8 +45,21 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if f.UserID != "" {
 		where = append(where, "user_id = "+arg(f.UserID))
 	}
-	if f.OrgID != "" {
+	switch {
+	case f.OrgID != "" && len(f.MemberKinds) > 0:
+		org := arg(f.OrgID)
+		ph := make([]string, len(f.MemberKinds))
+		for i, k := range f.MemberKinds {
+			ph[i] = arg(k)
+		}
+		where = append(where, "(org_id = "+org+" OR (org_id = '' AND kind IN ("+strings.Join(ph, ", ")+
+			") AND user_id IN (SELECT user_id FROM memberships WHERE org_id = "+org+")))")
+	case f.OrgID != "":
 		where = append(where, "org_id = "+arg(f.OrgID))
+	}
+	if f.Involving != "" {
+		p := arg(f.Involving)
+		where = append(where, "(user_id = "+p+" OR actor_id = "+p+")")
 	}
 	if len(f.Kinds) > 0 {
 		ph := make([]string, len(f.Kinds))

@@ -134,3 +134,74 @@ func (s *Store) ListEntitlementsByOrg(ctx context.Context, orgID string) ([]stor
 	return list(s, ctx, "list entitlements", `SELECT org_id, service_id, created_at
 		FROM entitlements WHERE org_id = $1 ORDER BY service_id`, scanEntitlement, orgID)
 }
+
+// UpdateOrganization locks an organization, calls fn, and writes the
+// result; ID and CreatedAt are kept. A code another organization has is
+// ErrAlreadyExists.
+func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(*store.Organization) error) (store.Organization, error) {
+	var out store.Organization
+	err := s.withTx(ctx, func(t *Store) error {
+		o, err := get(t, ctx, "update organization", `SELECT id, code, name, created_at FROM organizations
+			WHERE id = $1`+t.d.ForUpdate, scanOrg, id)
+		if err != nil {
+			return err
+		}
+		old := o
+		if err := fn(&o); err != nil {
+			return err
+		}
+		o.ID, o.CreatedAt = old.ID, old.CreatedAt
+		if _, err := t.q.Exec(ctx, `UPDATE organizations SET code = $2, name = $3 WHERE id = $1`,
+			o.ID, o.Code, o.Name); err != nil {
+			return t.wrap("update organization", err)
+		}
+		out = o
+		return nil
+	})
+	if err != nil {
+		return store.Organization{}, err
+	}
+	return out, nil
+}
+
+// DeleteOrganization deletes an organization with its memberships,
+// entitlements, legacy login IDs, invitations and applications; the usage
+// history stays.
+func (s *Store) DeleteOrganization(ctx context.Context, id string) error {
+	return s.execOne(ctx, "delete organization", `DELETE FROM organizations WHERE id = $1`, id)
+}
+
+// UpdateService locks a service, calls fn, and writes the result; ID and
+// CreatedAt are kept. A code another service has is ErrAlreadyExists.
+func (s *Store) UpdateService(ctx context.Context, id string, fn func(*store.Service) error) (store.Service, error) {
+	var out store.Service
+	err := s.withTx(ctx, func(t *Store) error {
+		v, err := get(t, ctx, "update service", `SELECT id, code, name, created_at FROM services
+			WHERE id = $1`+t.d.ForUpdate, scanService, id)
+		if err != nil {
+			return err
+		}
+		old := v
+		if err := fn(&v); err != nil {
+			return err
+		}
+		v.ID, v.CreatedAt = old.ID, old.CreatedAt
+		if _, err := t.q.Exec(ctx, `UPDATE services SET code = $2, name = $3 WHERE id = $1`,
+			v.ID, v.Code, v.Name); err != nil {
+			return t.wrap("update service", err)
+		}
+		out = v
+		return nil
+	})
+	if err != nil {
+		return store.Service{}, err
+	}
+	return out, nil
+}
+
+// DeleteService deletes a service with its entitlements, legacy login IDs
+// and applications. Clients naming it keep its ID (they no longer sign
+// anyone in: no organization is entitled to it).
+func (s *Store) DeleteService(ctx context.Context, id string) error {
+	return s.execOne(ctx, "delete service", `DELETE FROM services WHERE id = $1`, id)
+}

@@ -56,6 +56,12 @@ func RunDurable(t *testing.T, open func(t *testing.T, now func() time.Time) stor
 		{"TOTP", durTOTP},
 		{"RecoveryCodes", durRecoveryCodes},
 		{"Invitations", durInvitations},
+		{"InvitationLifecycle", durInvitationLifecycle},
+		{"LastAdministrator", durLastAdministrator},
+		{"MembersList", durMembersList},
+		{"OrgsUpdateDelete", durOrgsUpdateDelete},
+		{"ServiceApplications", durServiceApplications},
+		{"AuditOrgHistory", durAuditOrgHistory},
 		{"OneTimeTokens", durOneTimeTokens},
 		{"Audit", durAudit},
 		{"AuditPaging", durAuditPaging},
@@ -72,6 +78,8 @@ func RunDurable(t *testing.T, open func(t *testing.T, now func() time.Time) stor
 		{"ContentionSigningKeys", durContentionSigningKeys},
 		{"ContentionClaimOutbox", durContentionClaimOutbox},
 		{"ContentionUpdateUser", durContentionUpdateUser},
+		{"ContentionLastAdministrator", durContentionLastAdministrator},
+		{"ContentionRemoveAdministrators", durContentionRemoveAdministrators},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

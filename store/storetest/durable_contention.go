@@ -12,9 +12,9 @@ import (
 	"github.com/customerhub/hubid/store"
 )
 
-// together runs fn(i) for i in [0, n) on n goroutines released at once,
+// Together runs fn(i) for i in [0, n) on n goroutines released at once,
 // and returns their errors.
-func together(n int, fn func(i int) error) []error {
+func Together(n int, fn func(i int) error) []error {
 	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -33,7 +33,7 @@ func together(n int, fn func(i int) error) []error {
 // that a race that follows starts on open connections, not on the first
 // one while the others are still dialing.
 func durWarm(s store.Durable, n int) {
-	together(n, func(int) error { _, err := s.ListSigningKeys(context.Background()); return err })
+	Together(n, func(int) error { _, err := s.ListSigningKeys(context.Background()); return err })
 }
 
 // durCount counts nil errors and errors that are want; any other error
@@ -62,7 +62,7 @@ func durContentionConsumeToken(t *testing.T, open DurableOpener) {
 		Hash: "hot", Kind: store.TokenPasswordReset, UserID: "u1", ExpiresAt: now.Add(time.Hour)}))
 	const n = 200
 	durWarm(s, n)
-	errs := together(n, func(i int) error {
+	errs := Together(n, func(i int) error {
 		_, err := s.ConsumeOneTimeToken(ctx, "hot", store.TokenPasswordReset, now.Add(time.Duration(i)*time.Microsecond))
 		return err
 	})
@@ -80,7 +80,7 @@ func durContentionRecoveryCode(t *testing.T, open DurableOpener) {
 	durMust(t, "ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(ctx, "u1", []string{"a", "hot", "z"}))
 	const n = 200
 	durWarm(s, n)
-	errs := together(n, func(int) error { return s.UseRecoveryCode(ctx, "u1", "hot", now) })
+	errs := Together(n, func(int) error { return s.UseRecoveryCode(ctx, "u1", "hot", now) })
 	ok, used := durCount(t, "UseRecoveryCode", errs, store.ErrAlreadyUsed)
 	if ok != 1 || used != n-1 {
 		t.Fatalf("%d concurrent uses: %d succeeded, %d ErrAlreadyUsed; want 1 and %d", n, ok, used, n-1)
@@ -104,7 +104,7 @@ func durContentionAcceptInvitation(t *testing.T, open DurableOpener) {
 		ID: "inv", OrgID: "o1", Email: "a@example.com", Role: store.RoleNormal, ExpiresAt: now.Add(time.Hour)}))
 	const n = 50
 	durWarm(s, n)
-	errs := together(n, func(int) error { _, err := s.AcceptInvitation(ctx, "inv", now); return err })
+	errs := Together(n, func(int) error { _, err := s.AcceptInvitation(ctx, "inv", "", now); return err })
 	ok, used := durCount(t, "AcceptInvitation", errs, store.ErrAlreadyUsed)
 	if ok != 1 || used != n-1 {
 		t.Fatalf("%d concurrent accepts: %d succeeded, %d ErrAlreadyUsed; want 1 and %d", n, ok, used, n-1)
@@ -123,7 +123,7 @@ func durContentionSigningKeys(t *testing.T, open DurableOpener) {
 	durWarm(s, n)
 	var mu sync.Mutex
 	added := 0
-	errs := together(n, func(i int) error {
+	errs := Together(n, func(i int) error {
 		return s.UpdateSigningKeys(ctx, func(keys []store.SigningKey) (store.KeyChange, error) {
 			next := 0
 			for _, k := range keys {
@@ -178,7 +178,7 @@ func durContentionClaimOutbox(t *testing.T, open DurableOpener) {
 
 	durWarm(s, 2*workers)
 	claims := make([][]int64, workers)
-	errs := together(workers, func(w int) error {
+	errs := Together(workers, func(w int) error {
 		for range messages { // bounded: each round claims at least one or stops
 			batch, err := s.ClaimOutbox(ctx, "mail", now, time.Hour, 7)
 			if err != nil {
@@ -219,7 +219,7 @@ func durContentionUpdateUser(t *testing.T, open DurableOpener) {
 	durMust(t, "CreateUser", s.CreateUser(ctx, store.User{ID: "u1", Email: "u1@example.com", CreatedAt: clk.Now()}))
 	const n = 50
 	durWarm(s, n)
-	errs := together(n, func(int) error {
+	errs := Together(n, func(int) error {
 		_, err := s.UpdateUser(ctx, "u1", func(u *store.User) error { u.Name += "x"; return nil })
 		return err
 	})

@@ -16,11 +16,11 @@ func durInvitations(t *testing.T, open DurableOpener) {
 	durMust(t, "org o1", s.CreateOrganization(ctx, durOrg("o1", now)))
 	durMust(t, "org o2", s.CreateOrganization(ctx, durOrg("o2", now)))
 
-	i1 := store.Invitation{ID: "inv1", OrgID: "o1", Email: "New@Example.com", Role: store.RoleNormal,
+	i1 := store.Invitation{ID: "inv1", TokenHash: "h1", OrgID: "o1", Email: "New@Example.com", Role: store.RoleNormal,
 		InvitedBy: "u1", CreatedAt: now, ExpiresAt: now.Add(7 * 24 * time.Hour)}
-	i2 := store.Invitation{ID: "inv2", OrgID: "o1", Email: "v@example.com", Role: store.RoleVisitor,
+	i2 := store.Invitation{ID: "inv2", TokenHash: "h2", OrgID: "o1", Email: "v@example.com", Role: store.RoleVisitor,
 		InvitedBy: "u1", CreatedAt: now.Add(time.Second), ExpiresAt: now.Add(time.Hour)}
-	i3 := store.Invitation{ID: "inv3", OrgID: "o2", Email: "x@example.com", Role: store.RoleAdministrator,
+	i3 := store.Invitation{ID: "inv3", TokenHash: "h3", OrgID: "o2", Email: "x@example.com", Role: store.RoleAdministrator,
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	for _, i := range []store.Invitation{i2, i1, i3} {
 		durIs(t, "CreateInvitation "+i.ID, s.CreateInvitation(ctx, i), nil)
@@ -38,23 +38,23 @@ func durInvitations(t *testing.T, open DurableOpener) {
 	durEqual(t, "ListInvitationsByOrg (oldest first)", list, []store.Invitation{i1, i2})
 
 	at := now.Add(time.Minute)
-	got, err = s.AcceptInvitation(ctx, "inv1", at)
+	got, err = s.AcceptInvitation(ctx, "inv1", "u1", at)
 	durIs(t, "AcceptInvitation", err, nil)
-	i1.AcceptedAt = at
+	i1.AcceptedAt, i1.AcceptedBy = at, "u1"
 	durEqual(t, "AcceptInvitation result", got, i1)
-	_, err = s.AcceptInvitation(ctx, "inv1", at.Add(time.Second))
+	_, err = s.AcceptInvitation(ctx, "inv1", "u1", at.Add(time.Second))
 	durIs(t, "AcceptInvitation again", err, store.ErrAlreadyUsed)
 	got, _ = s.GetInvitation(ctx, "inv1")
 	durEqual(t, "accepted once", got.AcceptedAt, at)
 
 	// Expired at ExpiresAt exactly.
-	_, err = s.AcceptInvitation(ctx, "inv2", i2.ExpiresAt)
+	_, err = s.AcceptInvitation(ctx, "inv2", "u1", i2.ExpiresAt)
 	durIs(t, "AcceptInvitation expired", err, store.ErrNotFound)
 	got, _ = s.GetInvitation(ctx, "inv2")
 	durEqual(t, "expired invitation unchanged", got, i2)
-	_, err = s.AcceptInvitation(ctx, "inv2", i2.ExpiresAt.Add(-time.Microsecond))
+	_, err = s.AcceptInvitation(ctx, "inv2", "u1", i2.ExpiresAt.Add(-time.Microsecond))
 	durIs(t, "AcceptInvitation just in time", err, nil)
-	_, err = s.AcceptInvitation(ctx, "nope", at)
+	_, err = s.AcceptInvitation(ctx, "nope", "u1", at)
 	durIs(t, "AcceptInvitation missing", err, store.ErrNotFound)
 
 	durIs(t, "DeleteInvitation", s.DeleteInvitation(ctx, "inv3"), nil)

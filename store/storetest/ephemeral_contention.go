@@ -42,7 +42,7 @@ func ephContentionConsume(t *testing.T, open EphemeralOpener) {
 	s, clock := ephOpen(t, open)
 	c := ephCode("code-hot", clock.Now())
 	ephIs(t, "create", s.CreateAuthCode(ctx, c), nil)
-	errs := together(ephContenders, func(int) error {
+	errs := Together(ephContenders, func(int) error {
 		got, err := s.ConsumeAuthCode(ctx, c.ID)
 		if err == nil || errors.Is(err, store.ErrAlreadyUsed) {
 			if got.GrantID != c.GrantID || got.ConsumedAt.IsZero() {
@@ -61,7 +61,7 @@ func ephContentionRotate(t *testing.T, open EphemeralOpener) {
 	ctx := context.Background()
 	s, clock := ephOpen(t, open)
 	ephIs(t, "create", s.CreateRefreshToken(ctx, ephToken("rt-hot", "fam", clock.Now())), nil)
-	errs := together(ephContenders, func(i int) error {
+	errs := Together(ephContenders, func(i int) error {
 		next := ephToken(fmt.Sprintf("rt-next-%d", i), "fam", clock.Now())
 		_, err := s.RotateRefreshToken(ctx, "rt-hot", next, 0)
 		return err
@@ -86,7 +86,7 @@ func ephContentionGrace(t *testing.T, open EphemeralOpener) {
 	s, clock := ephOpen(t, open)
 	const n = 50
 	ephIs(t, "create", s.CreateRefreshToken(ctx, ephToken("rt-hot", "fam", clock.Now())), nil)
-	errs := together(n, func(i int) error {
+	errs := Together(n, func(i int) error {
 		next := ephToken(fmt.Sprintf("rt-next-%d", i), "fam", clock.Now())
 		_, err := s.RotateRefreshToken(ctx, "rt-hot", next, time.Minute)
 		return err
@@ -118,7 +118,7 @@ func ephContentionCounter(t *testing.T, open EphemeralOpener) {
 	s, _ := ephOpen(t, open)
 	var mu sync.Mutex
 	seen := map[int64]bool{}
-	errs := together(ephContenders, func(int) error {
+	errs := Together(ephContenders, func(int) error {
 		n, _, err := s.HitCounter(ctx, "hot", time.Minute)
 		mu.Lock()
 		defer mu.Unlock()
@@ -141,7 +141,7 @@ func ephContentionTOTP(t *testing.T, open EphemeralOpener) {
 	ctx := context.Background()
 	s, clock := ephOpen(t, open)
 	exp := clock.Now().Add(90 * time.Second)
-	errs := together(ephContenders, func(int) error {
+	errs := Together(ephContenders, func(int) error {
 		return s.UseTOTPStep(ctx, "user-1", 4242, exp)
 	})
 	counts, other := ephTally(errs, store.ErrAlreadyUsed)
@@ -157,7 +157,7 @@ func ephContentionUpdateSession(t *testing.T, open EphemeralOpener) {
 	x := ephSession("sess-hot", "user-1", clock.Now())
 	x.Clients = nil
 	ephIs(t, "create", s.CreateSession(ctx, x), nil)
-	errs := together(n, func(i int) error {
+	errs := Together(n, func(i int) error {
 		_, err := s.UpdateSession(ctx, x.ID, func(x *store.Session) error {
 			x.Clients = append(x.Clients, fmt.Sprintf("client-%02d", i))
 			return nil
@@ -185,7 +185,7 @@ func ephContentionUpdateAuthRequest(t *testing.T, open EphemeralOpener) {
 	r := ephAuthRequestRecord("ar-hot", clock.Now())
 	r.AMR = nil
 	ephIs(t, "create", s.CreateAuthRequest(ctx, r), nil)
-	errs := together(n, func(i int) error {
+	errs := Together(n, func(i int) error {
 		_, err := s.UpdateAuthRequest(ctx, r.ID, func(r *store.AuthRequest) error {
 			r.AMR = append(r.AMR, fmt.Sprintf("m-%02d", i))
 			return nil
