@@ -12,6 +12,7 @@ import (
 
 	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/internal/hubtest"
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -187,5 +188,77 @@ func TestAdminAPIEveryRouteIsOperatorsOnly(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("only %d routes documented", n)
+	}
+}
+
+// TestAdminAPIApplicationDecision: an administrator applies through the
+// organizations service; the operator approves over the API with the
+// ETag; the organization is then entitled; a second decision is 409.
+func TestAdminAPIApplicationDecision(t *testing.T) {
+	a := newAdminEnv(t, "embedded")
+	env := a.env
+	u := env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: testPassword, Name: "Aiko", Org: "A", Role: store.RoleAdministrator, Service: "svc"})
+	pass := env.EnsureService(t, "nk-pass")
+	org, err := env.Durable.GetOrganizationByCode(t.Context(), "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := env.Server.Orgs.Apply(t.Context(), orgs.Person(u.ID), org.ID, pass.ID, "New application for NK service usage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/admin/v1/applications/" + app.ID
+	get := func() (string, map[string]any) {
+		req, _ := http.NewRequest("GET", a.internal.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return resp.Header.Get("ETag"), v
+	}
+	decide := func(ifMatch string) int {
+		req, _ := http.NewRequest("POST", a.internal.URL+path+"/approve", nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		if ifMatch != "" {
+			req.Header.Set("If-Match", ifMatch)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		drain(resp)
+		return resp.StatusCode
+	}
+	tag, v := get()
+	if v["status"] != "pending" || tag == "" {
+		t.Fatalf("application %v (ETag %q)", v, tag)
+	}
+	if st := decide(""); st != http.StatusPreconditionRequired {
+		t.Errorf("approve without If-Match: %d", st)
+	}
+	if st := decide(`"stale"`); st != http.StatusPreconditionFailed {
+		t.Errorf("approve with a stale ETag: %d", st)
+	}
+	if st := decide(tag); st != http.StatusOK {
+		t.Fatalf("approve: %d", st)
+	}
+	tag, v = get()
+	if v["status"] != "approved" {
+		t.Errorf("after approval: %v", v)
+	}
+	es, _ := env.Durable.ListEntitlementsByOrg(t.Context(), org.ID)
+	entitled := false
+	for _, e := range es {
+		entitled = entitled || e.ServiceID == pass.ID
+	}
+	if !entitled {
+		t.Error("approval did not entitle the organization")
+	}
+	if st := decide(tag); st != http.StatusConflict {
+		t.Errorf("second decision: %d, want 409", st)
 	}
 }

@@ -220,16 +220,16 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if s.admin, err = admin.New(admin.Config{Token: d.AdminToken, Keys: km, Logger: d.Logger}); err != nil {
 		return nil, fmt.Errorf("admin API: %w", err)
 	}
+	if err := s.buildLogin(); err != nil {
+		return nil, err
+	}
 	s.adminAPI, err = adminapi.New(adminapi.Config{
-		Token: d.AdminToken, Issuer: c.Issuer, Clients: c.Admin.Clients, Store: d.Durable,
+		Token: d.AdminToken, Issuer: c.Issuer, Clients: c.Admin.Clients, Store: d.Durable, Orgs: s.Orgs,
 		Tokens: &adminapi.JWTVerifier{Issuer: c.Issuer, Keys: km, Active: stor.AccessTokenActive, Skew: c.Keys.ClockSkew.D(), Now: d.Now},
 		Now:    d.Now, Rand: d.Rand, Logger: d.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("admin API v1: %w", err)
-	}
-	if err := s.buildLogin(); err != nil {
-		return nil, err
 	}
 	if err := s.origins.refresh(ctx, d.Durable); err != nil {
 		return nil, fmt.Errorf("load client origins: %w", err)

@@ -74,6 +74,8 @@ type Config struct {
 	// operator token only.
 	Tokens TokenVerifier
 	Store  Store
+	// Orgs is the organizations service (service applications).
+	Orgs Orgs
 	// MaxBody limits request bodies (default DefaultMaxBody).
 	MaxBody int64
 	Now     func() time.Time
@@ -213,6 +215,11 @@ func (a *API) routes() {
 	a.handle("PATCH "+Prefix+"/clients/{id}", a.patchClient)
 	a.handle("DELETE "+Prefix+"/clients/{id}", a.deleteClient)
 	a.handle("POST "+Prefix+"/clients/{id}/secret", a.rotateClientSecret)
+
+	a.handle("GET "+Prefix+"/applications", a.listApplications)
+	a.handle("GET "+Prefix+"/applications/{id}", a.getApplication)
+	a.handle("POST "+Prefix+"/applications/{id}/approve", a.approveApplication)
+	a.handle("POST "+Prefix+"/applications/{id}/reject", a.rejectApplication)
 
 	a.handle("GET "+Prefix+"/audit", a.searchAudit)
 }

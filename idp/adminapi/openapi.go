@@ -55,6 +55,11 @@ var operations = []operation{
 	{method: "DELETE", path: "/clients/{id}", summary: "Delete a client", tag: "clients", status: 204, ifMatch: true},
 	{method: "POST", path: "/clients/{id}/secret", summary: "Replace a confidential client's secret; the new one is returned once", tag: "clients", resp: ClientWithSecret{}, status: 200, ifMatch: true, etag: true},
 
+	{method: "GET", path: "/applications", summary: "List service applications (filters: org_id, status = pending, approved or rejected)", tag: "applications", query: withPage("org_id", "status"), resp: List[Application]{}, status: 200},
+	{method: "GET", path: "/applications/{id}", summary: "Read a service application", tag: "applications", resp: Application{}, status: 200, etag: true},
+	{method: "POST", path: "/applications/{id}/approve", summary: "Approve a pending application: the organization is entitled and the applicant mailed (409 when decided already)", tag: "applications", resp: Application{}, status: 200, ifMatch: true, etag: true},
+	{method: "POST", path: "/applications/{id}/reject", summary: "Reject a pending application with a reason; the applicant is mailed it", tag: "applications", body: ApplicationReject{}, resp: Application{}, status: 200, ifMatch: true, etag: true},
+
 	{method: "GET", path: "/audit", summary: "Search the usage history, newest first (filters: user_id, org_id, kind (repeatable), since, until)", tag: "audit", query: withPage("user_id", "org_id", "kind", "since", "until"), resp: List[AuditEvent]{}, status: 200},
 }
 
