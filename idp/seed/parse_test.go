@@ -247,3 +247,31 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Describe = %q", got)
 	}
 }
+
+func TestParseOrganizationSelection(t *testing.T) {
+	in := `clients:
+  - id: a
+    name: A
+    service: nk-pass
+    secret: a-secret-0123456789-0123456789-0123
+    redirect_uris: [https://a.example/cb]
+    grant_types: [authorization_code]
+    organization_selection: required
+  - id: b
+    name: B
+    secret: b-secret-0123456789-0123456789-0123
+    redirect_uris: [https://b.example/cb]
+    grant_types: [authorization_code]
+    organization_selection: required
+  - id: c
+    name: C
+    service: nk-pass
+    secret: c-secret-0123456789-0123456789-0123
+    redirect_uris: [https://c.example/cb]
+    grant_types: [authorization_code]
+    organization_selection: sometimes
+`
+	wantProblems(t, in,
+		`seed.yaml:14: clients[1].organization_selection: required needs the client to be bound to a service`,
+		`seed.yaml:21: clients[2].organization_selection: "sometimes" is not required (or empty)`)
+}
