@@ -232,13 +232,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 	p := h.printer(r, &ar)
 	orgID := ""
 	if ar.ClientID != "" { // a hub sign-in has no service and selects nothing
-		c, err := h.d.Directory.GetClient(ctx, ar.ClientID)
-		if err != nil {
-			h.d.Renderer.Error(w, r, p, err, "")
-			return
-		}
-		// The same computation as the tokens' claims (orgs.ComputeClaims).
-		a, err := orgs.EntitledAccess(ctx, h.d.Directory, s.UserID, c.ServiceID)
+		c, a, err := h.access(ctx, ar.ClientID, s.UserID)
 		if err != nil {
 			h.d.Renderer.Error(w, r, p, err, "")
 			return

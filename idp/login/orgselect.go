@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -70,6 +71,17 @@ func (h *Handler) selectOrg(w http.ResponseWriter, r *http.Request, ar store.Aut
 	return "", false
 }
 
+// access loads the client and the person's access to its service: the
+// same computation as the tokens' claims (orgs.ComputeClaims).
+func (h *Handler) access(ctx context.Context, clientID, userID string) (store.Client, orgs.Access, error) {
+	c, err := h.d.Directory.GetClient(ctx, clientID)
+	if err != nil {
+		return c, orgs.Access{}, err
+	}
+	a, err := orgs.EntitledAccess(ctx, h.d.Directory, userID, c.ServiceID)
+	return c, a, err
+}
+
 type orgData struct {
 	AuthRequestID, ClientName string
 	Orgs                      []orgs.OrgClaim
@@ -102,12 +114,7 @@ func (h *Handler) postOrg(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?authRequestID="+url.QueryEscape(ar.ID), http.StatusSeeOther)
 		return
 	}
-	c, err := h.d.Directory.GetClient(ctx, ar.ClientID)
-	if err != nil {
-		h.d.Renderer.Error(w, r, p, err, "")
-		return
-	}
-	a, err := orgs.EntitledAccess(ctx, h.d.Directory, s.UserID, c.ServiceID)
+	_, a, err := h.access(ctx, ar.ClientID, s.UserID)
 	if err != nil {
 		h.d.Renderer.Error(w, r, p, err, "")
 		return
