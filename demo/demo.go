@@ -47,7 +47,8 @@ type Config struct {
 	BaseURL string
 	// OtherURL, when set, is linked as "Open the other demo service".
 	OtherURL string
-	// Scopes requested at sign-in; default openid, profile, email.
+	// Scopes requested at sign-in; default openid, profile, email, roles
+	// (the organization claims).
 	Scopes []string
 	// HTTPClient talks to the IdP; default a client with a 10 s timeout.
 	HTTPClient *http.Client
@@ -107,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.Name = cfg.ClientID
 	}
 	if len(cfg.Scopes) == 0 {
-		cfg.Scopes = []string{oidc.ScopeOpenID, "profile", "email"}
+		cfg.Scopes = []string{oidc.ScopeOpenID, "profile", "email", "roles"}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -151,7 +152,7 @@ func TestLoginRedirectsWithPKCEStateAndNonce(t *testing.T) {
 	}
 	want := map[string]string{
 		"response_type": "code", "client_id": clientID, "redirect_uri": e.base + "/callback",
-		"code_challenge_method": "S256", "scope": "openid profile email",
+		"code_challenge_method": "S256", "scope": "openid profile email roles",
 	}
 	for k, v := range want {
 		if q.Get(k) != v {
@@ -399,5 +400,39 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+}
+
+// The organization claims get their own lines, and "choose another
+// organization" asks hubid for prompt=select_account.
+func TestHomeShowsOrganizationClaims(t *testing.T) {
+	e := newEnv(t)
+	claims := maps.Clone(person)
+	claims["orgs"] = []map[string]string{
+		{"id": "o1", "code": "NK0001", "name": "Nippon <Kaiun>", "role": "normal"},
+		{"id": "o2", "code": "NK0002", "name": "Partner", "role": "administrator"},
+	}
+	claims["org"] = map[string]string{"id": "o2", "code": "NK0002", "name": "Partner", "role": "administrator"}
+	if r := e.get(e.idp.approve(e.startLogin(), claims, nil)); r.status != http.StatusSeeOther {
+		t.Fatalf("callback: %d %s", r.status, r.body)
+	}
+	r := e.get(e.base + "/")
+	for _, want := range []string{
+		"Acting for <strong>Partner</strong> (NK0002) as <strong>administrator</strong>",
+		`<a href="/login?switch=org">`,
+		"<td><code>NK0001</code></td><td>Nippon &lt;Kaiun&gt;</td><td>normal</td>",
+		"<td><code>NK0002</code></td><td>Partner</td><td>administrator</td>",
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("home page lacks %q:\n%s", want, r.body)
+		}
+	}
+	login := e.get(e.base + "/login?switch=org")
+	u, err := url.Parse(login.header.Get("Location"))
+	if err != nil || u.Query().Get("prompt") != "select_account" {
+		t.Errorf("switch: redirect %q, want prompt=select_account", login.header.Get("Location"))
+	}
+	if u, _ := url.Parse(e.get(e.base + "/login").header.Get("Location")); u.Query().Has("prompt") {
+		t.Errorf("a plain sign-in sends prompt: %s", u)
 	}
 }

@@ -75,7 +75,12 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	name := a.attemptCookie(state)
 	a.setCookie(w, name, payload+"."+base64.RawURLEncoding.EncodeToString(a.mac(name, payload)), "/callback", attemptTTL)
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, rp.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
+	if r.URL.Query().Get("switch") == "org" {
+		// Ask hubid to let the person choose the organization again.
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "select_account"))
+	}
+	http.Redirect(w, r, rp.oauth.AuthCodeURL(state, opts...), http.StatusFound)
 }
 
 // takeAttempt returns the attempt the state names and deletes its cookie.

@@ -73,6 +73,33 @@ type homeData struct {
 	Name     string
 	Email    string
 	Claims   []claimRow
+	Org      *orgClaim  // the `org` claim: the organization of this sign-in
+	Orgs     []orgClaim // the `orgs` claim
+}
+
+// orgClaim is one organization of the `orgs` and `org` claims.
+type orgClaim struct {
+	ID   string `json:"id"`
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// orgClaims reads the organization claims (scope roles); a claim that is
+// absent or malformed shows nothing.
+func orgClaims(claims map[string]json.RawMessage) (*orgClaim, []orgClaim) {
+	var org *orgClaim
+	if raw, ok := claims["org"]; ok {
+		var o orgClaim
+		if json.Unmarshal(raw, &o) == nil && o.Code != "" {
+			org = &o
+		}
+	}
+	var list []orgClaim
+	if raw, ok := claims["orgs"]; ok && json.Unmarshal(raw, &list) != nil {
+		list = nil
+	}
+	return org, list
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +110,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 			d.Name = s.Subject
 		}
 		d.Claims = claimRows(s.Claims)
+		d.Org, d.Orgs = orgClaims(s.Claims)
 	}
 	a.pages.render(w, http.StatusOK, "home", d)
 }

@@ -229,6 +229,10 @@ func (s *Server) buildLogin() error {
 		LoginRequired: func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest) {
 			op.AuthRequestError(w, r, oidcstore.WrapAuthRequest(ar), oidc.ErrLoginRequired(), s.Provider)
 		},
+		AccountSelectionRequired: func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest) {
+			// zitadel/oidc has no constructor for this OIDC Core error.
+			op.AuthRequestError(w, r, oidcstore.WrapAuthRequest(ar), &oidc.Error{ErrorType: "account_selection_required"}, s.Provider)
+		},
 		EndSession:     s.endSession,
 		AuthRequestTTL: c.Sessions.AuthRequestTTL.D(),
 		Rand:           s.deps.Rand,

@@ -184,7 +184,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	opts := []op.Option{
 		op.WithCrypto(crypto),
 		op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }}),
-		op.WithHttpInterceptors(oidcstore.Memoize),
+		op.WithHttpInterceptors(oidcstore.Memoize, oidcstore.CaptureOrgHint),
 	}
 	if strings.HasPrefix(c.Issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
@@ -196,7 +196,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		GrantTypeRefreshToken:             true,
 		SupportedUILocales:                []language.Tag{language.English, language.Japanese},
 		SupportedScopes:                   []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, oidcstore.ScopeRoles},
-		SupportedClaims:                   []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "sid", "name", "locale", "email", "email_verified", "updated_at"},
+		SupportedClaims:                   []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "sid", "name", "locale", "email", "email_verified", "updated_at", "orgs", "roles", "org"},
 		BackChannelLogoutSupported:        true,
 		BackChannelLogoutSessionSupported: true,
 	}, stor, op.StaticIssuer(c.Issuer), opts...)

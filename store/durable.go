@@ -74,6 +74,17 @@ const (
 	AccessTokenOpaque AccessTokenType = "opaque"
 )
 
+// OrganizationSelection says whether a client gets one organization chosen
+// for each sign-in (the `org` claim).
+type OrganizationSelection string
+
+// Organization selection modes: "" leaves it to the request (an org_hint
+// selects one), "required" makes every sign-in select exactly one.
+const (
+	OrgSelectionOptional OrganizationSelection = ""
+	OrgSelectionRequired OrganizationSelection = "required"
+)
+
 // Client is a registered OAuth 2.0 / OIDC relying party.
 type Client struct {
 	ID                     string
@@ -88,6 +99,7 @@ type Client struct {
 	Public                 bool
 	FirstParty             bool
 	AccessTokenType        AccessTokenType
+	OrganizationSelection  OrganizationSelection
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
 }

@@ -21,8 +21,11 @@ type Session struct {
 	AbsoluteEnd time.Time // never extended past this
 	ExpiresAt   time.Time // idle expiry (slides), ≤ AbsoluteEnd
 	Clients     []string  // client IDs signed into with this session
-	IP          string
-	UserAgent   string
+	// OrgChoices remembers, per client ID, the organization ID chosen for
+	// it in this browser session (organization selection).
+	OrgChoices map[string]string
+	IP         string
+	UserAgent  string
 }
 
 // AuthRequest is a pending authorization request (between /authorize and
@@ -43,8 +46,11 @@ type AuthRequest struct {
 	LoginHint           string
 	UILocales           []string
 	ACRValues           []string
-	CreatedAt           time.Time
-	ExpiresAt           time.Time
+	// OrgHint is the org_hint parameter: an organization code the client
+	// asks the sign-in to select.
+	OrgHint   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 
 	// Set when the person has authenticated.
 	Done      bool
@@ -52,6 +58,9 @@ type AuthRequest struct {
 	SessionID string
 	AuthTime  time.Time
 	AMR       []string
+	// OrgID is the organization selected for this sign-in ("" = none);
+	// it may be set before Done (the chooser page).
+	OrgID string
 }
 
 // AuthCode is an issued authorization code; ID is the hash of the code.
@@ -78,6 +87,7 @@ type RefreshToken struct {
 	Audience        []string
 	AMR             []string
 	AuthTime        time.Time
+	OrgID           string    // the organization selected at sign-in ("" = none)
 	Offline         bool      // offline_access: survives the browser session
 	FamilyCreatedAt time.Time // for the absolute cap
 	CreatedAt       time.Time

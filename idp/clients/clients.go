@@ -104,6 +104,15 @@ func Validate(c store.Client) error {
 	default:
 		add("access_token_type: %q is not jwt or opaque", c.AccessTokenType)
 	}
+	switch c.OrganizationSelection {
+	case store.OrgSelectionOptional:
+	case store.OrgSelectionRequired:
+		if c.ServiceID == "" {
+			add("organization_selection: required needs the client to be bound to a service")
+		}
+	default:
+		add("organization_selection: %q is not required (or empty)", c.OrganizationSelection)
+	}
 	return errors.Join(errs...)
 }
 

@@ -57,3 +57,23 @@ func TestVerifier(t *testing.T) {
 		t.Fatal("slow hashes must use the slow verifier")
 	}
 }
+
+func TestValidateOrganizationSelection(t *testing.T) {
+	base := store.Client{ID: "x", SecretHash: "sha256:00", GrantTypes: []string{"authorization_code"},
+		RedirectURIs: []string{"https://x.example/cb"}, ServiceID: "svc"}
+	ok := base
+	ok.OrganizationSelection = store.OrgSelectionRequired
+	if err := Validate(ok); err != nil {
+		t.Fatalf("required with a service: %v", err)
+	}
+	noService := ok
+	noService.ServiceID = ""
+	if err := Validate(noService); err == nil || !strings.Contains(err.Error(), "organization_selection: required needs") {
+		t.Errorf("required without a service: %v", err)
+	}
+	bad := base
+	bad.OrganizationSelection = "always"
+	if err := Validate(bad); err == nil || !strings.Contains(err.Error(), `organization_selection: "always"`) {
+		t.Errorf("unknown mode: %v", err)
+	}
+}

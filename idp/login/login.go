@@ -25,6 +25,7 @@ import (
 	"github.com/customerhub/hubid/idp/session"
 	"github.com/customerhub/hubid/idp/throttle"
 	"github.com/customerhub/hubid/idp/web"
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -42,8 +43,7 @@ type Directory interface {
 	UpdateUser(ctx context.Context, id string, fn func(*store.User) error) (store.User, error)
 	GetClient(ctx context.Context, id string) (store.Client, error)
 	ListClients(ctx context.Context) ([]store.Client, error)
-	ListMembershipsByUser(ctx context.Context, userID string) ([]store.Membership, error)
-	ListEntitlementsByOrg(ctx context.Context, orgID string) ([]store.Entitlement, error)
+	orgs.ClaimStore
 	AppendAudit(ctx context.Context, e store.AuditEvent) (int64, error)
 }
 
@@ -69,6 +69,9 @@ type Deps struct {
 	// LoginRequired answers prompt=none without a usable session with
 	// login_required to the client's redirect URI.
 	LoginRequired func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest)
+	// AccountSelectionRequired answers prompt=none when the person would
+	// have to choose an organization (account_selection_required).
+	AccountSelectionRequired func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest)
 	// EndSession ends a browser session (and notifies its clients).
 	EndSession func(ctx context.Context, sessionID string) error
 	// Consent, when set, runs before a request completes
@@ -94,6 +97,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/email", h.postEmail)
 	mux.HandleFunc("GET /login/password", h.passwordPage)
 	mux.HandleFunc("POST /login/password", h.postPassword)
+	mux.HandleFunc("POST /login/org", h.postOrg)
 	mux.HandleFunc("GET /logout", h.logoutPage)
 	mux.HandleFunc("POST /logout", h.postLogout)
 	mux.HandleFunc("GET /logged-out", h.loggedOut)
@@ -151,26 +155,10 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s, live, err := h.d.Sessions.Current(r.Context(), w, r)
+	s, live, err := h.usableSession(w, r)
 	if err != nil {
 		h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
 		return
-	}
-	if live && s.UserID != "" {
-		// A session of a disabled account, or one that began before the
-		// password last changed, no longer signs anyone in.
-		u, err := h.d.Directory.GetUser(r.Context(), s.UserID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
-			return
-		}
-		if err != nil || u.Disabled || session.Stale(s, u) {
-			if err := h.d.EndSession(r.Context(), s.ID); err != nil {
-				h.d.Logger.WarnContext(r.Context(), "end stale session", slog.Any("err", err))
-			}
-			h.d.Sessions.Clear(w)
-			live = false
-		}
 	}
 	usable := live && !h.needsLogin(ar, s)
 	if slices.Contains(ar.Prompt, "none") && !usable {
@@ -183,6 +171,29 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 	}
 	email := ar.LoginHint
 	h.renderEmail(w, r, ar, email, "")
+}
+
+// usableSession returns the browser's live session; live is false when
+// there is none or it no longer signs anyone in: a session of a disabled
+// or deleted account, or one that began before the password last changed,
+// is ended.
+func (h *Handler) usableSession(w http.ResponseWriter, r *http.Request) (store.Session, bool, error) {
+	s, live, err := h.d.Sessions.Current(r.Context(), w, r)
+	if err != nil || !live || s.UserID == "" {
+		return s, live, err
+	}
+	u, err := h.d.Directory.GetUser(r.Context(), s.UserID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return s, false, err
+	}
+	if err != nil || u.Disabled || session.Stale(s, u) {
+		if err := h.d.EndSession(r.Context(), s.ID); err != nil {
+			h.d.Logger.WarnContext(r.Context(), "end stale session", slog.Any("err", err))
+		}
+		h.d.Sessions.Clear(w)
+		return s, false, nil
+	}
+	return s, true, nil
 }
 
 type emailData struct {
@@ -209,37 +220,6 @@ func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, ar store.A
 		emailData{AuthRequestID: ar.ID, ClientName: h.clientName(r.Context(), ar.ClientID), Email: email, Error: errKey})
 }
 
-// entitled reports whether one of the user's organizations may use the
-// client's service (clients without a service admit everyone).
-func (h *Handler) entitled(ctx context.Context, userID, clientID string) (bool, error) {
-	if clientID == "" {
-		return true, nil // the hub itself
-	}
-	c, err := h.d.Directory.GetClient(ctx, clientID)
-	if err != nil {
-		return false, err
-	}
-	if c.ServiceID == "" {
-		return true, nil
-	}
-	ms, err := h.d.Directory.ListMembershipsByUser(ctx, userID)
-	if err != nil {
-		return false, err
-	}
-	for _, m := range ms {
-		es, err := h.d.Directory.ListEntitlementsByOrg(ctx, m.OrgID)
-		if err != nil {
-			return false, err
-		}
-		for _, e := range es {
-			if e.ServiceID == c.ServiceID {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
-}
-
 // Finish completes ar with session s (entitlement, consent, callback);
 // the consent page calls it once consent is given.
 func (h *Handler) Finish(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) {
@@ -250,24 +230,32 @@ func (h *Handler) Finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) {
 	ctx := r.Context()
 	p := h.printer(r, &ar)
-	ok, err := h.entitled(ctx, s.UserID, ar.ClientID)
-	if err != nil {
-		h.d.Renderer.Error(w, r, p, err, "")
-		return
-	}
-	if !ok {
-		h.audit(ctx, r, "signin.denied", s.UserID, ar.ClientID, map[string]string{"reason": "organization not entitled"})
-		h.d.Renderer.Error(w, r, p, apperr.New(apperr.Forbidden, "not entitled"), "error.notentitled")
-		return
+	orgID := ""
+	if ar.ClientID != "" { // a hub sign-in has no service and selects nothing
+		c, a, err := h.access(ctx, ar.ClientID, s.UserID)
+		if err != nil {
+			h.d.Renderer.Error(w, r, p, err, "")
+			return
+		}
+		if !a.Entitled() {
+			h.audit(ctx, r, "signin.denied", s.UserID, ar.ClientID, map[string]string{"reason": "organization not entitled"})
+			h.d.Renderer.Error(w, r, p, apperr.New(apperr.Forbidden, "not entitled"), "error.notentitled")
+			return
+		}
+		var ok bool
+		if orgID, ok = h.selectOrg(w, r, ar, s, c, a); !ok {
+			return
+		}
 	}
 	if h.d.Consent != nil && ar.ClientID != "" && h.d.Consent(w, r, ar, s) {
 		return
 	}
-	_, err = h.d.AuthRequests.UpdateAuthRequest(ctx, ar.ID, func(a *store.AuthRequest) error {
+	_, err := h.d.AuthRequests.UpdateAuthRequest(ctx, ar.ID, func(a *store.AuthRequest) error {
 		if a.Done {
 			return apperr.New(apperr.Invalid, "auth request already finished")
 		}
 		a.Done, a.UserID, a.SessionID, a.AuthTime, a.AMR = true, s.UserID, s.ID, s.AuthTime, s.AMR
+		a.OrgID = orgID
 		return nil
 	})
 	if err != nil {
@@ -281,6 +269,11 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 	}
 	if _, err := h.d.Sessions.AddClient(ctx, s.ID, ar.ClientID); err != nil {
 		h.d.Logger.WarnContext(ctx, "record client in session", slog.Any("err", err))
+	}
+	if orgID != "" && s.OrgChoices[ar.ClientID] != orgID {
+		if err := h.d.Sessions.RememberOrg(ctx, s.ID, ar.ClientID, orgID); err != nil {
+			h.d.Logger.WarnContext(ctx, "remember organization in session", slog.Any("err", err))
+		}
 	}
 	http.Redirect(w, r, h.d.CallbackURL(ar.ID), http.StatusSeeOther)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -29,7 +30,8 @@ func ACRFor(amr []string) string {
 // AuthRequest adapts a store.AuthRequest to op.AuthRequest.
 type AuthRequest struct {
 	r       store.AuthRequest
-	grantID string // set when loaded by code
+	grantID string       // set when loaded by code
+	claims  *orgs.Claims // computed once per token request
 }
 
 var _ op.AuthRequest = (*AuthRequest)(nil)

@@ -24,6 +24,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/customerhub/hubid/idp/keys"
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -31,6 +32,7 @@ import (
 type Durable interface {
 	GetClient(ctx context.Context, id string) (store.Client, error)
 	GetUser(ctx context.Context, id string) (store.User, error)
+	orgs.ClaimStore
 	Ping(ctx context.Context) error
 }
 
@@ -216,6 +218,10 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if req.CodeChallengeMethod == oidc.CodeChallengeMethodS256 && len(req.CodeChallenge) != 43 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge must be a base64url SHA-256 (43 characters)")
 	}
+	hint, err := checkOrgHint(ctx)
+	if err != nil {
+		return nil, err
+	}
 	id, err := s.random(16)
 	if err != nil {
 		return nil, s.serverError(ctx, "auth request id", err)
@@ -235,6 +241,7 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		Prompt:              req.Prompt,
 		MaxAge:              req.MaxAge,
 		LoginHint:           req.LoginHint,
+		OrgHint:             hint,
 		UILocales:           tagsToStrings(req.UILocales),
 		ACRValues:           req.ACRValues,
 		CreatedAt:           now,

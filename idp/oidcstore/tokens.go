@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -28,6 +29,7 @@ type accessInfo struct {
 	Subject string   `json:"u"`
 	Scopes  []string `json:"s,omitempty"`
 	Session string   `json:"sid,omitempty"`
+	Org     string   `json:"o,omitempty"` // the organization selected at sign-in
 	Issued  int64    `json:"i"`
 	Expires int64    `json:"e"`
 	Nonce   string   `json:"n"`
@@ -123,7 +125,7 @@ func (s *Storage) newAccessID(req op.TokenRequest, clientID string) (string, tim
 	now := s.cfg.Now()
 	exp := now.Add(s.cfg.AccessTTL)
 	id, err := accessInfo{Grant: grant, Client: clientID, Subject: req.GetSubject(), Scopes: req.GetScopes(),
-		Session: sid, Issued: now.Unix(), Expires: exp.Unix(), Nonce: n}.encode()
+		Session: sid, Org: selectedOrg(req), Issued: now.Unix(), Expires: exp.Unix(), Nonce: n}.encode()
 	return id, exp, err
 }
 
@@ -140,6 +142,9 @@ func clientOf(req op.TokenRequest) string {
 
 // CreateAccessToken mints an access token ID (no storage write).
 func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	if _, err := s.requestClaims(ctx, req); err != nil {
+		return "", time.Time{}, err
+	}
 	id, exp, err := s.newAccessID(req, clientOf(req))
 	if err != nil {
 		return "", time.Time{}, s.serverError(ctx, "access token id", err)
@@ -151,6 +156,10 @@ func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 // token: a new family after a code exchange, the family's next token on
 // refresh (rotation; reuse of a rotated token revokes the family).
 func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	// The entitlement is checked before anything is written.
+	if _, err := s.requestClaims(ctx, req); err != nil {
+		return "", "", time.Time{}, err
+	}
 	accessID, exp, err := s.newAccessID(req, clientOf(req))
 	if err != nil {
 		return "", "", time.Time{}, s.serverError(ctx, "access token id", err)
@@ -168,6 +177,7 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		next.ID = HashToken(tok)
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = r.grantID, r.r.UserID, r.r.ClientID, r.r.SessionID
 		next.Scopes, next.Audience, next.AMR, next.AuthTime = r.r.Scopes, r.GetAudience(), r.r.AMR, r.r.AuthTime
+		next.OrgID = r.r.OrgID
 		next.Offline = slices.Contains(r.r.Scopes, oidc.ScopeOfflineAccess)
 		next.FamilyCreatedAt = now
 		next.ExpiresAt = s.refreshExpiry(now, now)
@@ -180,7 +190,7 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		next.ID = HashToken(tok)
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = t.FamilyID, t.UserID, t.ClientID, t.SessionID
 		next.Scopes, next.Audience, next.AMR, next.AuthTime = r.scopes, t.Audience, t.AMR, t.AuthTime
-		next.Offline, next.FamilyCreatedAt = t.Offline, t.FamilyCreatedAt
+		next.OrgID, next.Offline, next.FamilyCreatedAt = t.OrgID, t.Offline, t.FamilyCreatedAt
 		next.ExpiresAt = s.refreshExpiry(now, t.FamilyCreatedAt)
 		_, err := s.eph.RotateRefreshToken(ctx, t.ID, next, s.cfg.RefreshReuseGrace)
 		if err != nil {
@@ -216,6 +226,7 @@ func (s *Storage) refreshError(ctx context.Context, t store.RefreshToken, err er
 type RefreshRequest struct {
 	t      store.RefreshToken
 	scopes []string
+	claims *orgs.Claims // computed when the token is validated
 }
 
 // GetAMR returns the methods of the original sign-in.
@@ -256,7 +267,14 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if err != nil {
 		return nil, s.serverError(ctx, "load user", err)
 	}
-	return &RefreshRequest{t: t, scopes: t.Scopes}, nil
+	// A person removed from their last organization entitled to the
+	// client's service (or from the organization selected at sign-in)
+	// gets invalid_grant; a role change shows in the claims minted next.
+	r := &RefreshRequest{t: t, scopes: t.Scopes}
+	if _, err := s.requestClaims(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // refreshToken looks up the refresh token a client presented; ErrNotFound

@@ -53,6 +53,17 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 		return err
 	}
 	setUserClaims(info, u, scopes)
+	if wantsRoles(req.GetScopes()) {
+		c, err := s.requestClaims(ctx, req)
+		if err != nil {
+			return err
+		}
+		if c != nil {
+			for k, v := range c.Map() {
+				info.AppendClaims(k, v)
+			}
+		}
+	}
 	// op puts neither sid nor, on refresh, acr in ID tokens; registered
 	// claims win over these when op does set them.
 	switch r := req.(type) {
@@ -91,6 +102,18 @@ func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 		return err
 	}
 	setUserClaims(info, u, a.Scopes)
+	if wantsRoles(a.Scopes) {
+		c, err := s.orgClaims(ctx, a.Subject, a.Client, a.Org)
+		if entitlementLost(err) {
+			return oidc.ErrAccessDenied().WithDescription("the account may no longer use this service")
+		}
+		if err != nil {
+			return s.serverError(ctx, "organization claims", err)
+		}
+		for k, v := range c.Map() {
+			info.AppendClaims(k, v)
+		}
+	}
 	return nil
 }
 
@@ -116,12 +139,23 @@ func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 		return errInactive
 	}
 	var info oidc.UserInfo
+	claims := map[string]any{}
 	if a.Subject != a.Client {
 		u, err := s.user(ctx, a.Subject)
 		if err != nil || u.Disabled {
 			return errInactive
 		}
 		setUserClaims(&info, u, a.Scopes)
+		if wantsRoles(a.Scopes) {
+			c, err := s.orgClaims(ctx, a.Subject, a.Client, a.Org)
+			if err != nil {
+				if !entitlementLost(err) {
+					_ = s.serverError(ctx, "introspection: organization claims", err) // logs, flags an outage
+				}
+				return errInactive // the entitlement is gone, or unknown: fail closed
+			}
+			addClaims(claims, &c)
+		}
 	}
 	resp.SetUserInfo(&info)
 	resp.Subject = a.Subject
@@ -132,7 +166,10 @@ func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	resp.IssuedAt = oidc.FromTime(time.Unix(a.Issued, 0))
 	resp.TokenType = oidc.BearerToken
 	if a.Session != "" {
-		resp.Claims = map[string]any{"sid": a.Session}
+		claims["sid"] = a.Session
+	}
+	if len(claims) > 0 {
+		resp.Claims = claims
 	}
 	return nil
 }
@@ -144,11 +181,18 @@ func (s *Storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 }
 
 // GetPrivateClaimsFromRequest adds `scope` and `sid` to JWT access tokens
-// (op adds neither).
-func (s *Storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
+// (op adds neither), and the organization claims for scope roles.
+func (s *Storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
 	claims := map[string]any{"scope": strings.Join(req.GetScopes(), " ")}
 	if sid := sessionOf(req); sid != "" {
 		claims["sid"] = sid
+	}
+	if wantsRoles(req.GetScopes()) {
+		c, err := s.requestClaims(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		addClaims(claims, c)
 	}
 	return claims, nil
 }

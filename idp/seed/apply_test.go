@@ -119,12 +119,12 @@ func TestApplyDevSeedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 1 org, 2 services, 2 entitlements, 3 users, 3 memberships, 2 clients, 1 legacy ID.
-	if sum != (Summary{Created: 14}) || sum.String() != "14 created, 0 unchanged" {
+	// 2 orgs, 2 services, 3 entitlements, 4 users, 5 memberships, 2 clients, 1 legacy ID.
+	if sum != (Summary{Created: 19}) || sum.String() != "19 created, 0 unchanged" {
 		t.Fatalf("first apply: %v", sum)
 	}
-	if n := salts.hashes(); n != 4 {
-		t.Errorf("first apply hashed %d passwords, want 4 (3 users, 1 legacy ID)", n)
+	if n := salts.hashes(); n != 5 {
+		t.Errorf("first apply hashed %d passwords, want 5 (4 users, 1 legacy ID)", n)
 	}
 	before := dump(t, d, f)
 
@@ -132,11 +132,11 @@ func TestApplyDevSeedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum != (Summary{Unchanged: 14}) || sum.String() != "0 created, 14 unchanged" {
+	if sum != (Summary{Unchanged: 19}) || sum.String() != "0 created, 19 unchanged" {
 		t.Fatalf("second apply: %v", sum)
 	}
-	if n := salts.hashes(); n != 4 {
-		t.Errorf("second apply hashed %d more passwords, want none", n-4)
+	if n := salts.hashes(); n != 5 {
+		t.Errorf("second apply hashed %d more passwords, want none", n-5)
 	}
 	if after := dump(t, d, f); after != before {
 		t.Fatalf("second apply changed the store:\nbefore %s\nafter %s", before, after)
@@ -245,7 +245,7 @@ func TestApplyRollsBackWhenAWriteFails(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("want the write error, got %v", err)
 	}
-	if want := "seed.yaml:67: legacy_login_ids[0]: create legacy login ID: disk on fire"; err.Error() != want {
+	if want := "seed.yaml:85: legacy_login_ids[0]: create legacy login ID: disk on fire"; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
 	assertEmpty(t, d, f)
@@ -338,8 +338,8 @@ func TestApplyLeavesExistingRecordsAlone(t *testing.T) {
 		t.Fatalf("re-apply overwrote changes:\nbefore %s\nafter %s", before, after)
 	}
 	// A membership added to the file for an existing user is created.
-	f.Users[1].Memberships = append(f.Users[1].Memberships, Membership{Org: "NK0002", Role: store.RoleNormal})
-	f.Organizations = append(f.Organizations, Organization{Code: "NK0002", Name: "Second"})
+	f.Users[1].Memberships = append(f.Users[1].Memberships, Membership{Org: "NK0003", Role: store.RoleNormal})
+	f.Organizations = append(f.Organizations, Organization{Code: "NK0003", Name: "Third"})
 	if sum, err := Apply(ctx, d, f, opt); err != nil || sum.Created != 2 {
 		t.Fatalf("new membership: %v, %v", sum, err)
 	}

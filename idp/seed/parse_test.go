@@ -56,8 +56,8 @@ func TestParseDevSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Organizations) != 1 || len(f.Services) != 2 || len(f.Entitlements) != 2 ||
-		len(f.Users) != 3 || len(f.Clients) != 2 || len(f.LegacyLoginIDs) != 1 {
+	if len(f.Organizations) != 2 || len(f.Services) != 2 || len(f.Entitlements) != 3 ||
+		len(f.Users) != 4 || len(f.Clients) != 2 || len(f.LegacyLoginIDs) != 1 {
 		t.Fatalf("unexpected counts: %+v", f)
 	}
 	u := f.Users[0]
@@ -246,4 +246,32 @@ func TestDescribe(t *testing.T) {
 	if got := (User{}).Describe(nil); got != "no organization" {
 		t.Errorf("Describe = %q", got)
 	}
+}
+
+func TestParseOrganizationSelection(t *testing.T) {
+	in := `clients:
+  - id: a
+    name: A
+    service: nk-pass
+    secret: a-secret-0123456789-0123456789-0123
+    redirect_uris: [https://a.example/cb]
+    grant_types: [authorization_code]
+    organization_selection: required
+  - id: b
+    name: B
+    secret: b-secret-0123456789-0123456789-0123
+    redirect_uris: [https://b.example/cb]
+    grant_types: [authorization_code]
+    organization_selection: required
+  - id: c
+    name: C
+    service: nk-pass
+    secret: c-secret-0123456789-0123456789-0123
+    redirect_uris: [https://c.example/cb]
+    grant_types: [authorization_code]
+    organization_selection: sometimes
+`
+	wantProblems(t, in,
+		`seed.yaml:14: clients[1].organization_selection: required needs the client to be bound to a service`,
+		`seed.yaml:21: clients[2].organization_selection: "sometimes" is not required (or empty)`)
 }

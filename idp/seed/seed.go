@@ -91,6 +91,9 @@ type Client struct {
 	GrantTypes             []string              `yaml:"grant_types"`
 	FirstParty             bool                  `yaml:"first_party"`
 	AccessTokenType        store.AccessTokenType `yaml:"access_token_type"`
+	// OrganizationSelection "required": every sign-in selects exactly one
+	// organization (the org claim).
+	OrganizationSelection store.OrganizationSelection `yaml:"organization_selection"`
 }
 
 // LegacyLoginID is an organization-level login ID of a service, keyed by

@@ -241,6 +241,7 @@ func (f *File) checkClient(ps *problems, path string, c Client) {
 		checkSecret(ps, path, clientSecret, c.Secret, c.SecretHash, c.SecretEnv, clients.MinSecretLength, false, checkClientSecretHash)
 	}
 	sc := c.record()
+	sc.ServiceID = c.Service // a code here: clients.Validate only asks whether there is one
 	if clientSecret.given(c.Secret, c.SecretHash, c.SecretEnv) != "" {
 		sc.SecretHash = "(set)" // its form was checked above
 	}
@@ -282,6 +283,7 @@ func (c Client) record() store.Client {
 		Public:                 c.Public,
 		FirstParty:             c.FirstParty,
 		AccessTokenType:        c.AccessTokenType,
+		OrganizationSelection:  c.OrganizationSelection,
 	}
 }
 

@@ -198,6 +198,20 @@ func (m *Manager) AddClient(ctx context.Context, id, clientID string) (store.Ses
 	})
 }
 
+// RememberOrg records orgID as the organization chosen for clientID in
+// session id: the next sign-in to that client in this browser session
+// selects it without asking (until prompt=select_account).
+func (m *Manager) RememberOrg(ctx context.Context, id, clientID, orgID string) error {
+	_, err := m.store.UpdateSession(ctx, id, func(s *store.Session) error {
+		if s.OrgChoices == nil {
+			s.OrgChoices = map[string]string{}
+		}
+		s.OrgChoices[clientID] = orgID
+		return nil
+	})
+	return err
+}
+
 // Reauthenticated records that the person proved their password again in
 // session id at `at` (e.g. to change it): the session's auth_time moves,
 // so it outlives the password change that follows.

@@ -12,6 +12,7 @@ package memory
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -188,6 +189,7 @@ func (s *Store) size() int {
 func cloneSession(x store.Session) store.Session {
 	x.AMR = slices.Clone(x.AMR)
 	x.Clients = slices.Clone(x.Clients)
+	x.OrgChoices = maps.Clone(x.OrgChoices)
 	return x
 }
 

@@ -146,7 +146,8 @@ func durClient(id string, now time.Time) store.Client {
 		BackchannelLogoutURI:   "https://" + id + ".example/bcl",
 		GrantTypes:             []string{"authorization_code", "refresh_token"},
 		FirstParty:             true, AccessTokenType: store.AccessTokenJWT,
-		CreatedAt: now, UpdatedAt: now,
+		OrganizationSelection: store.OrgSelectionRequired,
+		CreatedAt:             now, UpdatedAt: now,
 	}
 }
 

@@ -60,6 +60,7 @@ func durUpdateClient(t *testing.T, open DurableOpener) {
 		c.GrantTypes = []string{"client_credentials"}
 		c.PostLogoutRedirectURIs = nil
 		c.AccessTokenType = store.AccessTokenOpaque
+		c.OrganizationSelection = store.OrgSelectionOptional
 		c.ID, c.CreatedAt = "hijack", time.Time{}
 		return nil
 	})
@@ -69,6 +70,7 @@ func durUpdateClient(t *testing.T, open DurableOpener) {
 	want.GrantTypes = []string{"client_credentials"}
 	want.PostLogoutRedirectURIs = nil
 	want.AccessTokenType = store.AccessTokenOpaque
+	want.OrganizationSelection = store.OrgSelectionOptional
 	want.UpdatedAt = t0.Add(time.Second)
 	durEqual(t, "UpdateClient result", got, want)
 	stored, err := s.GetClient(ctx, "c1")

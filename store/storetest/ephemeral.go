@@ -102,6 +102,7 @@ func ephSession(id, userID string, now time.Time) store.Session {
 		AbsoluteEnd: now.Add(30 * 24 * time.Hour),
 		ExpiresAt:   now.Add(time.Hour),
 		Clients:     []string{"portal"},
+		OrgChoices:  map[string]string{"portal": "org-1"},
 		IP:          "192.0.2.10",
 		UserAgent:   "conformance/1.0",
 	}
@@ -143,6 +144,7 @@ func ephSessionUpdate(t *testing.T, open EphemeralOpener) {
 	now := clock.Now()
 	got, err := s.UpdateSession(ctx, x.ID, func(x *store.Session) error {
 		x.Clients = append(x.Clients, "shop")
+		x.OrgChoices["shop"] = "org-2"
 		x.LastSeen = now
 		x.ExpiresAt = now.Add(2 * time.Hour)
 		return nil
@@ -150,6 +152,7 @@ func ephSessionUpdate(t *testing.T, open EphemeralOpener) {
 	ephIs(t, "update", err, nil)
 	want := x
 	want.Clients = []string{"portal", "shop"}
+	want.OrgChoices = map[string]string{"portal": "org-1", "shop": "org-2"}
 	want.LastSeen, want.ExpiresAt = now, now.Add(2*time.Hour)
 	ephEqual(t, "update result", got, want)
 	got, err = s.GetSession(ctx, x.ID)
@@ -317,6 +320,7 @@ func ephAuthRequestRecord(id string, now time.Time) store.AuthRequest {
 		Prompt:              []string{"login"},
 		MaxAge:              &maxAge,
 		LoginHint:           "a@example.com",
+		OrgHint:             "NK0001",
 		UILocales:           []string{"ja", "en"},
 		ACRValues:           nil,
 		CreatedAt:           now,
@@ -341,12 +345,12 @@ func ephAuthRequest(t *testing.T, open EphemeralOpener) {
 	now := clock.Now()
 	got, err = s.UpdateAuthRequest(ctx, want.ID, func(r *store.AuthRequest) error {
 		r.Done, r.UserID, r.SessionID, r.AuthTime = true, "user-1", "sess-1", now
-		r.AMR = []string{"pwd"}
+		r.AMR, r.OrgID = []string{"pwd"}, "org-1"
 		return nil
 	})
 	ephIs(t, "update", err, nil)
 	want.Done, want.UserID, want.SessionID, want.AuthTime = true, "user-1", "sess-1", now
-	want.AMR = []string{"pwd"}
+	want.AMR, want.OrgID = []string{"pwd"}, "org-1"
 	ephEqual(t, "update result", got, want)
 	got, err = s.GetAuthRequest(ctx, want.ID)
 	ephIs(t, "get after update", err, nil)

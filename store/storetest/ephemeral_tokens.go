@@ -83,6 +83,7 @@ func ephToken(id, family string, now time.Time) store.RefreshToken {
 		Audience:        []string{"portal"},
 		AMR:             []string{"pwd"},
 		AuthTime:        now,
+		OrgID:           "org-1",
 		Offline:         true,
 		FamilyCreatedAt: now,
 		CreatedAt:       now,
