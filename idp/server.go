@@ -76,6 +76,7 @@ type Server struct {
 	deps     Deps
 	Keys     *keys.Manager
 	Provider *op.Provider
+	storage  *oidcstore.Storage
 	Sessions *session.Manager
 	login    *login.Handler
 	renderer *web.Renderer
@@ -164,10 +165,15 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		ClientCacheTTL:          5 * time.Second,
 		Users:                   usersFrom(users),
 		EndSession:              s.endSession,
-		LogoutConfirmURL:        login.ConfirmURL,
-		Now:                     d.Now,
-		Rand:                    d.Rand,
-		Logger:                  d.Logger,
+		Audit: func(ctx context.Context, e store.AuditEvent) {
+			if _, err := d.Durable.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+				d.Logger.WarnContext(ctx, "audit", slog.String("kind", e.Kind), slog.Any("err", err))
+			}
+		},
+		LogoutConfirmURL: login.ConfirmURL,
+		Now:              d.Now,
+		Rand:             d.Rand,
+		Logger:           d.Logger,
 	}, d.Durable, d.Ephemeral, km)
 
 	crypto, cryptoKey, err := NewCrypto(d.CryptoSecret, d.PreviousCryptoSecrets...)
@@ -196,7 +202,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
-	s.Provider = provider
+	s.Provider, s.storage = provider, stor
 	s.logouts, err = backchannel.NewWorker(d.Durable, backchannel.Keys(km.Signing), backchannel.Config{
 		Issuer: c.Issuer, Now: d.Now, Rand: d.Rand, Logger: d.Logger,
 	})
