@@ -16,8 +16,12 @@ import (
 )
 
 // setup starts hubid with two services and a user entitled to both.
-func setup(t *testing.T, backend string) (*hubtest.Env, *rp, *rp, store.User) {
-	env := hubtest.New(t, hubtest.Options{Backend: backend})
+func setup(t *testing.T, backend string, adjust ...func(*hubtest.Options)) (*hubtest.Env, *rp, *rp, store.User) {
+	opt := hubtest.Options{Backend: backend}
+	for _, a := range adjust {
+		a(&opt)
+	}
+	env := hubtest.New(t, opt)
 	ships := newRP(t, env, "ships", "ships-secret-0123456789-0123456789-abcd", "nk-ships")
 	pass := newRP(t, env, "pass", "", "nk-pass")
 	u := env.AddUser(t, hubtest.User{Email: "Aiko@Example.com", Password: testPassword, Name: "Aiko", Org: "NK0001", Role: store.RoleAdministrator, Service: "nk-ships"})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/pprof"
@@ -32,6 +33,7 @@ import (
 	"github.com/customerhub/hubid/idp/i18n"
 	"github.com/customerhub/hubid/idp/login"
 	"github.com/customerhub/hubid/idp/mail"
+	"github.com/customerhub/hubid/idp/oauthstrict"
 	"github.com/customerhub/hubid/idp/oidcstore"
 	"github.com/customerhub/hubid/idp/outbox"
 	"github.com/customerhub/hubid/idp/pwpolicy"
@@ -271,11 +273,14 @@ func (s *Server) buildPublic() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /keys", s.corsFor(http.HandlerFunc(s.keysHandler)))
 	mux.Handle("GET "+oidc.DiscoveryEndpoint, s.corsFor(s.cachedDiscovery()))
-	api := unavailableStatus(s.Provider)
-	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(api)))
-	mux.Handle("/userinfo", s.corsFor(httpx.NoStore(api)))
-	mux.Handle("/oauth/introspect", httpx.NoStore(api))
-	mux.Handle("/revoke", api)
+	// The strict layer (idp/oauthstrict) runs inside unavailableStatus:
+	// both share the request memo, which carries the client
+	// authentication to op and an outage to unavailableStatus.
+	strict := &oauthstrict.Layer{Clients: s.storage, PageError: s.formError}
+	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(unavailableStatus(strict.Token(s.Provider)))))
+	mux.Handle("/userinfo", s.corsFor(httpx.NoStore(unavailableStatus(strict.Userinfo(s.Provider)))))
+	mux.Handle("/oauth/introspect", httpx.NoStore(unavailableStatus(strict.Introspect(s.Provider))))
+	mux.Handle("/revoke", unavailableStatus(strict.Revoke(s.Provider)))
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("/static/", web.Static())
 	if s.deps.DevMailDir != "" {
@@ -289,12 +294,12 @@ func (s *Server) buildPublic() http.Handler {
 	s.recovery.Mount(pages)
 	s.account.Mount(pages)
 	s.consent.Mount(pages)
-	protected := web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages))
+	protected := httpx.Forms(web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages)), s.formError)
 	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out",
 		"/forgot", "/forgot/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/", "/consent"} {
 		mux.Handle(p, protected)
 	}
-	browser := web.Protect(s.browserErrors(s.Provider))
+	browser := web.Protect(s.browserErrors(strict.Browser(s.Provider)))
 	mux.Handle("/authorize", browser)
 	mux.Handle("/authorize/", browser)
 	mux.Handle("/end_session", browser)
@@ -302,6 +307,20 @@ func (s *Server) buildPublic() http.Handler {
 	mux.Handle("/", s.Provider)
 	m := httpx.NewMetrics(s.deps.Registry)
 	return httpx.Wrap(httpx.SecurityHeaders(mux, https), s.deps.Logger, m, route)
+}
+
+// formError answers a refused page request (too large, not a form, bad
+// text, a repeated parameter at /authorize) with the error page: a
+// client error, logged as a warning.
+func (s *Server) formError(w http.ResponseWriter, r *http.Request, err error) {
+	p := s.renderer.Bundle.Printer(s.renderer.Bundle.FromRequest(r))
+	fe := httpx.AsFormError(err)
+	if fe.Status() == http.StatusRequestEntityTooLarge {
+		s.deps.Logger.WarnContext(r.Context(), "page error", slog.Any("err", err), slog.Int("status", fe.Status()))
+		s.renderer.Render(w, r, fe.Status(), "error", p, "error.title", web.ErrorData{Message: "error.badrequest", RequestID: httpx.RequestID(r.Context())})
+		return
+	}
+	s.renderer.Error(w, r, p, apperr.Wrap(apperr.Invalid, "request refused", err), "error.badrequest")
 }
 
 func (s *Server) buildInternal() http.Handler {

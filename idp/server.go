@@ -78,6 +78,7 @@ type Server struct {
 	deps     Deps
 	Keys     *keys.Manager
 	Provider *op.Provider
+	storage  *oidcstore.Storage
 	Sessions *session.Manager
 	// Orgs is the organizations service the console and the admin API
 	// adapt.
@@ -171,10 +172,15 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		ClientCacheTTL:          5 * time.Second,
 		Users:                   usersFrom(users),
 		EndSession:              s.endSession,
-		LogoutConfirmURL:        login.ConfirmURL,
-		Now:                     d.Now,
-		Rand:                    d.Rand,
-		Logger:                  d.Logger,
+		Audit: func(ctx context.Context, e store.AuditEvent) {
+			if _, err := d.Durable.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+				d.Logger.WarnContext(ctx, "audit", slog.String("kind", e.Kind), slog.Any("err", err))
+			}
+		},
+		LogoutConfirmURL: login.ConfirmURL,
+		Now:              d.Now,
+		Rand:             d.Rand,
+		Logger:           d.Logger,
 	}, d.Durable, d.Ephemeral, km)
 
 	crypto, cryptoKey, err := NewCrypto(d.CryptoSecret, d.PreviousCryptoSecrets...)
@@ -203,7 +209,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
-	s.Provider = provider
+	s.Provider, s.storage = provider, stor
 	s.logouts, err = backchannel.NewWorker(d.Durable, backchannel.Keys(km.Signing), backchannel.Config{
 		Issuer: c.Issuer, Now: d.Now, Rand: d.Rand, Logger: d.Logger,
 	})

@@ -136,7 +136,10 @@ type RefreshStore interface {
 	GetRefreshToken(ctx context.Context, familyID, id string) (RefreshToken, error)
 	// RotateRefreshToken atomically replaces the current token oldID of
 	// family next.FamilyID (required; ErrNotFound when oldID is not a live
-	// token of that family) with next and returns the old record. If oldID was already
+	// token of that family) with next and returns the old record as it
+	// was before the call (RotatedAt zero on a first rotation; on a retry
+	// within grace, ReplacedBy names the successor the retry replaced, so
+	// the caller can invalidate what it issued). If oldID was already
 	// rotated less than grace ago and its successor is unused, the successor
 	// is replaced by next (a retry after a lost response). Otherwise reuse of
 	// a rotated token revokes the whole family and returns ErrAlreadyUsed.

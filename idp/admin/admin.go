@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/customerhub/hubid/apperr"
+	"github.com/customerhub/hubid/idp/httpx"
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/store"
 )
@@ -187,7 +188,7 @@ func (h *Handler) rotate(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Force bool `json:"force"`
 	}
-	if err := decode(r, &req); err != nil {
+	if err := decode(w, r, &req); err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
@@ -207,7 +208,7 @@ func (h *Handler) retire(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Now bool `json:"now"`
 	}
-	if err := decode(r, &req); err != nil {
+	if err := decode(w, r, &req); err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}
@@ -229,15 +230,26 @@ func (h *Handler) retire(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, events(evs))
 }
 
-// decode reads a small JSON body; an empty body leaves v as it is.
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 4<<10))
+// decode reads a small JSON body (at most httpx.MaxBody bytes: a larger
+// one is refused, never cut); an empty body leaves v as it is.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	httpx.LimitBody(w, r)
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+	err := dec.Decode(v)
+	if err == nil {
+		_, err = io.Copy(io.Discard, r.Body) // a body past the limit is refused even after a valid object
+	}
+	if httpx.TooLarge(err) {
+		return errTooLarge
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		return apperr.Wrap(apperr.Invalid, "the request body is not the expected JSON object", err)
 	}
 	return nil
 }
+
+var errTooLarge = apperr.New(apperr.Invalid, httpx.ErrTooLarge.Error())
 
 type errorBody struct {
 	Error       string `json:"error"`
@@ -249,6 +261,9 @@ type errorBody struct {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := apperr.CodeOf(err)
 	status := apperr.HTTPStatus(code)
+	if errors.Is(err, errTooLarge) {
+		status = http.StatusRequestEntityTooLarge
+	}
 	if status >= http.StatusInternalServerError {
 		log.ErrorContext(r.Context(), "admin API", slog.String("path", r.URL.Path), slog.Any("err", err))
 	}

@@ -173,7 +173,7 @@ func Defaults() Config {
 			CodeTTL:                 Duration(60 * time.Second),
 			RefreshIdle:             Duration(14 * 24 * time.Hour),
 			RefreshAbsolute:         Duration(90 * 24 * time.Hour),
-			RefreshReuseGrace:       Duration(10 * time.Second),
+			RefreshReuseGrace:       0, // strict: reuse of a rotated token revokes the family
 			RequirePKCEConfidential: &t,
 			IDTokenSigningAlgorithm: "RS256",
 		},

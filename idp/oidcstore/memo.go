@@ -2,6 +2,7 @@ package oidcstore
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,8 @@ type memo struct {
 	mu          sync.Mutex
 	clients     map[string]store.Client
 	users       map[string]store.User
-	unavailable atomic.Bool // a backend was down during the request
+	authed      map[string]string // client ID → the secret it was authenticated with
+	unavailable atomic.Bool       // a backend was down during the request
 }
 
 type memoKey struct{}
@@ -30,7 +32,7 @@ func WithMemo(ctx context.Context) context.Context {
 	if memoOf(ctx) != nil {
 		return ctx
 	}
-	return context.WithValue(ctx, memoKey{}, &memo{clients: map[string]store.Client{}, users: map[string]store.User{}})
+	return context.WithValue(ctx, memoKey{}, &memo{clients: map[string]store.Client{}, users: map[string]store.User{}, authed: map[string]string{}})
 }
 
 // Memoize is an HTTP middleware (an op interceptor) that gives each
@@ -147,4 +149,27 @@ func (s *Storage) user(ctx context.Context, id string) (store.User, error) {
 		m.mu.Unlock()
 	}
 	return u, err
+}
+
+// rememberAuth records that client id authenticated with secret during
+// the request.
+func rememberAuth(ctx context.Context, id, secret string) {
+	if m := memoOf(ctx); m != nil {
+		m.mu.Lock()
+		m.authed[id] = secret
+		m.mu.Unlock()
+	}
+}
+
+// authenticatedBefore reports whether client id already authenticated
+// with this same secret during the request (compared in constant time).
+func authenticatedBefore(ctx context.Context, id, secret string) bool {
+	m := memoOf(ctx)
+	if m == nil {
+		return false
+	}
+	m.mu.Lock()
+	prev, ok := m.authed[id]
+	m.mu.Unlock()
+	return ok && subtle.ConstantTimeCompare([]byte(prev), []byte(secret)) == 1
 }

@@ -76,6 +76,8 @@ type Config struct {
 	// with client_credentials (e.g. hubid:admin → admin.clients); any
 	// other client asking for it gets invalid_scope.
 	RestrictedScopes map[string][]string
+	// Audit records a security event (nil: none).
+	Audit func(ctx context.Context, e store.AuditEvent)
 	// EndSession ends a browser session and notifies its clients.
 	EndSession func(ctx context.Context, sessionID string) error
 	// LogoutConfirmURL is the confirmation page for end_session requests
@@ -182,7 +184,27 @@ func (s *Storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 	return err
 }
 
+// AuthenticateClient authenticates a client before anything else of its
+// request is looked at (idp/oauthstrict): a confidential client by its
+// secret, a public client by its ID alone (it must send no secret).
+// Success is remembered for the request (its memo), so op's own check of
+// the same credentials costs no second hash.
+func (s *Storage) AuthenticateClient(ctx context.Context, id, secret string) (public bool, err error) {
+	c, err := s.authenticate(ctx, id, secret)
+	switch {
+	case c.Public && secret == "":
+		return true, nil // found, and refused by authenticate only for being public
+	case err != nil:
+		return c.Public, err
+	}
+	rememberAuth(ctx, id, secret)
+	return false, nil
+}
+
 func (s *Storage) authenticate(ctx context.Context, id, secret string) (store.Client, error) {
+	if authenticatedBefore(ctx, id, secret) {
+		return s.client(ctx, id)
+	}
 	c, err := s.client(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		s.cfg.VerifySecret(secret, "") // same work for unknown clients

@@ -2,6 +2,7 @@ package oidcstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -113,14 +114,25 @@ func (s *Storage) grantOf(req op.TokenRequest) (grant, session string, err error
 	return g, "", err
 }
 
-func (s *Storage) newAccessID(req op.TokenRequest, clientID string) (string, time.Time, error) {
+// accessNonceFor is the nonce (revocation key) of the access token issued
+// together with refresh token id: a retry within the reuse grace replaces
+// that refresh token, and revokes its access token by this nonce.
+func accessNonceFor(refreshID string) string {
+	h := sha256.Sum256([]byte("access:" + refreshID))
+	return base64.RawURLEncoding.EncodeToString(h[:12])
+}
+
+// newAccessID mints an access token ID; nonce "" draws a random one.
+func (s *Storage) newAccessID(req op.TokenRequest, clientID, nonce string) (string, time.Time, error) {
 	grant, sid, err := s.grantOf(req)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	n, err := s.random(12)
-	if err != nil {
-		return "", time.Time{}, err
+	n := nonce
+	if n == "" {
+		if n, err = s.random(12); err != nil {
+			return "", time.Time{}, err
+		}
 	}
 	now := s.cfg.Now()
 	exp := now.Add(s.cfg.AccessTTL)
@@ -145,7 +157,7 @@ func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if _, err := s.requestClaims(ctx, req); err != nil {
 		return "", time.Time{}, err
 	}
-	id, exp, err := s.newAccessID(req, clientOf(req))
+	id, exp, err := s.newAccessID(req, clientOf(req), "")
 	if err != nil {
 		return "", time.Time{}, s.serverError(ctx, "access token id", err)
 	}
@@ -160,21 +172,23 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if _, err := s.requestClaims(ctx, req); err != nil {
 		return "", "", time.Time{}, err
 	}
-	accessID, exp, err := s.newAccessID(req, clientOf(req))
-	if err != nil {
-		return "", "", time.Time{}, s.serverError(ctx, "access token id", err)
-	}
 	secret, err := s.random(32)
 	if err != nil {
 		return "", "", time.Time{}, s.serverError(ctx, "refresh token", err)
 	}
+	family, _, err := s.grantOf(req)
+	if err != nil {
+		return "", "", time.Time{}, s.serverError(ctx, "grant id", err)
+	}
+	tok := refreshValue(family, secret)
+	accessID, exp, err := s.newAccessID(req, clientOf(req), accessNonceFor(HashToken(tok)))
+	if err != nil {
+		return "", "", time.Time{}, s.serverError(ctx, "access token id", err)
+	}
 	now := s.cfg.Now()
-	next := store.RefreshToken{CreatedAt: now}
-	var tok string
+	next := store.RefreshToken{ID: HashToken(tok), CreatedAt: now}
 	switch r := req.(type) {
 	case *AuthRequest:
-		tok = refreshValue(r.grantID, secret)
-		next.ID = HashToken(tok)
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = r.grantID, r.r.UserID, r.r.ClientID, r.r.SessionID
 		next.Scopes, next.Audience, next.AMR, next.AuthTime = r.r.Scopes, r.GetAudience(), r.r.AMR, r.r.AuthTime
 		next.OrgID = r.r.OrgID
@@ -186,21 +200,46 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		}
 	case *RefreshRequest:
 		t := r.t
-		tok = refreshValue(t.FamilyID, secret)
-		next.ID = HashToken(tok)
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = t.FamilyID, t.UserID, t.ClientID, t.SessionID
 		next.Scopes, next.Audience, next.AMR, next.AuthTime = r.scopes, t.Audience, t.AMR, t.AuthTime
 		next.OrgID, next.Offline, next.FamilyCreatedAt = t.OrgID, t.Offline, t.FamilyCreatedAt
 		next.ExpiresAt = s.refreshExpiry(now, t.FamilyCreatedAt)
-		_, err := s.eph.RotateRefreshToken(ctx, t.ID, next, s.cfg.RefreshReuseGrace)
+		before, err := s.eph.RotateRefreshToken(ctx, t.ID, next, s.cfg.RefreshReuseGrace)
 		if err != nil {
 			return "", "", time.Time{}, s.refreshError(ctx, t, err)
+		}
+		if !before.RotatedAt.IsZero() {
+			s.graceRetry(ctx, t, before.ReplacedBy)
 		}
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
 	return accessID, tok, exp, nil
 }
+
+// graceRetry follows a rotated refresh token presented again within
+// tokens.refresh_reuse_grace (its successor still unused), which replaced
+// that successor: the access token issued with the successor is revoked,
+// so however many retries arrive, one refresh token and one access token
+// stay valid. Every such retry is audited and logged.
+func (s *Storage) graceRetry(ctx context.Context, t store.RefreshToken, replaced string) {
+	now := s.cfg.Now()
+	if replaced != "" {
+		if err := s.eph.RevokeToken(ctx, accessKey(accessNonceFor(replaced)), now.Add(s.cfg.AccessTTL+s.cfg.ClockSkew)); err != nil {
+			s.cfg.Logger.ErrorContext(ctx, "revoke the access token of a replaced refresh token", slog.Any("err", err))
+		}
+	}
+	s.cfg.Logger.WarnContext(ctx, "rotated refresh token used again within the reuse grace; its successor was replaced",
+		slog.String("client_id", t.ClientID), slog.String("family", t.FamilyID))
+	if s.cfg.Audit != nil {
+		s.cfg.Audit(ctx, store.AuditEvent{Time: now, Kind: AuditRefreshGraceRetry, ClientID: t.ClientID,
+			Detail: map[string]string{"family": t.FamilyID, "user_id": t.UserID}})
+	}
+}
+
+// AuditRefreshGraceRetry is the audit kind of a refresh token retried
+// within the reuse grace (a system event: not in the person's history).
+const AuditRefreshGraceRetry = "token.refresh.grace_retry"
 
 func (s *Storage) refreshExpiry(now, familyStart time.Time) time.Time {
 	idle := now.Add(s.cfg.RefreshIdle)

@@ -80,26 +80,37 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 	return nil
 }
 
+// Userinfo errors (RFC 6750 §3.1); idp/oauthstrict turns them into 401
+// or 403 with a Bearer challenge.
+func invalidToken(desc string) error {
+	return &oidc.Error{ErrorType: "invalid_token", Description: desc}
+}
+
 // SetUserinfoFromToken answers userinfo for a verified access token; it
-// refuses expired and revoked tokens (op does not check either).
+// refuses expired and revoked tokens (op does not check either), tokens
+// of an unavailable account (invalid_token), and tokens without the
+// openid scope, e.g. client credentials tokens (insufficient_scope).
 func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
 	a, err := decodeAccessInfo(tokenID)
 	if err != nil || a.Subject != subject {
-		return oidc.ErrInvalidRequest().WithDescription("invalid token")
+		return invalidToken("the token is not an access token")
 	}
 	ok, err := s.accessActive(ctx, a)
 	if err != nil {
 		return s.serverError(ctx, "check revocation", err)
 	}
 	if !ok {
-		return oidc.ErrAccessDenied().WithDescription("the token is expired or revoked")
+		return invalidToken("the token is expired or revoked")
 	}
-	if a.Subject == a.Client {
-		return oidc.ErrAccessDenied().WithDescription("a client credentials token has no user")
+	if a.Subject == a.Client || !slices.Contains(a.Scopes, oidc.ScopeOpenID) {
+		return &oidc.Error{ErrorType: "insufficient_scope", Description: "userinfo needs a token with the openid scope"}
 	}
-	u, err := s.loadUser(ctx, a.Subject)
+	u, err := s.user(ctx, a.Subject)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return invalidToken("the account is not available")
+	}
 	if err != nil {
-		return err
+		return s.serverError(ctx, "load user", err)
 	}
 	setUserClaims(info, u, a.Scopes)
 	if wantsRoles(a.Scopes) {

@@ -33,7 +33,6 @@ func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
 // postForgot answers every plausible address with the same 303 before
 // anything about it is looked up; the work is done by a background job.
 func (h *Handler) postForgot(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	p := h.d.Guard.Printer(r, nil)
 	if !plausibleEmail(email) {

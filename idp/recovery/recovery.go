@@ -48,8 +48,6 @@ const (
 	forgotTimeout = 30 * time.Second
 	// maxPending bounds the /forgot jobs running at once.
 	maxPending = 64
-	// maxFormBytes bounds a posted form.
-	maxFormBytes = 16 << 10
 	// maxEmailBytes is the longest address accepted (RFC 5321 path).
 	maxEmailBytes = 254
 	// maxUserAgent bounds the user agent kept in audit events.

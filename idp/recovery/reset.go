@@ -71,7 +71,6 @@ func (h *Handler) badResetLink(w http.ResponseWriter, r *http.Request, p *i18n.P
 // and makes every change, and the sessions are ended after it commits.
 func (h *Handler) postReset(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	token, pw, confirm := r.PostFormValue("token"), r.PostFormValue("password"), r.PostFormValue("confirm")
 	hash, ok := tokenHash(token)
 	if !ok {

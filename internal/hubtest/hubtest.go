@@ -7,6 +7,7 @@ package hubtest
 import (
 	"context"
 	"crypto/rand"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -52,6 +53,14 @@ type Options struct {
 	// AdminToken turns the admin APIs on with this operator token; they
 	// are served by Env.Server.Internal().
 	AdminToken string
+	// Now is the provider's clock (default time.Now). The stores keep
+	// the real time: move it only forward, by less than the lifetimes
+	// the stores enforce.
+	Now func() time.Time
+	// Log, when set, receives the provider's log records from WARN up
+	// (as text), so a test can assert on them; else ERROR records go to
+	// stderr.
+	Log io.Writer
 }
 
 // Env is a running hubid.
@@ -156,6 +165,13 @@ func New(t testing.TB, opt Options) *Env {
 		t.Fatalf("unknown backend %q", opt.Backend)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	if opt.Log != nil {
+		log = slog.New(slog.NewTextHandler(opt.Log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
 	// As in cmd/hubid: the only durable handle announces user writes, so
 	// a test changing a user through env.Durable evicts cached copies.
 	if bus, ok := env.Ephemeral.(usercache.Bus); ok {
@@ -169,7 +185,7 @@ func New(t testing.TB, opt Options) *Env {
 	srv, err := idp.New(ctx, idp.Deps{
 		Mail: sender, DevMailDir: env.MailDir, AdminToken: opt.AdminToken,
 		Config: c, Durable: env.Durable, DurableName: durName, Ephemeral: env.Ephemeral, EphemeralName: ephName,
-		Sealer: kr, CryptoSecret: kek.Key[:], Hasher: hasher, Now: time.Now, Rand: rand.Reader, Logger: log,
+		Sealer: kr, CryptoSecret: kek.Key[:], Hasher: hasher, Now: now, Rand: rand.Reader, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)

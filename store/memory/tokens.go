@@ -132,6 +132,7 @@ func (s *Store) RotateRefreshToken(_ context.Context, oldID string, next store.R
 		return cloneRefreshToken(old), fmt.Errorf("store/memory: rotate refresh token: %w", store.ErrRevoked)
 	}
 	exists := fmt.Errorf("store/memory: rotate refresh token: %w", store.ErrAlreadyExists)
+	before := cloneRefreshToken(old)
 	if old.RotatedAt.IsZero() {
 		if s.tokenTaken(next.ID, now) {
 			return store.RefreshToken{}, exists
@@ -139,7 +140,7 @@ func (s *Store) RotateRefreshToken(_ context.Context, oldID string, next store.R
 		old.RotatedAt, old.ReplacedBy = now, next.ID
 		s.tokens[oldID] = old
 		s.putToken(next, now)
-		return cloneRefreshToken(old), nil
+		return before, nil
 	}
 	if now.Sub(old.RotatedAt) < grace {
 		succ, ok := s.tokens[old.ReplacedBy]
@@ -151,7 +152,7 @@ func (s *Store) RotateRefreshToken(_ context.Context, oldID string, next store.R
 			old.ReplacedBy = next.ID
 			s.tokens[oldID] = old
 			s.putToken(next, now)
-			return cloneRefreshToken(old), nil
+			return before, nil
 		}
 	}
 	// Reuse of a rotated token: the family is compromised.

@@ -163,8 +163,8 @@ func liveMicros(v string, now time.Time) bool {
 // RotateRefreshToken implements store.RefreshStore.RotateRefreshToken in
 // one script over the family's slot: the script only touches keys of
 // next.FamilyID, so an old token of another family is simply not found.
-// The old record is returned, with RotatedAt and ReplacedBy as stored
-// after the call, also with ErrAlreadyUsed or ErrRevoked.
+// The old record is returned as it was before the call, also with
+// ErrAlreadyUsed or ErrRevoked.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next store.RefreshToken, grace time.Duration) (store.RefreshToken, error) {
 	const op = "rotate refresh token"
 	if next.FamilyID == "" {
@@ -213,6 +213,14 @@ func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.Re
 		}
 		switch status {
 		case "ok":
+			// As before the call: a first rotation found old current (the
+			// script is only ever told a successor once old was rotated);
+			// a retry within grace replaced the successor succ.
+			if succ == "" {
+				old.RotatedAt, old.ReplacedBy = time.Time{}, ""
+			} else {
+				old.ReplacedBy = succ
+			}
 			return old, nil
 		case "revoked":
 			return old, sentinel(op, store.ErrRevoked)

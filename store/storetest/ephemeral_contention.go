@@ -86,9 +86,11 @@ func ephContentionGrace(t *testing.T, open EphemeralOpener) {
 	s, clock := ephOpen(t, open)
 	const n = 50
 	ephIs(t, "create", s.CreateRefreshToken(ctx, ephToken("rt-hot", "fam", clock.Now())), nil)
+	befores := make([]store.RefreshToken, n)
 	errs := Together(n, func(i int) error {
 		next := ephToken(fmt.Sprintf("rt-next-%d", i), "fam", clock.Now())
-		_, err := s.RotateRefreshToken(ctx, "rt-hot", next, time.Minute)
+		var err error
+		befores[i], err = s.RotateRefreshToken(ctx, "rt-hot", next, time.Minute)
 		return err
 	})
 	counts, other := ephTally(errs)
@@ -111,6 +113,28 @@ func ephContentionGrace(t *testing.T, open EphemeralOpener) {
 		}
 	}
 	ephEqual(t, "live successors", live, 1)
+	// Each retry names the successor it replaced, so the caller can void
+	// what it issued: one first rotation, and every successor but the
+	// live one replaced exactly once.
+	first, replaced := 0, map[string]int{}
+	for _, b := range befores {
+		if b.RotatedAt.IsZero() {
+			first++
+			continue
+		}
+		replaced[b.ReplacedBy]++
+	}
+	ephEqual(t, "first rotations", first, 1)
+	for i := range n {
+		id := fmt.Sprintf("rt-next-%d", i)
+		want := 1
+		if id == old.ReplacedBy {
+			want = 0
+		}
+		if replaced[id] != want {
+			t.Errorf("successor %s named as replaced %d times, want %d", id, replaced[id], want)
+		}
+	}
 }
 
 func ephContentionCounter(t *testing.T, open EphemeralOpener) {

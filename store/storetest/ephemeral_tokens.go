@@ -143,9 +143,9 @@ func ephRefreshRotateChain(t *testing.T, open EphemeralOpener) {
 		next := ephToken(id, "fam", now)
 		old, err := s.RotateRefreshToken(ctx, prev.ID, next, 0)
 		ephIs(t, "rotate "+prev.ID, err, nil)
+		ephEqual(t, "record before the rotation", old, prev)
 		want := prev
 		want.RotatedAt, want.ReplacedBy = now, id
-		ephEqual(t, "rotated record", old, want)
 		ephEqual(t, "stored rotated record", ephGetToken(t, s, "fam", prev.ID, nil), want)
 		ephEqual(t, "successor", ephGetToken(t, s, "fam", id, nil), next)
 		prev = next
@@ -201,8 +201,9 @@ func ephRefreshGraceRetry(t *testing.T, open EphemeralOpener) {
 	old, err := s.RotateRefreshToken(ctx, t1.ID, retry, grace)
 	ephIs(t, "retry within grace", err, nil)
 	want := t1
-	want.RotatedAt, want.ReplacedBy = rotated, retry.ID
-	ephEqual(t, "old record after retry", old, want)
+	want.RotatedAt, want.ReplacedBy = rotated, "rt-2a"
+	ephEqual(t, "old record before the retry (names the replaced successor)", old, want)
+	want.ReplacedBy = retry.ID
 	ephEqual(t, "stored old record", ephGetToken(t, s, "fam", t1.ID, nil), want)
 	ephGetToken(t, s, "fam", "rt-2a", store.ErrNotFound) // replaced
 	ephEqual(t, "new successor", ephGetToken(t, s, "fam", retry.ID, nil), retry)
