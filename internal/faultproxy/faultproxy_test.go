@@ -262,4 +262,3 @@ func TestRedisCommands(t *testing.T) {
 		}
 	}
 }
-
