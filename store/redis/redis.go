@@ -20,9 +20,12 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -43,6 +46,9 @@ type Options struct {
 	// Logger receives the revocation mirror's state changes; nil
 	// discards them.
 	Logger *slog.Logger
+	// Rand makes operation IDs (idempotent retries); nil means
+	// crypto/rand.
+	Rand io.Reader
 }
 
 // Store is a store.Ephemeral on Redis.
@@ -50,6 +56,7 @@ type Store struct {
 	c      goredis.UniversalClient
 	prefix string
 	now    func() time.Time
+	rand   io.Reader
 	log    *slog.Logger
 	mirror *mirror         // revocations, see revocations.go
 	inval  store.Callbacks // invalidation callbacks, see invalidate.go
@@ -76,6 +83,9 @@ func newStore(client goredis.UniversalClient, opt Options, follow bool) *Store {
 	s := &Store{c: client, prefix: opt.Prefix, now: opt.Now, mirror: newMirror(), stop: stop, done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.rand = opt.Rand; s.rand == nil {
+		s.rand = rand.Reader
 	}
 	if s.log = opt.Logger; s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -193,6 +203,16 @@ func parseStamp(v string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("store/redis: bad time field: %w", err)
 	}
 	return t, nil
+}
+
+// opID returns a random operation ID, which a script stores with its
+// result so that a retry of the same call recognises its own first run.
+func (s *Store) opID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", fmt.Errorf("operation ID: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // live reports whether a record expiring at exp still exists at now.
