@@ -52,3 +52,26 @@ func TestRedisOutageFailsClearlyAndRecovers(t *testing.T) {
 		t.Fatalf("hub page after the outage: %d", resp.StatusCode)
 	}
 }
+
+// While Redis replays its data set it answers every command with LOADING
+// (and a transaction with EXECABORT): a refresh is then 503
+// temporarily_unavailable, never invalid_grant, which would make the
+// client throw away a good token; the token works once Redis is back.
+func TestRedisLoadingIsTemporarilyUnavailable(t *testing.T) {
+	env := hubtest.New(t, hubtest.Options{Backend: "external", RedisProxy: true})
+	ships := newRP(t, env, "ships", "ships-secret-0123456789-0123456789-abcd", "svc")
+	env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: testPassword, Org: "O", Service: "svc"})
+	_, f, code := signedIn(t, env, ships, oauth2.SetAuthURLParam("scope", "openid offline_access"))
+	tok, _, _ := ships.exchange(t, f, code)
+
+	env.RedisProxy.RedisError("LOADING Redis is loading the dataset in memory")
+	st, out, h := ships.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	if st != http.StatusServiceUnavailable || out["error"] != "temporarily_unavailable" || h.Get("Retry-After") == "" {
+		t.Fatalf("refresh while Redis loads: %d %v", st, out)
+	}
+	env.RedisProxy.Pass()
+	st, out, _ = ships.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+	if st != http.StatusOK {
+		t.Fatalf("refresh once Redis has loaded: %d %v", st, out)
+	}
+}

@@ -21,7 +21,8 @@
 //     write twice.
 //   - RedisError: every Redis command is answered with an error reply
 //     (e.g. "LOADING …" while Redis replays its AOF) instead of reaching
-//     the server.
+//     the server; a transaction (MULTI … EXEC) gets what Redis answers
+//     then: MULTI accepted, each command refused, EXEC EXECABORT.
 //
 // The proxy never sleeps on a test's behalf: faults switch at once, and
 // the channels returned by DropReplyTo and Swallowed let a test wait for
@@ -37,6 +38,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -283,9 +285,9 @@ func (p *Proxy) clientChunk(l *link, chunk []byte) bool {
 	}
 	if p.mode == modeRedisError {
 		l.pending = append(l.pending, chunk...)
-		var n int
-		n, l.pending = redisCommands(l.pending)
-		reply := bytes.Repeat([]byte("-"+p.redisMsg+"\r\n"), n)
+		var names []string
+		names, l.pending = redisCommands(l.pending)
+		reply := redisReplies(names, p.redisMsg)
 		p.mu.Unlock()
 		if _, err := l.client.Write(reply); err != nil {
 			return false
@@ -355,46 +357,68 @@ func (p *Proxy) fromServer(l *link, up net.Conn) {
 
 var errIncomplete = errors.New("incomplete")
 
-// redisCommands counts the complete RESP commands at the start of b and
-// returns the rest (an incomplete command). Inline commands (a line
-// without '*') count as one per line.
-func redisCommands(b []byte) (int, []byte) {
-	n := 0
+// redisReplies answers commands as a Redis that rejects them with msg
+// does: a transaction's MULTI is accepted, the commands queued in it are
+// rejected, and its EXEC then fails with EXECABORT.
+func redisReplies(names []string, msg string) []byte {
+	var b []byte
+	for _, n := range names {
+		switch strings.ToUpper(n) {
+		case "MULTI":
+			b = append(b, "+OK\r\n"...)
+		case "EXEC":
+			b = append(b, "-EXECABORT Transaction discarded because of previous errors.\r\n"...)
+		default:
+			b = append(b, "-"+msg+"\r\n"...)
+		}
+	}
+	return b
+}
+
+// redisCommands returns the names of the complete RESP commands at the
+// start of b and the rest (an incomplete command). Inline commands (a
+// line without '*') count as one per line.
+func redisCommands(b []byte) ([]string, []byte) {
+	var names []string
 	for len(b) > 0 {
-		rest, err := skipCommand(b)
+		name, rest, err := skipCommand(b)
 		if err != nil {
 			break
 		}
 		b = rest
-		n++
+		names = append(names, name)
 	}
-	return n, append([]byte(nil), b...)
+	return names, append([]byte(nil), b...)
 }
 
-func skipCommand(b []byte) ([]byte, error) {
+func skipCommand(b []byte) (name string, rest []byte, err error) {
 	line, rest, ok := bytes.Cut(b, []byte("\r\n"))
 	if !ok {
-		return nil, errIncomplete
+		return "", nil, errIncomplete
 	}
 	if len(line) == 0 || line[0] != '*' {
-		return rest, nil // inline command
+		name, _, _ := strings.Cut(string(line), " ")
+		return name, rest, nil // inline command
 	}
 	count, ok := atoi(line[1:])
 	if !ok {
-		return rest, nil
+		return "", rest, nil
 	}
-	for range count {
+	for i := range count {
 		hdr, r, ok := bytes.Cut(rest, []byte("\r\n"))
 		if !ok {
-			return nil, errIncomplete
+			return "", nil, errIncomplete
 		}
 		size, ok := atoi(bytes.TrimPrefix(hdr, []byte("$")))
 		if !ok || len(r) < size+2 {
-			return nil, errIncomplete
+			return "", nil, errIncomplete
+		}
+		if i == 0 {
+			name = string(r[:size])
 		}
 		rest = r[size+2:]
 	}
-	return rest, nil
+	return name, rest, nil
 }
 
 func atoi(b []byte) (int, bool) {

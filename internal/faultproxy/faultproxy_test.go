@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -245,20 +246,24 @@ func TestRedisError(t *testing.T) {
 
 func TestRedisCommands(t *testing.T) {
 	for _, tc := range []struct {
-		in   string
-		n    int
-		rest string
+		in    string
+		names string
+		rest  string
 	}{
-		{"", 0, ""},
-		{"*1\r\n$4\r\nPING\r\n", 1, ""},
-		{"*1\r\n$4\r\nPI", 0, "*1\r\n$4\r\nPI"},
-		{"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n", 1, "*1\r\n"},
-		{"PING\r\nPING\r\n", 2, ""},
-		{"*1\r\n$4\r\nPING", 0, "*1\r\n$4\r\nPING"},
+		{"", "", ""},
+		{"*1\r\n$4\r\nPING\r\n", "PING", ""},
+		{"*1\r\n$4\r\nPI", "", "*1\r\n$4\r\nPI"},
+		{"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n", "GET", "*1\r\n"},
+		{"PING\r\nGET k\r\n", "PING GET", ""},
+		{"*1\r\n$4\r\nPING", "", "*1\r\n$4\r\nPING"},
 	} {
-		n, rest := redisCommands([]byte(tc.in))
-		if n != tc.n || string(rest) != tc.rest {
-			t.Errorf("%q: %d %q, want %d %q", tc.in, n, rest, tc.n, tc.rest)
+		names, rest := redisCommands([]byte(tc.in))
+		if strings.Join(names, " ") != tc.names || string(rest) != tc.rest {
+			t.Errorf("%q: %q %q, want %q %q", tc.in, names, rest, tc.names, tc.rest)
 		}
+	}
+	got := string(redisReplies([]string{"multi", "HGET", "EXEC", "GET"}, "LOADING x"))
+	if want := "+OK\r\n-LOADING x\r\n-EXECABORT Transaction discarded because of previous errors.\r\n-LOADING x\r\n"; got != want {
+		t.Errorf("replies %q, want %q", got, want)
 	}
 }

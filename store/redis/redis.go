@@ -23,7 +23,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,6 +33,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/classify"
 )
 
 // Options configures a Store.
@@ -218,39 +218,14 @@ func (s *Store) opID() (string, error) {
 // live reports whether a record expiring at exp still exists at now.
 func live(exp, now time.Time) bool { return now.Before(exp) }
 
-// Server errors that mean "not now" rather than "wrong request".
-var transientReplies = []string{"LOADING", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "READONLY", "BUSY", "NOREPLICAS"}
-
-// unavailable reports whether err means Redis cannot serve: network,
-// timeout, pool or closed-client errors, or a transient server reply.
-func unavailable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, goredis.Nil) || errors.Is(err, goredis.TxFailedErr) {
-		return false
-	}
-	var reply goredis.Error
-	if errors.As(err, &reply) {
-		msg := reply.Error()
-		for _, p := range transientReplies {
-			if strings.HasPrefix(msg, p) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
-}
-
-// fail wraps a Redis error for the operation op; connection problems also
-// wrap store.ErrUnavailable. Errors never carry record IDs, which may be
-// secrets (session IDs).
+// fail wraps a Redis error for the operation op; errors that mean "not
+// now" also wrap store.ErrUnavailable (store/classify decides). Errors
+// never carry record IDs, which may be secrets (session IDs).
 func (s *Store) fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if unavailable(err) {
-		return fmt.Errorf("store/redis: %s: %w: %w", op, store.ErrUnavailable, err)
-	}
-	return fmt.Errorf("store/redis: %s: %w", op, err)
+	return fmt.Errorf("store/redis: %s: %w", op, classify.Redis(err))
 }
 
 // sentinel returns the error reporting a sentinel condition for op.
