@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/internal/hubtest"
 )
 
@@ -73,5 +74,56 @@ func TestRedisLoadingIsTemporarilyUnavailable(t *testing.T) {
 	st, out, _ = ships.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
 	if st != http.StatusOK {
 		t.Fatalf("refresh once Redis has loaded: %d %v", st, out)
+	}
+}
+
+// A PostgreSQL outage is "temporarily unavailable", never the person's or
+// the service's fault: /authorize for a client not yet cached shows the
+// 503 page (not 400 "the request from the service is invalid"), and
+// sign-in attempts that end in the outage do not count against the
+// account, so a person who kept retrying signs in as soon as the database
+// is back.
+func TestPostgresOutageLocksNobodyOut(t *testing.T) {
+	env := hubtest.New(t, hubtest.Options{Backend: "external", PostgresProxy: true, Config: func(c *config.Config) {
+		c.Throttle.DelayAfter, c.Throttle.LockAfter = 2, 3
+	}})
+	ships := newRP(t, env, "ships", "ships-secret-0123456789-0123456789-abcd", "svc")
+	docks := newRP(t, env, "docks", "docks-secret-0123456789-0123456789-abcd", "svc")
+	env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: testPassword, Org: "O", Service: "svc"})
+	b := newBrowser(t, env)
+	f := b.authorize(ships)
+	id := f.authRequestID()
+	if id == "" {
+		t.Fatalf("not on the sign-in page: %s", f.resp.Status)
+	}
+	f.resp.Body.Close()
+	resp := b.post(b.url("/login/email"), url.Values{"authRequestID": {id}, "email": {"aiko@example.com"}})
+	drain(resp)
+
+	env.PostgresProxy.SetDown(true)
+	// The right page for the right failure.
+	f2 := newBrowser(t, env).authorize(docks)
+	page := body(t, f2.resp)
+	if f2.resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "temporarily unavailable") {
+		t.Fatalf("authorize during the outage: %d\n%s", f2.resp.StatusCode, page)
+	}
+	// Retrying more often than the lock threshold: every try is a 503.
+	for i := range env.Config.Throttle.LockAfter + 2 {
+		resp := b.post(b.url("/login/password"), url.Values{"authRequestID": {id}, "password": {testPassword}})
+		if page := body(t, resp); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "temporarily unavailable") {
+			t.Fatalf("sign-in %d during the outage: %d\n%s", i, resp.StatusCode, page)
+		}
+	}
+
+	env.PostgresProxy.SetDown(false)
+	f.resp = b.post(b.url("/login/password"), url.Values{"authRequestID": {id}, "password": {testPassword}})
+	code := f.code(t)
+	if tok, _, _ := ships.exchange(t, f, code); tok.AccessToken == "" {
+		t.Fatal("no access token after the outage")
+	}
+	// A client error is still a client error once the database is back.
+	f3 := newBrowser(t, env).authorize(&rp{oauth: &oauth2.Config{ClientID: "nobody", RedirectURL: "https://nobody.example/cb", Endpoint: ships.oauth.Endpoint}})
+	if page := body(t, f3.resp); f3.resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("unknown client: %d\n%s", f3.resp.StatusCode, page)
 	}
 }

@@ -48,7 +48,10 @@ type Options struct {
 	// RedisProxy puts a cuttable TCP proxy in front of Redis (external
 	// backend only); Env.RedisProxy controls it.
 	RedisProxy bool
-	Config     func(*config.Config) // adjust the configuration
+	// PostgresProxy does the same for PostgreSQL; Env.PostgresProxy
+	// controls it.
+	PostgresProxy bool
+	Config        func(*config.Config) // adjust the configuration
 }
 
 // Env is a running hubid.
@@ -63,6 +66,9 @@ type Env struct {
 	MailDir   string // mail is written here (and shown at /dev/mail)
 	// RedisProxy cuts and restores Redis (with Options.RedisProxy).
 	RedisProxy *testenv.Proxy
+	// PostgresProxy cuts and restores PostgreSQL (with
+	// Options.PostgresProxy).
+	PostgresProxy *testenv.Proxy
 }
 
 // FastHasher is argon2id with tiny parameters, for tests only.
@@ -131,6 +137,9 @@ func New(t testing.TB, opt Options) *Env {
 	case "external":
 		durName, ephName = "postgres", "redis"
 		dsn := testenv.Postgres(t)
+		if opt.PostgresProxy {
+			dsn, env.PostgresProxy = testenv.PostgresViaProxy(t, dsn)
+		}
 		db, err := postgres.Open(ctx, dsn, postgres.Options{Now: time.Now})
 		if err != nil {
 			t.Fatal(err)

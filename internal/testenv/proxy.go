@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/customerhub/hubid/internal/faultproxy"
@@ -21,4 +22,18 @@ func NewProxy(tb testing.TB, target string) *Proxy {
 	}
 	tb.Cleanup(func() { _ = p.Close() })
 	return p
+}
+
+// PostgresViaProxy puts a proxy in front of the server of dsn (a
+// postgres:// URL, as Postgres returns) and returns the DSN that reaches it
+// through the proxy.
+func PostgresViaProxy(tb testing.TB, dsn string) (string, *Proxy) {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || u.Host == "" {
+		tb.Fatalf("PostgresViaProxy needs a postgres:// URL DSN, got %q", dsn)
+	}
+	p := NewProxy(tb, u.Host)
+	u.Host = p.Addr()
+	return u.String(), p
 }
