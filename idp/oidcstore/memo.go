@@ -17,10 +17,10 @@ import (
 // for validation and again for the ID token. It lives only as long as the
 // request, so nothing is ever stale across requests.
 type memo struct {
-	mu          sync.Mutex
-	clients     map[string]store.Client
-	users       map[string]store.User
-	failure     atomic.Value // apperr.Code: the kind of the storage failure met during the request
+	mu      sync.Mutex
+	clients map[string]store.Client
+	users   map[string]store.User
+	failure atomic.Value // apperr.Code: the kind of the storage failure met during the request
 }
 
 type memoKey struct{}
