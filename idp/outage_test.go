@@ -1,10 +1,13 @@
 package idp_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -126,4 +129,38 @@ func TestPostgresOutageLocksNobodyOut(t *testing.T) {
 	if page := body(t, f3.resp); f3.resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("unknown client: %d\n%s", f3.resp.StatusCode, page)
 	}
+}
+
+// A hung Redis (the proxy accepts and never answers, and the client has
+// no timeout of its own) ends at the request's deadline with 503
+// temporarily_unavailable: nothing but the context deadline can end the
+// call here, so the request finishing at all proves it is inherited.
+func TestHungRedisEndsAtTheRequestDeadline(t *testing.T) {
+	env := hubtest.New(t, hubtest.Options{Backend: "external", RedisProxy: true, RedisTimeout: -1, Config: func(c *config.Config) {
+		c.Listen.RequestTimeout = config.Duration(200 * time.Millisecond)
+	}})
+	ships := newRP(t, env, "ships", "ships-secret-0123456789-0123456789-abcd", "svc")
+	env.RedisProxy.BlackHole()
+	// Runs before the server's cleanup, which would otherwise wait for a
+	// hung handler forever.
+	t.Cleanup(env.RedisProxy.Pass)
+	// A guard far above the deadline, so that a regression fails instead
+	// of hanging the test run.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"family.secret"}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ships.provider.Endpoint().TokenURL, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("ships", ships.secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("refresh against a hung Redis never ended: %v", err)
+	}
+	defer drain(resp)
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != http.StatusServiceUnavailable || out["error"] != "temporarily_unavailable" {
+		t.Fatalf("refresh against a hung Redis: %d %v", resp.StatusCode, out)
+	}
+	env.RedisProxy.Pass()
 }

@@ -51,7 +51,11 @@ type Options struct {
 	// PostgresProxy does the same for PostgreSQL; Env.PostgresProxy
 	// controls it.
 	PostgresProxy bool
-	Config        func(*config.Config) // adjust the configuration
+	// RedisTimeout is the Redis client's own per-call timeout
+	// (redisstore.ClientConfig.Timeout: 0 is the production value,
+	// negative none, so that only the request's deadline can end a call).
+	RedisTimeout time.Duration
+	Config       func(*config.Config) // adjust the configuration
 }
 
 // Env is a running hubid.
@@ -154,7 +158,7 @@ func New(t testing.TB, opt Options) *Env {
 			env.RedisProxy = testenv.NewProxy(t, addr)
 			addr = env.RedisProxy.Addr()
 		}
-		rc := redisstore.NewClient(redisstore.ClientConfig{Addrs: []string{addr}})
+		rc := redisstore.NewClient(redisstore.ClientConfig{Addrs: []string{addr}, Timeout: opt.RedisTimeout})
 		rs := redisstore.New(rc, redisstore.Options{Prefix: prefix, Now: time.Now})
 		t.Cleanup(func() { _ = rs.Close() })
 		env.Ephemeral = rs

@@ -118,24 +118,42 @@ type ClientConfig struct {
 	// TLS enables TLS (1.2 or later) with the system roots; the server
 	// name is taken from each address.
 	TLS bool
+	// Timeout bounds each dial, read and write (0: 2 s; negative: none,
+	// only the caller's context deadline, for tests). The caller's
+	// context deadline always applies as well (ContextTimeoutEnabled).
+	Timeout time.Duration
 }
 
 // NewClient builds a client for a single server, a Sentinel-managed
 // master or a Cluster, as cfg says.
 func NewClient(cfg ClientConfig) goredis.UniversalClient {
+	timeout := cfg.Timeout
+	switch {
+	case timeout == 0:
+		timeout = 2 * time.Second
+	case timeout < 0:
+		timeout = -1 // go-redis: no timeout of its own
+	}
 	opt := &goredis.UniversalOptions{
 		Addrs:      cfg.Addrs,
 		MasterName: cfg.MasterName,
 		Username:   cfg.Username,
 		Password:   cfg.Password,
 		DB:         cfg.DB,
-		// Fail fast during an outage: a sign-in should get a clear 503
-		// in about two seconds, not wait through go-redis's default
-		// retries (3 retries, 5 s dials).
-		DialTimeout:  2 * time.Second,
-		ReadTimeout:  2 * time.Second,
-		WriteTimeout: 2 * time.Second,
-		MaxRetries:   1,
+		// Fail fast during an outage: one retry at most (go-redis's
+		// default is 3, with 5 s dials), and the request's deadline
+		// (listen.request_timeout) ends every call, retries included:
+		// without ContextTimeoutEnabled go-redis ignores the context's
+		// deadline and waits out its own timeouts, ~8 s for a refresh
+		// against a hung Redis.
+		DialTimeout:           timeout,
+		ReadTimeout:           timeout,
+		WriteTimeout:          timeout,
+		MaxRetries:            1,
+		ContextTimeoutEnabled: true,
+	}
+	if timeout < 0 {
+		opt.DialTimeout = 0 // go-redis's default; the context bounds it
 	}
 	if cfg.TLS {
 		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
