@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	redisstore "github.com/customerhub/hubid/store/redis"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/customerhub/hubid/idp"
 	"github.com/customerhub/hubid/idp/httpx"
+	redisstore "github.com/customerhub/hubid/store/redis"
 )
 
 func httpxContext(h slog.Handler) slog.Handler { return httpx.ContextHandler{Handler: h} }
