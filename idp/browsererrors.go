@@ -36,22 +36,30 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 // with the helpdesk contact, and logs op's text. Redirects and successful
 // responses pass through unchanged. These responses are small, so
 // buffering them costs nothing that matters.
+//
+// The page follows the kind of the failure, not op's status: op answers
+// 400 "invalid request" when it could not load the client, also when the
+// database was down. The storage adapter records the kind of every storage
+// failure in the request's memo (oidcstore.Failure), so a backend outage
+// is a 503 "temporarily unavailable" page and another storage failure a
+// 500; an error op found by itself in the request is the client's (400).
 func (s *Server) browserErrors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := oidcstore.WithMemo(r.Context())
 		buf := &bufferedWriter{header: http.Header{}}
-		next.ServeHTTP(buf, r)
+		next.ServeHTTP(buf, r.WithContext(ctx))
 		ct := buf.header.Get("Content-Type")
 		if buf.status >= 400 && buf.header.Get("Location") == "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/html") {
 			p := s.renderer.Bundle.Printer(s.renderer.Bundle.FromRequest(r, r.URL.Query().Get("ui_locales")))
-			code := apperr.Invalid
-			if buf.status >= 500 {
+			code := oidcstore.Failure(ctx)
+			switch {
+			case code != "":
+			case buf.status >= 500:
 				code = apperr.Internal
+			default:
+				code = apperr.Invalid
 			}
-			msg := "error.badrequest"
-			if code == apperr.Internal {
-				msg = "error.internal"
-			}
-			s.renderer.Error(w, r, p, apperr.New(code, "authorization endpoint: "+strings.TrimSpace(buf.body.String())), msg)
+			s.renderer.Error(w, r, p, apperr.New(code, "authorization endpoint: "+strings.TrimSpace(buf.body.String())), "")
 			return
 		}
 		for k, v := range buf.header {

@@ -306,7 +306,8 @@ func (s *Server) buildPublic() http.Handler {
 	mux.Handle("/device_authorization", http.NotFoundHandler())
 	mux.Handle("/", s.Provider)
 	m := httpx.NewMetrics(s.deps.Registry)
-	return httpx.Wrap(httpx.SecurityHeaders(mux, https), s.deps.Logger, m, route)
+	h := httpx.Deadline(httpx.SecurityHeaders(mux, https), s.deps.Config.Listen.RequestTimeout.D(), s.deps.Logger)
+	return httpx.Wrap(h, s.deps.Logger, m, route)
 }
 
 // formError answers a refused page request (too large, not a form, bad

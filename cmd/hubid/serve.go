@@ -15,6 +15,7 @@ import (
 
 	"github.com/customerhub/hubid/idp"
 	"github.com/customerhub/hubid/idp/httpx"
+	redisstore "github.com/customerhub/hubid/store/redis"
 )
 
 func httpxContext(h slog.Handler) slog.Handler { return httpx.ContextHandler{Handler: h} }
@@ -64,6 +65,8 @@ func serveEnv(ctx context.Context, e *env, ready func(listeners)) error {
 	// zitadel/oidc logs through the process-wide default (its WithLogger
 	// is a no-op), so route it through ours.
 	slog.SetDefault(log)
+	// go-redis's own log lines, also process-wide (redis.SetLogger).
+	redisstore.SetLogger(log)
 	adminToken, err := e.cfg.Admin.Token.Resolve(os.Getenv)
 	if err != nil {
 		return fmt.Errorf("admin.token: %w", err)

@@ -41,6 +41,10 @@ type Listen struct {
 	HTTP           string   `yaml:"http"`            // public: OIDC endpoints and pages
 	Metrics        string   `yaml:"metrics"`         // internal: /metrics, /healthz, /readyz
 	TrustedProxies []string `yaml:"trusted_proxies"` // CIDRs whose X-Forwarded-For is honoured
+	// RequestTimeout bounds every request on the public listener: its
+	// context (which every storage call inherits) ends then, so a hung
+	// PostgreSQL or Redis yields a 503 within about this time.
+	RequestTimeout Duration `yaml:"request_timeout"`
 }
 
 // Postgres is the durable store.
@@ -157,7 +161,7 @@ type Admin struct {
 func Defaults() Config {
 	t := true
 	return Config{
-		Listen:   Listen{HTTP: ":8080", Metrics: ":9090"},
+		Listen:   Listen{HTTP: ":8080", Metrics: ":9090", RequestTimeout: Duration(3 * time.Second)},
 		Postgres: Postgres{MaxConns: 20, MigrateOnStart: true},
 		Redis:    Redis{KeyPrefix: "hubid:"},
 		Sessions: Sessions{

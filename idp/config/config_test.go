@@ -78,6 +78,7 @@ func TestRulesRejectBadValues(t *testing.T) {
 		"smtp.tls":                "smtp:\n  host: mail.example.com\n  from: hub@example.com\n  tls: none\n",
 		"redis":                   "redis:\n  cluster: true\n  master_name: m\n",
 		"listen.trusted_proxies":  "listen:\n  trusted_proxies: [not-a-cidr]\n",
+		"listen.request_timeout":  "listen:\n  request_timeout: 1ms\n",
 		"password.min_length":     "password:\n  min_length: 4\n",
 		"issuer: must not end":    "",
 		"kek.current: set env or": "kek:\n  current: {env: A, file: /b}\n",

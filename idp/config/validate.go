@@ -47,6 +47,9 @@ func (c *Config) Validate() error {
 			add("listen.metrics: must differ from listen.http")
 		}
 	}
+	if rt := c.Listen.RequestTimeout.D(); rt < 10*time.Millisecond || rt > 5*time.Minute {
+		add("listen.request_timeout: must be between 10ms and 5m")
+	}
 	for i, cidr := range c.Listen.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			if net.ParseIP(cidr) == nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -177,5 +178,22 @@ func SecurityHeaders(h http.Handler, https bool) http.Handler {
 			hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		h.ServeHTTP(w, r)
+	})
+}
+
+// Deadline gives every request at most d: its context ends then, and
+// every storage call inherits it (go-redis with ContextTimeoutEnabled,
+// pgx natively), so a hung dependency makes the request fail with 503
+// temporarily unavailable instead of hanging. A request that ran out of
+// time is logged as a warning.
+func Deadline(h http.Handler, d time.Duration, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			log.LogAttrs(ctx, slog.LevelWarn, "request deadline exceeded",
+				slog.String("path", r.URL.Path), slog.Duration("deadline", d))
+		}
 	})
 }

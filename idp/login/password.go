@@ -107,6 +107,19 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	account := store.FoldEmail(email)
 	ip := throttle.ClientIP(r, h.d.Proxies)
+	// The user is looked up before the attempt is counted: an attempt that
+	// ends in "temporarily unavailable" (the database is down) must not
+	// count, or people who keep retrying during an outage are locked out
+	// with the right password once it ends. After Attempt nothing reads or
+	// writes storage until the verdict, so a counted attempt is one whose
+	// password was checked. The lookup reveals nothing: it happens for
+	// known and unknown emails alike, and the answer is the same.
+	u, err := h.d.Directory.GetUserByEmail(ctx, email)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
+		return
+	}
 	dec, err := h.d.Limiter.Attempt(ctx, account, ip)
 	if err != nil {
 		h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
@@ -118,12 +131,6 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request) {
 			key = "signin.locked"
 		}
 		h.backToPassword(w, r, ar, key, dec.RetryAt, remember)
-		return
-	}
-	u, err := h.d.Directory.GetUserByEmail(ctx, email)
-	known := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
 		return
 	}
 	valid, rehash := false, false

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -17,11 +18,11 @@ import (
 // for validation and again for the ID token. It lives only as long as the
 // request, so nothing is ever stale across requests.
 type memo struct {
-	mu          sync.Mutex
-	clients     map[string]store.Client
-	users       map[string]store.User
-	authed      map[string]string // client ID → the secret it was authenticated with
-	unavailable atomic.Bool       // a backend was down during the request
+	mu      sync.Mutex
+	clients map[string]store.Client
+	users   map[string]store.User
+	authed  map[string]string // client ID → the secret it was authenticated with
+	failure atomic.Value      // apperr.Code: the kind of the storage failure met during the request
 }
 
 type memoKey struct{}
@@ -48,9 +49,38 @@ func Memoize(next http.Handler) http.Handler {
 // invalid_grant; this lets the caller still answer 503
 // temporarily_unavailable, so a client does not discard a good refresh
 // token because Redis was briefly down.
-func Unavailable(ctx context.Context) bool {
+func Unavailable(ctx context.Context) bool { return Failure(ctx) == apperr.Unavailable }
+
+// Failure is the kind of the storage failure met during the request of
+// ctx (made with WithMemo): apperr.Unavailable when a backend was down
+// (that wins over any other), apperr.Internal for another failure, ""
+// when storage did not fail. op turns our errors into its own (a failed
+// client lookup at /authorize becomes a 400 "invalid request" text), so
+// the kind travels beside them, not inside them.
+func Failure(ctx context.Context) apperr.Code {
 	m := memoOf(ctx)
-	return m != nil && m.unavailable.Load()
+	if m == nil {
+		return ""
+	}
+	c, _ := m.failure.Load().(apperr.Code)
+	return c
+}
+
+// noteFailure records the kind of a storage failure in ctx's memo.
+func noteFailure(ctx context.Context, err error) {
+	m := memoOf(ctx)
+	if m == nil {
+		return
+	}
+	code := apperr.CodeOf(err)
+	if code != apperr.Unavailable {
+		code = apperr.Internal
+	}
+	if code == apperr.Unavailable {
+		m.failure.Store(code)
+		return
+	}
+	m.failure.CompareAndSwap(nil, code)
 }
 
 func memoOf(ctx context.Context) *memo {

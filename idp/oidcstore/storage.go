@@ -142,11 +142,9 @@ const TemporarilyUnavailable = "temporarily_unavailable"
 // serverError hides internal detail from the client and logs it. A backend
 // outage becomes temporarily_unavailable (the client should retry), any
 // other failure server_error.
-func (s *Storage) serverError(ctx context.Context, msg string, err error) error {
+func (s *Storage) serverError(ctx context.Context, msg string, err error) *oidc.Error {
+	noteFailure(ctx, err)
 	if errors.Is(err, store.ErrUnavailable) {
-		if m := memoOf(ctx); m != nil {
-			m.unavailable.Store(true)
-		}
 		s.cfg.Logger.WarnContext(ctx, msg, slog.Any("err", err))
 		return (&oidc.Error{ErrorType: TemporarilyUnavailable, Description: "the service is temporarily unavailable; try again shortly"}).WithParent(err)
 	}

@@ -347,11 +347,16 @@ func (s *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 		}
 		if err := s.eph.RevokeToken(ctx, accessKey(a.Nonce), time.Unix(a.Expires, 0).Add(s.cfg.ClockSkew)); err != nil {
-			return oidc.ErrServerError().WithParent(err)
+			return s.serverError(ctx, "revoke access token", err)
 		}
 		return nil
 	}
 	t, err := s.refreshToken(ctx, tokenOrID)
+	if errors.Is(err, store.ErrUnavailable) {
+		// Not "unknown token": the client must try again, or the token
+		// it meant to revoke stays valid.
+		return s.serverError(ctx, "revoke refresh token", err)
+	}
 	if err != nil && !errors.Is(err, store.ErrRevoked) {
 		return nil
 	}

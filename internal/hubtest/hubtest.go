@@ -49,7 +49,14 @@ type Options struct {
 	// RedisProxy puts a cuttable TCP proxy in front of Redis (external
 	// backend only); Env.RedisProxy controls it.
 	RedisProxy bool
-	Config     func(*config.Config) // adjust the configuration
+	// PostgresProxy does the same for PostgreSQL; Env.PostgresProxy
+	// controls it.
+	PostgresProxy bool
+	// RedisTimeout is the Redis client's own per-call timeout
+	// (redisstore.ClientConfig.Timeout: 0 is the production value,
+	// negative none, so that only the request's deadline can end a call).
+	RedisTimeout time.Duration
+	Config       func(*config.Config) // adjust the configuration
 	// AdminToken turns the admin APIs on with this operator token; they
 	// are served by Env.Server.Internal().
 	AdminToken string
@@ -75,6 +82,9 @@ type Env struct {
 	MailDir   string // mail is written here (and shown at /dev/mail)
 	// RedisProxy cuts and restores Redis (with Options.RedisProxy).
 	RedisProxy *testenv.Proxy
+	// PostgresProxy cuts and restores PostgreSQL (with
+	// Options.PostgresProxy).
+	PostgresProxy *testenv.Proxy
 }
 
 // FastHasher is argon2id with tiny parameters, for tests only.
@@ -143,6 +153,9 @@ func New(t testing.TB, opt Options) *Env {
 	case "external":
 		durName, ephName = "postgres", "redis"
 		dsn := testenv.Postgres(t)
+		if opt.PostgresProxy {
+			dsn, env.PostgresProxy = testenv.PostgresViaProxy(t, dsn)
+		}
 		db, err := postgres.Open(ctx, dsn, postgres.Options{Now: time.Now})
 		if err != nil {
 			t.Fatal(err)
@@ -157,7 +170,7 @@ func New(t testing.TB, opt Options) *Env {
 			env.RedisProxy = testenv.NewProxy(t, addr)
 			addr = env.RedisProxy.Addr()
 		}
-		rc := redisstore.NewClient(redisstore.ClientConfig{Addrs: []string{addr}})
+		rc := redisstore.NewClient(redisstore.ClientConfig{Addrs: []string{addr}, Timeout: opt.RedisTimeout})
 		rs := redisstore.New(rc, redisstore.Options{Prefix: prefix, Now: time.Now})
 		t.Cleanup(func() { _ = rs.Close() })
 		env.Ephemeral = rs

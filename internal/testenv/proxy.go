@@ -1,74 +1,39 @@
 package testenv
 
 import (
-	"io"
-	"net"
-	"sync"
+	"net/url"
 	"testing"
+
+	"github.com/customerhub/hubid/internal/faultproxy"
 )
 
-// Proxy is a TCP proxy to a backend that a test can cut and restore, to
-// simulate an outage without stopping a server other tests share.
-type Proxy struct {
-	l      net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
+// Proxy is a fault-injecting TCP proxy to a backend (see
+// internal/faultproxy): a test can cut, hang and restore the backend
+// without stopping a server other tests share.
+type Proxy = faultproxy.Proxy
 
 // NewProxy listens on a loopback port and forwards to target until the
 // test ends.
 func NewProxy(tb testing.TB, target string) *Proxy {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := faultproxy.New(target)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &Proxy{l: l, target: target}
-	go p.serve()
-	tb.Cleanup(func() { l.Close(); p.SetDown(true) })
+	tb.Cleanup(func() { _ = p.Close() })
 	return p
 }
 
-// Addr is the proxy's address.
-func (p *Proxy) Addr() string { return p.l.Addr().String() }
-
-func (p *Proxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close() }()
-		go func() { _, _ = io.Copy(c, up); c.Close() }()
+// PostgresViaProxy puts a proxy in front of the server of dsn (a
+// postgres:// URL, as Postgres returns) and returns the DSN that reaches it
+// through the proxy.
+func PostgresViaProxy(tb testing.TB, dsn string) (string, *Proxy) {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || u.Host == "" {
+		tb.Fatalf("PostgresViaProxy needs a postgres:// URL DSN, got %q", dsn)
 	}
-}
-
-// SetDown cuts every connection and refuses new ones (true), or accepts
-// them again (false).
-func (p *Proxy) SetDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
+	p := NewProxy(tb, u.Host)
+	u.Host = p.Addr()
+	return u.String(), p
 }

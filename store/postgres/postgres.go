@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/classify"
 	"github.com/customerhub/hubid/store/sqlstore"
 )
 
@@ -60,7 +61,7 @@ var Dialect = sqlstore.Dialect{
 	SkipLocked:  " FOR UPDATE SKIP LOCKED",
 	KeyLock:     `SELECT pg_advisory_xact_lock(` + keysLockKey + `)`,
 	TableExists: `SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1`,
-	Classify:    classify,
+	Classify:    classify.Postgres,
 }
 
 // Open connects to the database at dsn and checks that it answers; with
@@ -77,11 +78,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open pool: %w", classify(err))
+		return nil, fmt.Errorf("postgres: open pool: %w", classify.Postgres(err))
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: ping: %w", classify(err))
+		return nil, fmt.Errorf("postgres: ping: %w", classify.Postgres(err))
 	}
 	db := pgxDB{pool}
 	s := &Store{

@@ -20,9 +20,11 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
-	"errors"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -31,6 +33,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/classify"
 )
 
 // Options configures a Store.
@@ -43,6 +46,9 @@ type Options struct {
 	// Logger receives the revocation mirror's state changes; nil
 	// discards them.
 	Logger *slog.Logger
+	// Rand makes operation IDs (idempotent retries); nil means
+	// crypto/rand.
+	Rand io.Reader
 }
 
 // Store is a store.Ephemeral on Redis.
@@ -50,6 +56,7 @@ type Store struct {
 	c      goredis.UniversalClient
 	prefix string
 	now    func() time.Time
+	rand   io.Reader
 	log    *slog.Logger
 	mirror *mirror         // revocations, see revocations.go
 	inval  store.Callbacks // invalidation callbacks, see invalidate.go
@@ -76,6 +83,9 @@ func newStore(client goredis.UniversalClient, opt Options, follow bool) *Store {
 	s := &Store{c: client, prefix: opt.Prefix, now: opt.Now, mirror: newMirror(), stop: stop, done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.rand = opt.Rand; s.rand == nil {
+		s.rand = rand.Reader
 	}
 	if s.log = opt.Logger; s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -108,24 +118,42 @@ type ClientConfig struct {
 	// TLS enables TLS (1.2 or later) with the system roots; the server
 	// name is taken from each address.
 	TLS bool
+	// Timeout bounds each dial, read and write (0: 2 s; negative: none,
+	// only the caller's context deadline, for tests). The caller's
+	// context deadline always applies as well (ContextTimeoutEnabled).
+	Timeout time.Duration
 }
 
 // NewClient builds a client for a single server, a Sentinel-managed
 // master or a Cluster, as cfg says.
 func NewClient(cfg ClientConfig) goredis.UniversalClient {
+	timeout := cfg.Timeout
+	switch {
+	case timeout == 0:
+		timeout = 2 * time.Second
+	case timeout < 0:
+		timeout = -1 // go-redis: no timeout of its own
+	}
 	opt := &goredis.UniversalOptions{
 		Addrs:      cfg.Addrs,
 		MasterName: cfg.MasterName,
 		Username:   cfg.Username,
 		Password:   cfg.Password,
 		DB:         cfg.DB,
-		// Fail fast during an outage: a sign-in should get a clear 503
-		// in about two seconds, not wait through go-redis's default
-		// retries (3 retries, 5 s dials).
-		DialTimeout:  2 * time.Second,
-		ReadTimeout:  2 * time.Second,
-		WriteTimeout: 2 * time.Second,
-		MaxRetries:   1,
+		// Fail fast during an outage: one retry at most (go-redis's
+		// default is 3, with 5 s dials), and the request's deadline
+		// (listen.request_timeout) ends every call, retries included:
+		// without ContextTimeoutEnabled go-redis ignores the context's
+		// deadline and waits out its own timeouts, ~8 s for a refresh
+		// against a hung Redis.
+		DialTimeout:           timeout,
+		ReadTimeout:           timeout,
+		WriteTimeout:          timeout,
+		MaxRetries:            1,
+		ContextTimeoutEnabled: true,
+	}
+	if timeout < 0 {
+		opt.DialTimeout = 0 // go-redis's default; the context bounds it
 	}
 	if cfg.TLS {
 		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -195,42 +223,27 @@ func parseStamp(v string) (time.Time, error) {
 	return t, nil
 }
 
+// opID returns a random operation ID, which a script stores with its
+// result so that a retry of the same call recognises its own first run.
+func (s *Store) opID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", fmt.Errorf("operation ID: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
 // live reports whether a record expiring at exp still exists at now.
 func live(exp, now time.Time) bool { return now.Before(exp) }
 
-// Server errors that mean "not now" rather than "wrong request".
-var transientReplies = []string{"LOADING", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "READONLY", "BUSY", "NOREPLICAS"}
-
-// unavailable reports whether err means Redis cannot serve: network,
-// timeout, pool or closed-client errors, or a transient server reply.
-func unavailable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, goredis.Nil) || errors.Is(err, goredis.TxFailedErr) {
-		return false
-	}
-	var reply goredis.Error
-	if errors.As(err, &reply) {
-		msg := reply.Error()
-		for _, p := range transientReplies {
-			if strings.HasPrefix(msg, p) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
-}
-
-// fail wraps a Redis error for the operation op; connection problems also
-// wrap store.ErrUnavailable. Errors never carry record IDs, which may be
-// secrets (session IDs).
+// fail wraps a Redis error for the operation op; errors that mean "not
+// now" also wrap store.ErrUnavailable (store/classify decides). Errors
+// never carry record IDs, which may be secrets (session IDs).
 func (s *Store) fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if unavailable(err) {
-		return fmt.Errorf("store/redis: %s: %w: %w", op, store.ErrUnavailable, err)
-	}
-	return fmt.Errorf("store/redis: %s: %w", op, err)
+	return fmt.Errorf("store/redis: %s: %w", op, classify.Redis(err))
 }
 
 // sentinel returns the error reporting a sentinel condition for op.

@@ -39,13 +39,20 @@ end
 return 1
 `)
 
-// consumeScript redeems a code. KEYS[1] code. ARGV: now, now stamp.
+// consumeScript redeems a code. KEYS[1] code. ARGV: now, now stamp,
+// operation ID (random per ConsumeAuthCode call).
 // Returns nil when absent, else {json, consumed stamp, 1 if used before}.
+// The operation ID is stored with the redemption, so that the client
+// library's automatic retry of a call whose reply was lost finds its own
+// first run and succeeds, rather than seeing a replay.
 var consumeScript = goredis.NewScript(`
-local c = redis.call('HMGET', KEYS[1], 'v', 'e', 'used')
+local c = redis.call('HMGET', KEYS[1], 'v', 'e', 'used', 'op')
 if not c[1] or tonumber(c[2]) <= tonumber(ARGV[1]) then return false end
-if c[3] then return {c[1], c[3], 1} end
-redis.call('HSET', KEYS[1], 'used', ARGV[2])
+if c[3] then
+  if c[4] == ARGV[3] then return {c[1], c[3], 0} end
+  return {c[1], c[3], 1}
+end
+redis.call('HSET', KEYS[1], 'used', ARGV[2], 'op', ARGV[3])
 return {c[1], ARGV[2], 0}
 `)
 
@@ -97,6 +104,10 @@ local function reply(status)
 end
 local fam = redis.call('HMGET', KEYS[3], 'e', 'rev')
 if fam[1] and tonumber(fam[1]) > now and fam[2] == '1' then return reply('revoked') end
+-- A retry of this very call (the client library re-sent it after losing
+-- the reply): old already names next, whose ID is this call's own random
+-- value, so report the first run's result instead of a reuse.
+if old[3] and old[5] == ARGV[3] then return {'ok', old[1], old[3], old[5]} end
 local function taken()
   local e = redis.call('HGET', KEYS[2], 'e')
   return e and tonumber(e) > now

@@ -38,11 +38,17 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 }
 
 // ConsumeAuthCode redeems a code in one script; a second call returns the
-// record (ConsumedAt from the first) with ErrAlreadyUsed.
+// record (ConsumedAt from the first) with ErrAlreadyUsed. The script
+// stores a random operation ID with the redemption, so go-redis's retry
+// of this call after a lost reply succeeds (see consumeScript).
 func (s *Store) ConsumeAuthCode(ctx context.Context, id string) (store.AuthCode, error) {
 	const op = "consume auth code"
 	now := s.now()
-	res, err := consumeScript.Run(ctx, s.c, []string{s.codeKey(id)}, micros(now), stamp(now)).Slice()
+	opID, err := s.opID()
+	if err != nil {
+		return store.AuthCode{}, fmt.Errorf("store/redis: %s: %w", op, err)
+	}
+	res, err := consumeScript.Run(ctx, s.c, []string{s.codeKey(id)}, micros(now), stamp(now), opID).Slice()
 	if errors.Is(err, goredis.Nil) {
 		return store.AuthCode{}, sentinel(op, store.ErrNotFound)
 	}
@@ -165,6 +171,8 @@ func liveMicros(v string, now time.Time) bool {
 // next.FamilyID, so an old token of another family is simply not found.
 // The old record is returned as it was before the call, also with
 // ErrAlreadyUsed or ErrRevoked.
+// A retry of the same call (same next.ID, a random value) after a lost
+// reply returns the first run's success (see rotateScript).
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next store.RefreshToken, grace time.Duration) (store.RefreshToken, error) {
 	const op = "rotate refresh token"
 	if next.FamilyID == "" {

@@ -14,17 +14,16 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"net/url"
 	"runtime"
 	"strings"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite" // the database/sql driver
 
 	"github.com/customerhub/hubid/store"
+	"github.com/customerhub/hubid/store/classify"
 	"github.com/customerhub/hubid/store/sqlstore"
 )
 
@@ -61,7 +60,7 @@ var _ store.Durable = (*Store)(nil)
 var Dialect = sqlstore.Dialect{
 	Name:        "sqlite",
 	TableExists: `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1`,
-	Classify:    classify,
+	Classify:    classify.SQLite,
 }
 
 // Open opens (creating it if needed) the database file at path; with
@@ -86,7 +85,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	db.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify(err))
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, classify.SQLite(err))
 	}
 	sdb := sqlstore.SQLDB(db)
 	s := &Store{Store: sqlstore.New(sdb, Dialect, sqlstore.Options{Now: opt.Now})}
@@ -132,24 +131,4 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) 
 		return nil, fmt.Errorf("sqlite: migration status: %w", err)
 	}
 	return st, nil
-}
-
-// classify maps SQLite errors to store sentinels: unique and primary key
-// violations to ErrAlreadyExists, foreign key violations (a reference to a
-// missing record) to ErrNotFound, and a lock still held by another
-// connection after BusyTimeout to ErrUnavailable.
-func classify(err error) error {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return err
-	}
-	switch code := e.Code(); {
-	case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return fmt.Errorf("%w: %w", store.ErrAlreadyExists, err)
-	case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return fmt.Errorf("%w: referenced record missing: %w", store.ErrNotFound, err)
-	case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
-		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
-	}
-	return err
 }
