@@ -188,6 +188,11 @@ func (s *Store) size() int {
 func cloneSession(x store.Session) store.Session {
 	x.AMR = slices.Clone(x.AMR)
 	x.Clients = slices.Clone(x.Clients)
+	if x.PendingTOTP != nil {
+		p := *x.PendingTOTP
+		p.Sealed = slices.Clone(p.Sealed)
+		x.PendingTOTP = &p
+	}
 	return x
 }
 
@@ -200,6 +205,11 @@ func cloneAuthRequest(x store.AuthRequest) store.AuthRequest {
 	if x.MaxAge != nil {
 		v := *x.MaxAge
 		x.MaxAge = &v
+	}
+	if x.SecondStep != nil {
+		st := *x.SecondStep
+		st.PendingSecret = slices.Clone(st.PendingSecret)
+		x.SecondStep = &st
 	}
 	return x
 }
