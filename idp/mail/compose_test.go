@@ -48,6 +48,9 @@ var composeCases = []struct {
 	{KindPasswordChanged, map[string]any{"Name": "Taro"}, []line{
 		l("mail.greeting", "Taro"), l("mail.password_changed.body"), l("mail.notyou.contact", helpdesk),
 	}, false},
+	{KindMFARemoved, NameData{Name: "Taro"}, []line{
+		l("mail.greeting", "Taro"), l("mail.mfa_removed.body"), l("mail.notyou.contact", helpdesk),
+	}, false},
 }
 
 func TestComposeEveryKindInBothLanguages(t *testing.T) {
