@@ -153,9 +153,12 @@ func (h *Handler) reset(ctx context.Context, hash, userID, encoded string, m met
 			return err
 		}
 		if cleared {
-			// The sign-in flow will find this event when MFA setup is
-			// offered or forced (later issue); see the package doc.
+			// The sign-in finds this event and offers setup again
+			// (mfa.Service.ShouldOffer); the person is told by mail.
 			if err := h.audit(ctx, tx, AuditMFACleared, u.ID, u, m, map[string]string{"reason": AuditReset}); err != nil {
+				return err
+			}
+			if err := h.send(ctx, tx, mail.KindMFARemoved, h.mailLang(u, p.Tag), u.Email, mail.NameData{Name: u.Name}); err != nil {
 				return err
 			}
 		}
