@@ -47,18 +47,18 @@ var (
 
 // Audit event kinds.
 const (
-	KindSetupStarted     = "mfa.setup.started"    // a secret was generated
-	KindSetupVerified    = "mfa.setup.verified"   // its first code was right
-	KindActivated        = "mfa.enabled"          // activated: stored, recovery codes issued
-	KindDisabled         = "mfa.disabled"         // turned off by the person
-	KindReset            = "mfa.reset"            // removed by an administrator or an operator (detail "by")
-	KindCleared          = "mfa.cleared"          // removed by a password reset (idp/recovery)
-	KindCodeFailed       = "mfa.code.failed"      // a wrong or replayed code
-	KindRecoveryUsed     = "mfa.recovery.used"    // a recovery code signed in (detail "left")
+	KindSetupStarted     = "mfa.setup.started"        // a secret was generated
+	KindSetupVerified    = "mfa.setup.verified"       // its first code was right
+	KindActivated        = "mfa.enabled"              // activated: stored, recovery codes issued
+	KindDisabled         = "mfa.disabled"             // turned off by the person
+	KindReset            = "mfa.reset"                // removed by an administrator or an operator (detail "by")
+	KindCleared          = "mfa.cleared"              // removed by a password reset (idp/recovery)
+	KindCodeFailed       = "mfa.code.failed"          // a wrong or replayed code
+	KindRecoveryUsed     = "mfa.recovery.used"        // a recovery code signed in (detail "left")
 	KindCodesRegenerated = "mfa.recovery.regenerated" // new recovery codes; old ones dead
-	KindSetupSkipped     = "mfa.setup.skipped"    // "Not now" on the offered setup
-	KindOrgRequired      = "org.mfa.required"     // organization policy turned on
-	KindOrgOptional      = "org.mfa.optional"     // organization policy turned off
+	KindSetupSkipped     = "mfa.setup.skipped"        // "Not now" on the offered setup
+	KindOrgRequired      = "org.mfa.required"         // organization policy turned on
+	KindOrgOptional      = "org.mfa.optional"         // organization policy turned off
 )
 
 // Errors the adapters tell apart (apperr codes carry the HTTP status).
