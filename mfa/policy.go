@@ -141,7 +141,7 @@ func (s *Service) Reset(ctx context.Context, userID string, m Meta) error {
 				return ErrNotAdministrator
 			}
 		}
-		had, err := remove(ctx, tx, userID)
+		had, err := Remove(ctx, tx, userID)
 		if err != nil {
 			return err
 		}

@@ -447,16 +447,24 @@ func (s *Service) Disable(ctx context.Context, u store.User, code string, m Meta
 		return err
 	}
 	return s.c.Store.InTx(ctx, func(tx store.Durable) error {
-		if _, err := remove(ctx, tx, u.ID); err != nil {
+		if _, err := Remove(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, KindDisabled, u.ID, m, nil)
 	})
 }
 
-// remove deletes the authenticator and the recovery codes and reports
-// whether there was either.
-func remove(ctx context.Context, tx store.Durable, userID string) (bool, error) {
+// Remover is what Remove needs of a transaction.
+type Remover interface {
+	DeleteTOTP(ctx context.Context, userID string) error
+	ListRecoveryCodes(ctx context.Context, userID string) ([]store.RecoveryCode, error)
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string) error
+}
+
+// Remove deletes the authenticator and the recovery codes inside tx and
+// reports whether there was either (a password reset calls it in its own
+// transaction; the service's resets and turning off use it too).
+func Remove(ctx context.Context, tx Remover, userID string) (bool, error) {
 	had := true
 	if err := tx.DeleteTOTP(ctx, userID); errors.Is(err, store.ErrNotFound) {
 		had = false

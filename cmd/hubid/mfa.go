@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
@@ -49,24 +50,35 @@ func twoStepService(e *env) (*mfa.Service, error) {
 	})
 }
 
-func cmdResetMFA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("users reset-mfa", stderr)
+// openTwoStep parses a command's flags and nargs arguments and opens the
+// deployment and the service; the caller closes e.
+func openTwoStep(ctx context.Context, name string, args []string, stderr io.Writer, nargs int, argUsage string) (*env, *mfa.Service, *flag.FlagSet, error) {
+	fs := newFlags(name, stderr)
 	sf := addStoreFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: hubid users reset-mfa --config FILE | --data DIR EMAIL", errUsage)
+	if fs.NArg() != nargs {
+		return nil, nil, nil, fmt.Errorf("%w: hubid %s --config FILE | --data DIR %s", errUsage, name, argUsage)
 	}
 	e, err := sf.open(ctx, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	svc, err := twoStepService(e)
+	if err != nil {
+		e.close()
+		return nil, nil, nil, err
+	}
+	return e, svc, fs, nil
+}
+
+func cmdResetMFA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	e, svc, fs, err := openTwoStep(ctx, "users reset-mfa", args, stderr, 1, "EMAIL")
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	svc, err := twoStepService(e)
-	if err != nil {
-		return err
-	}
 	u, err := e.durable.GetUserByEmail(ctx, fs.Arg(0))
 	if err != nil {
 		return fmt.Errorf("user %s: %w", fs.Arg(0), err)
@@ -79,22 +91,13 @@ func cmdResetMFA(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func cmdRequireMFA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("orgs require-mfa", stderr)
-	sf := addStoreFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 2 || (fs.Arg(1) != "on" && fs.Arg(1) != "off") {
-		return fmt.Errorf("%w: hubid orgs require-mfa --config FILE | --data DIR CODE on|off", errUsage)
-	}
-	e, err := sf.open(ctx, false)
+	e, svc, fs, err := openTwoStep(ctx, "orgs require-mfa", args, stderr, 2, "CODE on|off")
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	svc, err := twoStepService(e)
-	if err != nil {
-		return err
+	if fs.Arg(1) != "on" && fs.Arg(1) != "off" {
+		return fmt.Errorf("%w: hubid orgs require-mfa --config FILE | --data DIR CODE on|off", errUsage)
 	}
 	o, err := e.durable.GetOrganizationByCode(ctx, fs.Arg(0))
 	if err != nil {
