@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/pquerna/otp/totp"
 	"golang.org/x/oauth2"
 
@@ -113,7 +114,13 @@ func amrOf(claims map[string]any) string {
 }
 
 func TestTwoStepEndToEnd(t *testing.T) {
-	env := hubtest.New(t, hubtest.Options{})
+	for _, backend := range hubtest.Backends() {
+		t.Run(backend, func(t *testing.T) { twoStepEndToEnd(t, backend) })
+	}
+}
+
+func twoStepEndToEnd(t *testing.T, backend string) {
+	env := hubtest.New(t, hubtest.Options{Backend: backend})
 	r := newRP(t, env, "ships", "ships-secret", "SHIPS")
 	alice := env.AddUser(t, hubtest.User{Email: "alice@example.com", Password: testPassword, Org: "NK0001", Service: "SHIPS"})
 
@@ -366,4 +373,50 @@ func resetPassword(t *testing.T, env *hubtest.Env, b *browser, email, pw string)
 		t.Fatalf("reset: %s %s\n%s", resp.Status, resp.Request.URL, body(t, resp))
 	}
 	drain(resp)
+}
+
+// TestTwoStepReplayAcrossReplicas: two hubid instances on the same
+// PostgreSQL and Redis; a code accepted by one is refused by the other.
+func TestTwoStepReplayAcrossReplicas(t *testing.T) {
+	a := hubtest.New(t, hubtest.Options{Backend: "external"})
+	b := hubtest.New(t, hubtest.Options{ReplicaOf: a})
+	ra := newRP(t, a, "ships", "ships-secret", "SHIPS")
+	rb := &rp{env: b, client: ra.client, secret: ra.secret}
+	rb.provider, rb.verifier, rb.oauth = providerFor(t, b, ra)
+	erin := a.AddUser(t, hubtest.User{Email: "erin@example.com", Password: testPassword, Org: "NK0001", Service: "SHIPS"})
+	ba := newBrowser(t, a)
+	f := ba.authorize(ra)
+	ba.signIn(f, erin.Email, testPassword, false)
+	drain(f.resp)
+	key, _ := enrollOnAccountPage(t, ba)
+	code := totpAt(t, key, 1)
+
+	b1 := newBrowser(t, a)
+	f, id := toSecondStep(t, b1, ra, erin.Email)
+	drain(f.resp)
+	f.resp = b1.post(b1.url("/login/mfa"), url.Values{"authRequestID": {id}, "code": {code}})
+	if _, _, claims := ra.exchange(t, f, f.code(t)); amrOf(claims) != "pwd,otp" {
+		t.Fatalf("replica A: amr %v", claims["amr"])
+	}
+	b2 := newBrowser(t, b)
+	f, id = toSecondStep(t, b2, rb, erin.Email)
+	drain(f.resp)
+	resp := b2.post(b2.url("/login/mfa"), url.Values{"authRequestID": {id}, "code": {code}})
+	if path(resp) != "/login/mfa" || resp.Request.URL.Query().Get("e") != "signin.mfa.wrong" {
+		t.Fatalf("replica B accepted the code replica A used: %s", resp.Request.URL)
+	}
+	drain(resp)
+}
+
+// providerFor is the relying party of r's client as seen at another
+// replica (its own issuer URL in tests).
+func providerFor(t *testing.T, env *hubtest.Env, r *rp) (*oidc.Provider, *oidc.IDTokenVerifier, *oauth2.Config) {
+	t.Helper()
+	p, err := oidc.NewProvider(context.Background(), env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := *r.oauth
+	o.Endpoint = p.Endpoint()
+	return p, p.Verifier(&oidc.Config{ClientID: r.client.ID}), &o
 }
