@@ -88,6 +88,8 @@ func trimDiscovery(b []byte) []byte {
 	doc["response_types_supported"] = []string{"code"}
 	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token", "client_credentials"}
 	doc["code_challenge_methods_supported"] = []string{"S256"}
+	// op does not list acr values; ours are what the sign-in can prove.
+	doc["acr_values_supported"] = []string{oidcstore.ACRPassword, oidcstore.ACRMFA}
 	delete(doc, "device_authorization_endpoint")
 	out, err := json.Marshal(doc)
 	if err != nil {
@@ -100,9 +102,10 @@ func route(p string) string {
 	switch p {
 	case "/.well-known/openid-configuration", "/keys", "/authorize", "/authorize/callback",
 		"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke", "/end_session",
-		"/login", "/login/email", "/login/password", "/logout", "/logged-out", "/healthz", "/readyz",
+		"/login", "/login/email", "/login/password", "/login/mfa", "/login/mfa/setup", "/login/mfa/continue", "/logout", "/logged-out", "/healthz", "/readyz",
 		"/forgot", "/forgot/sent", "/reset", "/reset/done", "/verify", "/verify/resend", "/verify/sent", "/signin",
-		"/account", "/account/password", "/account/email", "/account/history", "/account/profile":
+		"/account", "/account/password", "/account/email", "/account/history", "/account/profile",
+		"/account/mfa", "/account/mfa/setup", "/account/mfa/verify", "/account/mfa/activate", "/account/mfa/codes", "/account/mfa/off":
 		return p
 	}
 	if strings.HasPrefix(p, "/static/") {
@@ -152,7 +155,7 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages)
+	bundle, err := i18n.New(login.Messages, login.MFAMessages, account.MFAMessages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages)
 	if err != nil {
 		return err
 	}
@@ -187,6 +190,11 @@ func (s *Server) buildLogin() error {
 		Issuer: c.Issuer, Proxies: proxies, Now: s.deps.Now, Rand: s.deps.Rand, Logger: s.deps.Logger,
 	})
 	limiter := &throttle.Limiter{Counters: s.deps.Ephemeral, Account: policy, IP: ipPolicy, Now: s.deps.Now}
+	twoStep, err := s.newTwoStep()
+	if err != nil {
+		return err
+	}
+	s.twoStep = twoStep
 	s.account = account.New(account.Deps{
 		Guard: s.guard, Renderer: renderer, Store: s.deps.Durable, Sessions: s.Sessions,
 		EndSession: s.endSession, Hasher: s.deps.Hasher, Limiter: limiter,
@@ -195,6 +203,7 @@ func (s *Server) buildLogin() error {
 			return s.recovery.StartEmailVerification(ctx, tx, u, e, l)
 		},
 		Composer: s.composer, Proxies: proxies, Now: s.deps.Now, Logger: s.deps.Logger,
+		TwoStep: twoStep, PendingTOTP: s.setPendingTOTP,
 	})
 	s.consent = consentui.New(consentui.Deps{
 		AuthRequests: s.deps.Ephemeral, Store: s.deps.Durable, Sessions: s.Sessions, Renderer: renderer,
@@ -236,6 +245,8 @@ func (s *Server) buildLogin() error {
 			op.AuthRequestError(w, r, oidcstore.WrapAuthRequest(ar), &oidc.Error{ErrorType: "account_selection_required"}, s.Provider)
 		},
 		EndSession:     s.endSession,
+		TwoStep:        twoStep,
+		TwoStepACR:     oidcstore.ACRMFA,
 		AuthRequestTTL: c.Sessions.AuthRequestTTL.D(),
 		Rand:           s.deps.Rand,
 		Now:            s.deps.Now,

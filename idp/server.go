@@ -40,6 +40,7 @@ import (
 	"github.com/customerhub/hubid/idp/session"
 	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/idp/web"
+	"github.com/customerhub/hubid/mfa"
 	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/store"
@@ -95,6 +96,7 @@ type Server struct {
 	recovery *recovery.Handler
 	account  *account.Handler
 	consent  *consentui.Handler
+	twoStep  *mfa.Service
 	public   http.Handler
 	internal http.Handler
 }

@@ -4,6 +4,13 @@
 // Verification is a pure function of (secret, code, now, last used step):
 // the caller stores the step that Verify returns, atomically with the check
 // that it is above the stored one, so that a code is accepted at most once.
+//
+// Service holds the rules of two-step verification (setup, activation,
+// the sign-in step, recovery codes, turning off, resets, organization
+// policy), each change written with its audit event in one transaction;
+// the sign-in and account pages, the console and the hubid command are
+// thin adapters over it. Used TOTP steps are recorded in the ephemeral
+// store (Redis in production), so a code is accepted once across replicas.
 package mfa
 
 import (
@@ -68,9 +75,11 @@ func Generate(issuer, account string, r io.Reader) (secret string, otpauthURL st
 // the codes of the current step and of Skew steps either side, but never of
 // a step at or below lastStep, which the caller recorded at the previous
 // success (pass 0 when there is none). On success it returns the matched
-// step, for the caller to record. Anything other than exactly six ASCII
-// digits, and a secret that is not base32 of at least 16 bytes, never match.
+// step, for the caller to record. Spaces and tabs are ignored, as people
+// paste "123 456"; anything else than six ASCII digits, and a secret that
+// is not base32 of at least 16 bytes, never match.
 func Verify(secret, code string, now time.Time, lastStep int64) (step int64, ok bool) {
+	code = NormalizeCode(code)
 	if !isCode(code) {
 		return 0, false
 	}
@@ -97,6 +106,18 @@ func Verify(secret, code string, now time.Time, lastStep int64) (step int64, ok 
 	}
 	return step, ok
 }
+
+// NormalizeCode removes the spaces and tabs of a typed TOTP code.
+func NormalizeCode(s string) string {
+	if !strings.ContainsAny(s, " \t") {
+		return s
+	}
+	return strings.NewReplacer(" ", "", "\t", "").Replace(s)
+}
+
+// LooksLikeTOTP reports whether a typed code has the shape of a TOTP code
+// (six digits once spaces are removed) rather than of a recovery code.
+func LooksLikeTOTP(s string) bool { return isCode(NormalizeCode(s)) }
 
 // Step returns the TOTP step (counter) for time t.
 func Step(t time.Time) int64 { return floorDiv(t.Unix(), Period) }

@@ -40,6 +40,8 @@ type Organization struct {
 	Code      string // unique, human-readable, e.g. "NK0001"
 	Name      string
 	CreatedAt time.Time
+	// RequireMFA: members must use two-step verification (TOTP) to sign in.
+	RequireMFA bool
 }
 
 // Membership: a user acts for an organization with an account type.
@@ -430,6 +432,9 @@ type MFAStore interface {
 	// UseRecoveryCode marks one unused code used; ErrNotFound if none
 	// matches, ErrAlreadyUsed if it was used.
 	UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) error
+	// SetOrganizationRequireMFA sets an organization's two-step policy;
+	// ErrNotFound when there is no such organization.
+	SetOrganizationRequireMFA(ctx context.Context, orgID string, on bool) error
 }
 
 // InvitationStore keeps invitations.

@@ -26,6 +26,8 @@ type Session struct {
 	OrgChoices map[string]string
 	IP         string
 	UserAgent  string
+	// PendingTOTP is a two-step setup in progress on this session.
+	PendingTOTP *PendingTOTP `json:",omitempty"`
 }
 
 // AuthRequest is a pending authorization request (between /authorize and
@@ -61,6 +63,42 @@ type AuthRequest struct {
 	// OrgID is the organization selected for this sign-in ("" = none);
 	// it may be set before Done (the chooser page).
 	OrgID string
+
+	// SecondStep is the half-signed-in state between the password and
+	// the two-step verification page (nil otherwise). Only that page
+	// reads it; it signs nobody in by itself.
+	SecondStep *SecondStep `json:",omitempty"`
+}
+
+// SecondStep is a sign-in waiting for its second step: the password (or
+// an SSO session, for a step-up) is proven, the TOTP code is not.
+type SecondStep struct {
+	UserID     string
+	Remember   bool
+	PasswordAt time.Time // when the first step succeeded
+	ExpiresAt  time.Time // 5 minutes after the first step
+	// Binding is the hash of a random value held in a browser cookie: the
+	// state is usable only from the browser that passed the first step.
+	Binding string
+	// SessionID names the SSO session to upgrade (a step-up), "" when a
+	// new session is created after the second step.
+	SessionID string
+	// Setup: the person has no authenticator yet and is taken (or
+	// invited) through setup; PendingSecret is its sealed, unconfirmed
+	// secret until PendingUntil.
+	Setup         bool
+	Forced        bool // setup cannot be skipped (organization policy, acr_values)
+	PendingSecret []byte
+	PendingUntil  time.Time
+	Verified      bool // the pending secret's code was verified
+}
+
+// PendingTOTP is an authenticator being set up from account settings:
+// its sealed secret, until it is confirmed or expires.
+type PendingTOTP struct {
+	Sealed   []byte
+	Until    time.Time
+	Verified bool // a code of it was verified ("Verify")
 }
 
 // AuthCode is an issued authorization code; ID is the hash of the code.

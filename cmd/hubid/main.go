@@ -31,6 +31,8 @@ Usage:
   hubid seed apply --config FILE SEEDFILE
   hubid config check FILE
   hubid keys list|rotate [--force]|retire KID --now|reseal  --config FILE
+  hubid users reset-mfa --config FILE | --data DIR  EMAIL
+  hubid orgs require-mfa --config FILE | --data DIR  CODE on|off
   hubid orgs list|show|create|update|delete|members|entitle|unentitle|history
   hubid users list|show|create|update|delete|add-membership|set-role|remove-membership
   hubid services list|show|create|update|delete
@@ -91,6 +93,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	if cmd, ok := mfaCommand(args); ok {
+		// hubid users reset-mfa, hubid orgs require-mfa (mfa.go)
+		return exitCode(cmd(ctx, args[2:], stdout, stderr), stderr)
+	}
 	var err error
 	switch args[0] {
 	case "serve":
@@ -124,6 +130,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
+	return exitCode(err, stderr)
+}
+
+// exitCode reports err and returns the process's exit status.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}

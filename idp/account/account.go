@@ -97,6 +97,12 @@ type Deps struct {
 	// Composer renders the "your password was changed" notice, which is
 	// queued with mail.Enqueue in the change's transaction.
 	Composer Composer
+	// TwoStep is two-step verification (*mfa.Service); nil hides it.
+	TwoStep TwoStep
+	// PendingTOTP keeps (or, with nil, drops) a two-step setup in
+	// progress on a session (session.Manager.SetPendingTOTP); required
+	// with TwoStep.
+	PendingTOTP func(ctx context.Context, sessionID string, p *store.PendingTOTP) error
 	// Proxies are the trusted proxies, for the client IP of audit events.
 	Proxies []netip.Prefix
 	Now     func() time.Time
@@ -113,6 +119,7 @@ func New(d Deps) *Handler {
 		"Guard": d.Guard == nil, "Renderer": d.Renderer == nil, "Store": d.Store == nil,
 		"Sessions": d.Sessions == nil, "EndSession": d.EndSession == nil, "Hasher": d.Hasher == nil,
 		"Limiter": d.Limiter == nil, "StartEmailChange": d.StartEmailChange == nil, "Composer": d.Composer == nil,
+		"PendingTOTP (with TwoStep)": d.TwoStep != nil && d.PendingTOTP == nil,
 	} {
 		if missing {
 			panic("account: Deps." + name + " is required")
@@ -141,6 +148,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/sessions/end-others", g.Require(h.postEndOthers))
 	mux.HandleFunc("POST /account/consents/{client}/revoke", g.Require(h.postRevokeConsent))
 	mux.HandleFunc("GET /account/history", g.Require(h.history))
+	h.mountMFA(mux)
 }
 
 // Audit event kinds written here.
@@ -165,6 +173,7 @@ var doneKeys = map[string]string{
 	"session":          "account.done.session",
 	"others":           "account.done.others",
 	"consent":          "account.done.consent",
+	"mfa-off":          "mfa.done.off",
 }
 
 // back answers a successful POST: 303 to path with the flash key.

@@ -30,7 +30,9 @@ var KindGroups = []KindGroup{
 	{"account", "history.group.account", []string{KindPasswordChanged, KindPasswordChangeFailed,
 		"password.reset.requested", "password.reset", KindEmailChangeRequested, KindEmailChangeFailed,
 		"email.verification.sent", "email.verified", "email.changed", KindProfileUpdated}},
-	{"mfa", "history.group.mfa", []string{"mfa.enabled", "mfa.disabled", "mfa.cleared", "mfa.recovery.regenerated", "mfa.recovery.used"}},
+	{"mfa", "history.group.mfa", []string{"mfa.setup.started", "mfa.setup.verified",
+		"mfa.enabled", "mfa.disabled", "mfa.cleared", "mfa.reset", "mfa.recovery.regenerated", "mfa.recovery.used",
+		"mfa.code.failed", "mfa.setup.skipped", KindMFAPasswordFailed, "org.mfa.required", "org.mfa.optional"}},
 	{"sessions", "history.group.sessions", []string{KindSessionEnded, KindSessionsEnded, KindConsentRevoked}},
 }
 

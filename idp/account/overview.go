@@ -55,6 +55,7 @@ type overviewData struct {
 	Others        bool // there are sessions besides this one
 	Services      []serviceView
 	Consents      []consentView
+	MFA           *mfaView // nil: two-step verification not offered
 }
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request, v hub.Viewer) {
@@ -127,6 +128,10 @@ func (h *Handler) renderOverview(w http.ResponseWriter, r *http.Request, v hub.V
 		})
 	}
 	slices.SortFunc(d.Consents, func(a, b consentView) int { return strings.Compare(a.Service, b.Service) })
+	if d.MFA, err = h.mfaState(ctx, v); err != nil {
+		h.d.Renderer.Error(w, r, v.P, err, "")
+		return
+	}
 	h.d.Renderer.Render(w, r, status, "account", v.P, "account.title", d)
 }
 

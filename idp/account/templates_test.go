@@ -41,7 +41,7 @@ func TestEveryGroupedKindHasAMessage(t *testing.T) {
 		}
 	}
 	for _, key := range doneKeys {
-		if _, ok := Messages[key]; !ok {
+		if _, ok := Messages[key]; !ok && MFAMessages[key].EN == "" {
 			t.Errorf("flash %s has no message", key)
 		}
 	}

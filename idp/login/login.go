@@ -77,6 +77,11 @@ type Deps struct {
 	// Consent, when set, runs before a request completes
 	// (consentui.(*Handler).Check); true means it has answered.
 	Consent func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) bool
+	// TwoStep is two-step verification (*mfa.Service); nil: password only.
+	TwoStep TwoStep
+	// TwoStepACR is the acr value a client sends in acr_values to require
+	// the second step (a step-up from an SSO session without it).
+	TwoStepACR string
 	// AuthRequestTTL bounds a hub sign-in (/signin) like an OIDC one.
 	AuthRequestTTL time.Duration
 	Rand           io.Reader
@@ -101,6 +106,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /logout", h.logoutPage)
 	mux.HandleFunc("POST /logout", h.postLogout)
 	mux.HandleFunc("GET /logged-out", h.loggedOut)
+	h.mountSecondStep(mux)
 }
 
 func (h *Handler) printer(r *http.Request, ar *store.AuthRequest) *i18n.Printer {
@@ -230,6 +236,13 @@ func (h *Handler) Finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) {
 	ctx := r.Context()
 	p := h.printer(r, &ar)
+	if step, err := h.needsSecondStep(ctx, ar, s); err != nil {
+		h.d.Renderer.Error(w, r, p, err, "")
+		return
+	} else if step {
+		h.stepUp(w, r, ar, s)
+		return
+	}
 	orgID := ""
 	if ar.ClientID != "" { // a hub sign-in has no service and selects nothing
 		c, a, err := h.access(ctx, ar.ClientID, s.UserID)

@@ -9,11 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/customerhub/hubid/internal/safetext"
-
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/pwpolicy"
-	"github.com/customerhub/hubid/idp/session"
 	"github.com/customerhub/hubid/idp/throttle"
 	"github.com/customerhub/hubid/store"
 )
@@ -164,23 +161,12 @@ func (h *Handler) postPassword(w http.ResponseWriter, r *http.Request) {
 		h.backToPassword(w, r, ar, "signin.failed", time.Time{}, remember)
 		return
 	}
-	if err := h.d.Limiter.Succeed(ctx, account); err != nil {
-		h.d.Logger.WarnContext(ctx, "throttle reset", slog.Any("err", err))
-	}
 	if rehash {
 		h.rehash(r, u.ID, pw)
 	}
-	now := h.d.Now()
-	s, err := h.d.Sessions.Create(ctx, w, r, session.Params{
-		UserID: u.ID, AuthTime: now, AMR: []string{"pwd"}, Remember: remember,
-		IP: ip, UserAgent: safetext.Cut(r.UserAgent(), 256),
-	})
-	if err != nil {
-		h.d.Renderer.Error(w, r, h.printer(r, &ar), err, "")
-		return
-	}
-	h.audit(ctx, r, "signin.success", u.ID, ar.ClientID, map[string]string{"remember": strconv.FormatBool(remember)})
-	h.finish(w, r, ar, s)
+	// The session is created, and the throttle reset, once the sign-in is
+	// complete: now, or after the second step (secondstep.go).
+	h.afterPassword(w, r, ar, u, remember, account)
 }
 
 // rehash upgrades a weaker stored hash (older parameters, imported bcrypt).

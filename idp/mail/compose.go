@@ -31,11 +31,15 @@ const (
 	KindEmailChangeNotice = "email_change_notice"
 	// KindPasswordChanged tells that the password was changed (NameData).
 	KindPasswordChanged = "password_changed"
+	// KindMFARemoved tells that two-step verification was removed from
+	// the account (forgot password, an administrator or an operator):
+	// NameData.
+	KindMFARemoved = "mfa_removed"
 )
 
 // Kinds lists every kind of mail.
 var Kinds = []string{KindPasswordReset, KindPasswordResetDone, KindVerifyEmail, KindEmailChangeNotice, KindPasswordChanged,
-	KindOrgInvitation, KindOrgApplicationApproved, KindOrgApplicationRejected}
+	KindOrgInvitation, KindOrgApplicationApproved, KindOrgApplicationRejected, KindMFARemoved}
 
 // LinkData is the data of KindPasswordReset and KindVerifyEmail.
 type LinkData struct {

@@ -33,6 +33,8 @@ var Messages = i18n.Table{
 	"mail.email_change_notice.after":   {EN: "Once the new address is confirmed, you sign in with it, and mail goes there instead of to this address.", JA: "新しいアドレスの確認が完了すると、サインインには新しいアドレスを使用し、メールはこのアドレスではなく新しいアドレスに届きます。"},
 
 	"mail.password_changed.subject": {EN: "[Customer Hub] Your password was changed", JA: "【カスタマーハブ】パスワードが変更されました"},
+	"mail.mfa_removed.subject":      {EN: "[Customer Hub] Two-step verification was removed", JA: "【カスタマーハブ】2段階認証が解除されました"},
+	"mail.mfa_removed.body":         {EN: "Two-step verification (authenticator app) was removed from your Customer Hub account. Your next sign-in offers to set it up again: Account Settings → Multifactor Authentication → Setup.", JA: "カスタマーハブのアカウントの2段階認証（認証アプリ）が解除されました。次回のサインイン時に再設定できます（アカウント設定 → 多要素認証 → 設定）。"},
 	"mail.password_changed.body":    {EN: "The password of your Customer Hub account was changed.", JA: "カスタマーハブのアカウントのパスワードが変更されました。"},
 
 	"mail.role.administrator": {EN: "administrator", JA: "管理者"},

@@ -42,10 +42,10 @@
 // ephemeral store and EndSession writes the outbox in a transaction of its
 // own, so this cannot join the first transaction.
 //
-// NOTE(MFA setup, later issue): after a reset the account has no second
-// factor. The sign-in flow must then offer (or, by policy, force) TOTP
-// setup; this package records "mfa.cleared" in the usage history for that
-// flow to find, and implements nothing of it.
+// After a reset the account has no second factor: "mfa.cleared" is
+// recorded in the usage history, the person is mailed that two-step
+// verification was removed, and the next sign-in offers setup again
+// (forced where an organization requires it; see package mfa).
 //
 // # Unverified accounts
 //

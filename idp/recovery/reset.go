@@ -13,6 +13,7 @@ import (
 	"github.com/customerhub/hubid/idp/i18n"
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/pwpolicy"
+	"github.com/customerhub/hubid/mfa"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -147,39 +148,23 @@ func (h *Handler) reset(ctx context.Context, hash, userID, encoded string, m met
 		if err := h.audit(ctx, tx, AuditReset, u.ID, u, m, nil); err != nil {
 			return err
 		}
-		cleared, err := clearMFA(ctx, tx, userID)
+		cleared, err := mfa.Remove(ctx, tx, userID)
 		if err != nil {
-			return err
+			return fmt.Errorf("recovery: clear two-step verification: %w", err)
 		}
 		if cleared {
-			// The sign-in flow will find this event when MFA setup is
-			// offered or forced (later issue); see the package doc.
+			// The sign-in finds this event and offers setup again
+			// (mfa.Service.ShouldOffer); the person is told by mail.
 			if err := h.audit(ctx, tx, AuditMFACleared, u.ID, u, m, map[string]string{"reason": AuditReset}); err != nil {
+				return err
+			}
+			if err := h.send(ctx, tx, mail.KindMFARemoved, h.mailLang(u, p.Tag), u.Email, mail.NameData{Name: u.Name}); err != nil {
 				return err
 			}
 		}
 		return h.send(ctx, tx, mail.KindPasswordResetDone, h.mailLang(u, p.Tag), u.Email, mail.NameData{Name: u.Name})
 	})
 	return u, err
-}
-
-// clearMFA deletes the TOTP enrollment and the recovery codes and reports
-// whether there was either.
-func clearMFA(ctx context.Context, tx Tx, userID string) (bool, error) {
-	had := true
-	if err := tx.DeleteTOTP(ctx, userID); errors.Is(err, store.ErrNotFound) {
-		had = false
-	} else if err != nil {
-		return false, fmt.Errorf("recovery: delete TOTP: %w", err)
-	}
-	codes, err := tx.ListRecoveryCodes(ctx, userID)
-	if err != nil {
-		return false, fmt.Errorf("recovery: list recovery codes: %w", err)
-	}
-	if err := tx.ReplaceRecoveryCodes(ctx, userID, nil); err != nil {
-		return false, fmt.Errorf("recovery: delete recovery codes: %w", err)
-	}
-	return had || len(codes) > 0, nil
 }
 
 // endSessions ends every browser session of u (and queues their

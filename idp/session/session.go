@@ -267,3 +267,30 @@ func (m *Manager) EndAllExcept(ctx context.Context, userID, keep string) ([]stor
 	}
 	return ended, nil
 }
+
+// AddMethods records that the person of session id (which must be
+// userID's) passed further authentication methods (RFC 8176 values, e.g.
+// the second step's "otp"): the session carries them for the rest of its
+// life, "automatically sign in" included.
+func (m *Manager) AddMethods(ctx context.Context, id, userID string, methods []string) (store.Session, error) {
+	return m.store.UpdateSession(ctx, id, func(s *store.Session) error {
+		if s.UserID != userID {
+			return fmt.Errorf("session: step-up of another person's session: %w", store.ErrNotFound)
+		}
+		for _, x := range methods {
+			if !slices.Contains(s.AMR, x) {
+				s.AMR = append(s.AMR, x)
+			}
+		}
+		return nil
+	})
+}
+
+// SetPendingTOTP keeps (p != nil) or drops (nil) a two-step setup in
+// progress on session id.
+func (m *Manager) SetPendingTOTP(ctx context.Context, id string, p *store.PendingTOTP) (store.Session, error) {
+	return m.store.UpdateSession(ctx, id, func(s *store.Session) error {
+		s.PendingTOTP = p
+		return nil
+	})
+}

@@ -68,6 +68,10 @@ type Options struct {
 	// (as text), so a test can assert on them; else ERROR records go to
 	// stderr.
 	Log io.Writer
+	// ReplicaOf starts a second hubid on the same PostgreSQL schema and
+	// Redis prefix (its own connections) and the same KEK as another
+	// external Env: two replicas of one deployment.
+	ReplicaOf *Env
 }
 
 // Env is a running hubid.
@@ -85,6 +89,9 @@ type Env struct {
 	// PostgresProxy cuts and restores PostgreSQL (with
 	// Options.PostgresProxy).
 	PostgresProxy *testenv.Proxy
+
+	kek                     seal.KEK
+	dsn, redisAddr, redisNS string // external backend, for replicas
 }
 
 // FastHasher is argon2id with tiny parameters, for tests only.
@@ -138,11 +145,14 @@ func New(t testing.TB, opt Options) *Env {
 	var key [32]byte
 	_, _ = rand.Read(key[:])
 	kek := seal.NewKEK(key)
+	if opt.ReplicaOf != nil {
+		kek, opt.Backend = opt.ReplicaOf.kek, "external"
+	}
 	kr, err := seal.NewKeyring(kek)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &Env{URL: issuer, Hasher: hasher, Config: c, HTTP: ts}
+	env := &Env{URL: issuer, Hasher: hasher, Config: c, HTTP: ts, kek: kek}
 	durName, ephName := "sqlite", "memory"
 	switch opt.Backend {
 	case "", "embedded":
@@ -152,10 +162,16 @@ func New(t testing.TB, opt Options) *Env {
 		env.Ephemeral = mem
 	case "external":
 		durName, ephName = "postgres", "redis"
-		dsn := testenv.Postgres(t)
+		dsn := ""
+		if opt.ReplicaOf != nil {
+			dsn = opt.ReplicaOf.dsn
+		} else {
+			dsn = testenv.Postgres(t)
+		}
 		if opt.PostgresProxy {
 			dsn, env.PostgresProxy = testenv.PostgresViaProxy(t, dsn)
 		}
+		env.dsn = dsn
 		db, err := postgres.Open(ctx, dsn, postgres.Options{Now: time.Now})
 		if err != nil {
 			t.Fatal(err)
@@ -165,7 +181,13 @@ func New(t testing.TB, opt Options) *Env {
 		}
 		t.Cleanup(func() { _ = db.Close() })
 		env.Durable = db
-		addr, prefix := testenv.Redis(t)
+		addr, prefix := "", ""
+		if opt.ReplicaOf != nil {
+			addr, prefix = opt.ReplicaOf.redisAddr, opt.ReplicaOf.redisNS
+		} else {
+			addr, prefix = testenv.Redis(t)
+		}
+		env.redisAddr, env.redisNS = addr, prefix
 		if opt.RedisProxy {
 			env.RedisProxy = testenv.NewProxy(t, addr)
 			addr = env.RedisProxy.Addr()

@@ -190,6 +190,11 @@ func cloneSession(x store.Session) store.Session {
 	x.AMR = slices.Clone(x.AMR)
 	x.Clients = slices.Clone(x.Clients)
 	x.OrgChoices = maps.Clone(x.OrgChoices)
+	if x.PendingTOTP != nil {
+		p := *x.PendingTOTP
+		p.Sealed = slices.Clone(p.Sealed)
+		x.PendingTOTP = &p
+	}
 	return x
 }
 
@@ -202,6 +207,11 @@ func cloneAuthRequest(x store.AuthRequest) store.AuthRequest {
 	if x.MaxAge != nil {
 		v := *x.MaxAge
 		x.MaxAge = &v
+	}
+	if x.SecondStep != nil {
+		st := *x.SecondStep
+		st.PendingSecret = slices.Clone(st.PendingSecret)
+		x.SecondStep = &st
 	}
 	return x
 }

@@ -85,3 +85,10 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID, hash string, at tim
 	}
 	return &Error{Op: op, Err: store.ErrAlreadyUsed}
 }
+
+// SetOrganizationRequireMFA sets an organization's two-step policy;
+// ErrNotFound when there is no such organization.
+func (s *Store) SetOrganizationRequireMFA(ctx context.Context, orgID string, on bool) error {
+	return s.execOne(ctx, "set organization require_mfa",
+		`UPDATE organizations SET require_mfa = $2 WHERE id = $1`, orgID, on)
+}

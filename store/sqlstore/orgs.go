@@ -8,7 +8,7 @@ import (
 
 func scanOrg(r scanner) (store.Organization, error) {
 	var o store.Organization
-	err := r.Scan(&o.ID, &o.Code, &o.Name, ts(&o.CreatedAt))
+	err := r.Scan(&o.ID, &o.Code, &o.Name, ts(&o.CreatedAt), &o.RequireMFA)
 	return o, err
 }
 
@@ -16,27 +16,27 @@ func scanOrg(r scanner) (store.Organization, error) {
 // or the code is taken.
 func (s *Store) CreateOrganization(ctx context.Context, o store.Organization) error {
 	_, err := s.exec(ctx, "create organization",
-		`INSERT INTO organizations (id, code, name, created_at) VALUES ($1, $2, $3, $4)`,
-		o.ID, o.Code, o.Name, micros(orNow(o.CreatedAt, s.Now())))
+		`INSERT INTO organizations (id, code, name, created_at, require_mfa) VALUES ($1, $2, $3, $4, $5)`,
+		o.ID, o.Code, o.Name, micros(orNow(o.CreatedAt, s.Now())), o.RequireMFA)
 	return err
 }
 
 // GetOrganization returns an organization by ID.
 func (s *Store) GetOrganization(ctx context.Context, id string) (store.Organization, error) {
 	return get(s, ctx, "get organization",
-		`SELECT id, code, name, created_at FROM organizations WHERE id = $1`, scanOrg, id)
+		`SELECT id, code, name, created_at, require_mfa FROM organizations WHERE id = $1`, scanOrg, id)
 }
 
 // GetOrganizationByCode returns an organization by its code (exact match).
 func (s *Store) GetOrganizationByCode(ctx context.Context, code string) (store.Organization, error) {
 	return get(s, ctx, "get organization by code",
-		`SELECT id, code, name, created_at FROM organizations WHERE code = $1`, scanOrg, code)
+		`SELECT id, code, name, created_at, require_mfa FROM organizations WHERE code = $1`, scanOrg, code)
 }
 
 // ListOrganizations returns every organization, by code.
 func (s *Store) ListOrganizations(ctx context.Context) ([]store.Organization, error) {
 	return list(s, ctx, "list organizations",
-		`SELECT id, code, name, created_at FROM organizations ORDER BY code`, scanOrg)
+		`SELECT id, code, name, created_at, require_mfa FROM organizations ORDER BY code`, scanOrg)
 }
 
 func scanMembership(r scanner) (store.Membership, error) {

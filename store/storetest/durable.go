@@ -55,6 +55,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, now func() time.Time) stor
 		{"Consent", durConsent},
 		{"TOTP", durTOTP},
 		{"RecoveryCodes", durRecoveryCodes},
+		{"OrgRequireMFA", durOrgRequireMFA},
 		{"Invitations", durInvitations},
 		{"InvitationLifecycle", durInvitationLifecycle},
 		{"LastAdministrator", durLastAdministrator},

@@ -45,6 +45,7 @@ func RunEphemeral(t *testing.T, open func(t *testing.T, clock *Clock) store.Ephe
 		{"RevokedTokens", ephRevokedTokens},
 		{"Counters", ephCounters},
 		{"TOTPSteps", ephTOTPSteps},
+		{"SecondStepState", ephSecondStepState},
 		{"ContentionConsumeCode", ephContentionConsume},
 		{"ContentionRotate", ephContentionRotate},
 		{"ContentionGraceRetries", ephContentionGrace},
