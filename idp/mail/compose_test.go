@@ -58,6 +58,7 @@ var composeCases = []struct {
 	{KindOrgApplicationRejected, ApplicationData{Name: "Taro", OrgName: "Alpha", ServiceName: "NK-PASS", Reason: "no <contract>"}, []line{
 		l("mail.greeting", "Taro"), l("mail.org_application_rejected.body", "Alpha", "NK-PASS"), l("mail.org_application_rejected.reason"),
 		l("mail.org_application_rejected.again"), {key: "no <contract>"},
+	}, false},
 	{KindMFARemoved, NameData{Name: "Taro"}, []line{
 		l("mail.greeting", "Taro"), l("mail.mfa_removed.body"), l("mail.notyou.contact", helpdesk),
 	}, false},
