@@ -207,6 +207,7 @@ func (c *Config) Validate() error {
 	if c.Admin.Token.IsSet() && c.Listen.Metrics == "" {
 		add("admin.token: the admin API is served on listen.metrics, which is off")
 	}
+	c.Migration.validate(add)
 	if len(p) > 0 {
 		return &Error{Problems: p}
 	}
