@@ -19,7 +19,9 @@ import (
 
 var t0 = time.Date(2026, 7, 1, 3, 0, 0, 0, time.UTC)
 
-func openSQLite(tb testing.TB) store.Durable { return storetest.OpenSQLite(tb, func() time.Time { return t0 }) }
+func openSQLite(tb testing.TB) store.Durable {
+	return storetest.OpenSQLite(tb, func() time.Time { return t0 })
+}
 
 func openPostgres(tb testing.TB) store.Durable {
 	tb.Helper()
