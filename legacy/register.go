@@ -447,6 +447,9 @@ func (s *Service) secondFactor(ctx context.Context, userID, code string) (bool, 
 }
 
 func (s *Service) linkErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ae *apperr.Error
 	if errors.As(err, &ae) {
 		return err

@@ -1,5 +1,5 @@
 // Command hubid is the one binary of the hubid OpenID Connect provider:
-// serve, dev, migrate, seed, config, keys and version.
+// serve, dev, migrate, seed, config, keys, legacy and version.
 package main
 
 import (
@@ -28,6 +28,10 @@ Usage:
   hubid seed apply --config FILE SEEDFILE
   hubid config check FILE
   hubid keys list|rotate [--force]|retire KID --now|reseal  --config FILE
+  hubid legacy import --service CODE [--dry-run] [--skip-bad] FILE.csv
+  hubid legacy report [--service CODE] [--format table|csv|json]
+  hubid legacy link --service CODE --login-id ID --email EMAIL
+  hubid legacy unlink --service CODE --email EMAIL
   hubid version
 
 Every command that takes --config also accepts --data DIR instead, to act
@@ -95,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdConfig(args[1:], stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, args[1:], stdout, stderr)
+	case "legacy":
+		err = cmdLegacy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "hubid", version)
 	case "help", "-h", "--help":
