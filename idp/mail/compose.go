@@ -34,7 +34,7 @@ const (
 )
 
 // Kinds lists every kind of mail.
-var Kinds = []string{KindPasswordReset, KindPasswordResetDone, KindVerifyEmail, KindEmailChangeNotice, KindPasswordChanged}
+var Kinds = []string{KindPasswordReset, KindPasswordResetDone, KindVerifyEmail, KindEmailChangeNotice, KindPasswordChanged, KindLegacyRegister}
 
 // LinkData is the data of KindPasswordReset and KindVerifyEmail.
 type LinkData struct {

@@ -48,6 +48,10 @@ var composeCases = []struct {
 	{KindPasswordChanged, map[string]any{"Name": "Taro"}, []line{
 		l("mail.greeting", "Taro"), l("mail.password_changed.body"), l("mail.notyou.contact", helpdesk),
 	}, false},
+	{KindLegacyRegister, LegacyRegisterData{Name: "Taro", Link: link, ExpiresMinutes: 1440, LoginID: "NKS-1", Service: "NK-SHIPS"}, []line{
+		l("mail.greeting", "Taro"), l("mail.legacy_register.intro", "NKS-1", "NK-SHIPS"), l("mail.link.expires", 1440),
+		l("mail.legacy_register.shared"), l("mail.ignore"),
+	}, true},
 }
 
 func TestComposeEveryKindInBothLanguages(t *testing.T) {

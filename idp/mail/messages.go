@@ -34,4 +34,9 @@ var Messages = i18n.Table{
 
 	"mail.password_changed.subject": {EN: "[Customer Hub] Your password was changed", JA: "【カスタマーハブ】パスワードが変更されました"},
 	"mail.password_changed.body":    {EN: "The password of your Customer Hub account was changed.", JA: "カスタマーハブのアカウントのパスワードが変更されました。"},
+
+	"mail.legacy_register.subject": {EN: "[Customer Hub] Finish registering your email address", JA: "【カスタマーハブ】メールアドレス登録の完了"},
+	"mail.legacy_register.intro":   {EN: "You asked to register this email address for login ID %s of %s. Open the link below to finish: you will set a password, or sign in if you already have an account.", JA: "%[2]s のログイン ID %[1]s に、このメールアドレスの登録が申請されました。下のリンクを開いて登録を完了してください（パスワードを設定するか、アカウントをお持ちの場合はサインインします）。"},
+	"mail.legacy_register.action":  {EN: "Finish registration", JA: "登録を完了する"},
+	"mail.legacy_register.shared":  {EN: "If this is a group or shared mailbox, everyone who reads it can reset the password of the account.", JA: "グループや共有のメールアドレスの場合、このメールを読めるすべての人がアカウントのパスワードを再設定できます。"},
 }
