@@ -30,6 +30,7 @@ import (
 	"github.com/customerhub/hubid/idp/httpx"
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/i18n"
+	"github.com/customerhub/hubid/idp/legacyui"
 	"github.com/customerhub/hubid/idp/login"
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/oidcstore"
@@ -99,7 +100,8 @@ func route(p string) string {
 		"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke", "/end_session",
 		"/login", "/login/email", "/login/password", "/logout", "/logged-out", "/healthz", "/readyz",
 		"/forgot", "/forgot/sent", "/reset", "/reset/done", "/verify", "/verify/resend", "/verify/sent", "/signin",
-		"/account", "/account/password", "/account/email", "/account/history", "/account/profile":
+		"/account", "/account/password", "/account/email", "/account/history", "/account/profile",
+		"/preregister", "/preregister/register", "/preregister/sent", "/preregister/confirm":
 		return p
 	}
 	if strings.HasPrefix(p, "/static/") {
@@ -149,11 +151,11 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages)
+	bundle, err := i18n.New(login.Messages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages, legacyui.Messages)
 	if err != nil {
 		return err
 	}
-	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates, account.Templates, consentui.Templates)
+	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates, account.Templates, consentui.Templates, legacyui.Templates)
 	if err != nil {
 		return err
 	}
@@ -206,7 +208,11 @@ func (s *Server) buildLogin() error {
 		},
 		Proxies: proxies, Now: s.deps.Now, Logger: s.deps.Logger,
 	})
+	if err := s.buildLegacy(limiter, proxies); err != nil {
+		return err
+	}
 	s.login = login.New(login.Deps{
+		Preregister:  s.legacyUI.Open,
 		Consent:      s.consent.Check,
 		AuthRequests: s.deps.Ephemeral,
 		Directory:    s.deps.Durable,
@@ -277,9 +283,10 @@ func (s *Server) buildPublic() http.Handler {
 	s.recovery.Mount(pages)
 	s.account.Mount(pages)
 	s.consent.Mount(pages)
+	s.legacyUI.Mount(pages)
 	protected := web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages))
 	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out",
-		"/forgot", "/forgot/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/", "/consent"} {
+		"/forgot", "/forgot/", "/preregister", "/preregister/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/", "/consent"} {
 		mux.Handle(p, protected)
 	}
 	browser := web.Protect(s.browserErrors(s.Provider))

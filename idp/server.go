@@ -31,6 +31,7 @@ import (
 	"github.com/customerhub/hubid/idp/consentui"
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/keys"
+	"github.com/customerhub/hubid/idp/legacyui"
 	"github.com/customerhub/hubid/idp/login"
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/oidcstore"
@@ -39,6 +40,7 @@ import (
 	"github.com/customerhub/hubid/idp/session"
 	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/idp/web"
+	"github.com/customerhub/hubid/legacy"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/store"
 )
@@ -88,6 +90,8 @@ type Server struct {
 	recovery *recovery.Handler
 	account  *account.Handler
 	consent  *consentui.Handler
+	legacy   *legacy.Service
+	legacyUI *legacyui.Handler
 	public   http.Handler
 	internal http.Handler
 }

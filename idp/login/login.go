@@ -74,6 +74,9 @@ type Deps struct {
 	// Consent, when set, runs before a request completes
 	// (consentui.(*Handler).Check); true means it has answered.
 	Consent func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) bool
+	// Preregister, when set and true, links the email page to the legacy
+	// login ID pre-registration (its window is open).
+	Preregister func() bool
 	// AuthRequestTTL bounds a hub sign-in (/signin) like an OIDC one.
 	AuthRequestTTL time.Duration
 	Rand           io.Reader
@@ -187,6 +190,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 
 type emailData struct {
 	AuthRequestID, ClientName, Email, Error string
+	Preregister                             bool
 }
 
 func (h *Handler) clientName(ctx context.Context, id string) string {
@@ -206,7 +210,8 @@ func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, ar store.A
 		status = http.StatusBadRequest
 	}
 	h.d.Renderer.Render(w, r, status, "signin_email", h.printer(r, &ar), "signin.title",
-		emailData{AuthRequestID: ar.ID, ClientName: h.clientName(r.Context(), ar.ClientID), Email: email, Error: errKey})
+		emailData{AuthRequestID: ar.ID, ClientName: h.clientName(r.Context(), ar.ClientID), Email: email, Error: errKey,
+			Preregister: h.d.Preregister != nil && h.d.Preregister()})
 }
 
 // entitled reports whether one of the user's organizations may use the

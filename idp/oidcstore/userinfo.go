@@ -53,6 +53,9 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 		return err
 	}
 	setUserClaims(info, u, scopes)
+	if err := s.setLegacyClaim(ctx, u.ID, req.GetClientID(), scopes, info.AppendClaims); err != nil {
+		return err
+	}
 	// op puts neither sid nor, on refresh, acr in ID tokens; registered
 	// claims win over these when op does set them.
 	switch r := req.(type) {
@@ -91,7 +94,7 @@ func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 		return err
 	}
 	setUserClaims(info, u, a.Scopes)
-	return nil
+	return s.setLegacyClaim(ctx, u.ID, a.Client, a.Scopes, info.AppendClaims)
 }
 
 // errInactive tells op the token is inactive: op marks a token active
@@ -134,6 +137,14 @@ func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	if a.Session != "" {
 		resp.Claims = map[string]any{"sid": a.Session}
 	}
+	if err := s.setLegacyClaim(ctx, a.Subject, a.Client, a.Scopes, func(k string, v any) {
+		if resp.Claims == nil {
+			resp.Claims = map[string]any{}
+		}
+		resp.Claims[k] = v
+	}); err != nil {
+		return errInactive // fail closed
+	}
 	return nil
 }
 
@@ -145,10 +156,15 @@ func (s *Storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 
 // GetPrivateClaimsFromRequest adds `scope` and `sid` to JWT access tokens
 // (op adds neither).
-func (s *Storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
+func (s *Storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
 	claims := map[string]any{"scope": strings.Join(req.GetScopes(), " ")}
 	if sid := sessionOf(req); sid != "" {
 		claims["sid"] = sid
+	}
+	if aud := req.GetAudience(); len(aud) > 0 {
+		if err := s.setLegacyClaim(ctx, req.GetSubject(), aud[0], req.GetScopes(), func(k string, v any) { claims[k] = v }); err != nil {
+			return nil, err
+		}
 	}
 	return claims, nil
 }
