@@ -119,12 +119,12 @@ func TestApplyDevSeedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 1 org, 2 services, 2 entitlements, 3 users, 3 memberships, 2 clients, 1 legacy ID.
-	if sum != (Summary{Created: 14}) || sum.String() != "14 created, 0 unchanged" {
+	// 2 orgs, 2 services, 3 entitlements, 3 users, 3 memberships, 2 clients, 3 legacy IDs.
+	if sum != (Summary{Created: 18}) || sum.String() != "18 created, 0 unchanged" {
 		t.Fatalf("first apply: %v", sum)
 	}
-	if n := salts.hashes(); n != 4 {
-		t.Errorf("first apply hashed %d passwords, want 4 (3 users, 1 legacy ID)", n)
+	if n := salts.hashes(); n != 6 {
+		t.Errorf("first apply hashed %d passwords, want 6 (3 users, 3 legacy IDs)", n)
 	}
 	before := dump(t, d, f)
 
@@ -132,11 +132,11 @@ func TestApplyDevSeedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum != (Summary{Unchanged: 14}) || sum.String() != "0 created, 14 unchanged" {
+	if sum != (Summary{Unchanged: 18}) || sum.String() != "0 created, 18 unchanged" {
 		t.Fatalf("second apply: %v", sum)
 	}
-	if n := salts.hashes(); n != 4 {
-		t.Errorf("second apply hashed %d more passwords, want none", n-4)
+	if n := salts.hashes(); n != 6 {
+		t.Errorf("second apply hashed %d more passwords, want none", n-6)
 	}
 	if after := dump(t, d, f); after != before {
 		t.Fatalf("second apply changed the store:\nbefore %s\nafter %s", before, after)
@@ -245,7 +245,7 @@ func TestApplyRollsBackWhenAWriteFails(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("want the write error, got %v", err)
 	}
-	if want := "seed.yaml:67: legacy_login_ids[0]: create legacy login ID: disk on fire"; err.Error() != want {
+	if want := "seed.yaml:73: legacy_login_ids[0]: create legacy login ID: disk on fire"; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
 	assertEmpty(t, d, f)

@@ -56,8 +56,8 @@ func TestParseDevSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Organizations) != 1 || len(f.Services) != 2 || len(f.Entitlements) != 2 ||
-		len(f.Users) != 3 || len(f.Clients) != 2 || len(f.LegacyLoginIDs) != 1 {
+	if len(f.Organizations) != 2 || len(f.Services) != 2 || len(f.Entitlements) != 3 ||
+		len(f.Users) != 3 || len(f.Clients) != 2 || len(f.LegacyLoginIDs) != 3 {
 		t.Fatalf("unexpected counts: %+v", f)
 	}
 	u := f.Users[0]
