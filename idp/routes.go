@@ -31,6 +31,7 @@ import (
 	"github.com/customerhub/hubid/idp/httpx"
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/i18n"
+	"github.com/customerhub/hubid/idp/legacyui"
 	"github.com/customerhub/hubid/idp/login"
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/oauthstrict"
@@ -105,7 +106,8 @@ func route(p string) string {
 		"/login", "/login/email", "/login/password", "/login/mfa", "/login/mfa/setup", "/login/mfa/continue", "/logout", "/logged-out", "/healthz", "/readyz",
 		"/forgot", "/forgot/sent", "/reset", "/reset/done", "/verify", "/verify/resend", "/verify/sent", "/signin",
 		"/account", "/account/password", "/account/email", "/account/history", "/account/profile",
-		"/account/mfa", "/account/mfa/setup", "/account/mfa/verify", "/account/mfa/activate", "/account/mfa/codes", "/account/mfa/off":
+		"/account/mfa", "/account/mfa/setup", "/account/mfa/verify", "/account/mfa/activate", "/account/mfa/codes", "/account/mfa/off",
+		"/preregister", "/preregister/register", "/preregister/sent", "/preregister/confirm":
 		return p
 	}
 	if strings.HasPrefix(p, "/static/") {
@@ -155,11 +157,11 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages, login.MFAMessages, account.MFAMessages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages)
+	bundle, err := i18n.New(login.Messages, login.MFAMessages, account.MFAMessages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages, legacyui.Messages)
 	if err != nil {
 		return err
 	}
-	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates, account.Templates, consentui.Templates)
+	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates, account.Templates, consentui.Templates, legacyui.Templates)
 	if err != nil {
 		return err
 	}
@@ -225,7 +227,11 @@ func (s *Server) buildLogin() error {
 		},
 		Proxies: proxies, Now: s.deps.Now, Logger: s.deps.Logger,
 	})
+	if err := s.buildLegacy(limiter, proxies); err != nil {
+		return err
+	}
 	s.login = login.New(login.Deps{
+		Preregister:  s.legacyUI.Open,
 		Consent:      s.consent.Check,
 		AuthRequests: s.deps.Ephemeral,
 		Directory:    s.deps.Durable,
@@ -305,9 +311,10 @@ func (s *Server) buildPublic() http.Handler {
 	s.recovery.Mount(pages)
 	s.account.Mount(pages)
 	s.consent.Mount(pages)
+	s.legacyUI.Mount(pages)
 	protected := httpx.Forms(web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages)), s.formError)
 	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out",
-		"/forgot", "/forgot/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/", "/consent"} {
+		"/forgot", "/forgot/", "/preregister", "/preregister/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/", "/consent"} {
 		mux.Handle(p, protected)
 	}
 	browser := web.Protect(s.browserErrors(strict.Browser(s.Provider)))

@@ -32,6 +32,7 @@ import (
 	"github.com/customerhub/hubid/idp/consentui"
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/keys"
+	"github.com/customerhub/hubid/idp/legacyui"
 	"github.com/customerhub/hubid/idp/login"
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/oidcstore"
@@ -42,6 +43,7 @@ import (
 	"github.com/customerhub/hubid/idp/web"
 	"github.com/customerhub/hubid/mfa"
 	"github.com/customerhub/hubid/orgs"
+	"github.com/customerhub/hubid/legacy"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/store"
 )
@@ -97,6 +99,8 @@ type Server struct {
 	account  *account.Handler
 	consent  *consentui.Handler
 	twoStep  *mfa.Service
+	legacy   *legacy.Service
+	legacyUI *legacyui.Handler
 	public   http.Handler
 	internal http.Handler
 }

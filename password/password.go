@@ -6,9 +6,10 @@
 //
 // with salt and key in unpadded standard base64, as written by the reference
 // implementation and most other libraries. Verify also accepts bcrypt hashes
-// ($2a$, $2b$, $2y$) imported from legacy systems and always asks for them to
-// be rehashed. Stored hashes are treated as untrusted input: parameters that
-// would make a single verification exhaust memory or CPU are refused.
+// ($2a$, $2b$, $2y$) and PBKDF2-SHA256 (pbkdf2.go) imported from legacy
+// systems and always asks for them to be rehashed. Stored hashes are
+// treated as untrusted input: parameters that would make a single
+// verification exhaust memory or CPU are refused.
 package password
 
 import (
@@ -198,6 +199,9 @@ func (h *Hasher) Verify(pw, encoded string) (ok bool, needsRehash bool, err erro
 		default:
 			return false, false, fmt.Errorf("%w: bcrypt: %w", ErrMalformedHash, err)
 		}
+	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"):
+		ok, err := h.verifyPBKDF2(pw, encoded)
+		return ok, ok, err
 	default:
 		return false, false, fmt.Errorf("%w: unsupported algorithm", ErrMalformedHash)
 	}

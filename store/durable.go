@@ -112,13 +112,16 @@ type LegacyLoginID struct {
 	LoginID      string // unique per service
 	ServiceID    string
 	OrgID        string
-	PasswordHash string
+	PasswordHash string // "" = pre-registrable only by invitation
+	ContactEmail string // "" = none; where reminders go
 	Disabled     bool
 	CreatedAt    time.Time
+	UpdatedAt    time.Time // zero until an import changes it
 }
 
 // LegacyLink links a legacy login ID to a personal account. A user has at
-// most one link per service; a login ID is linked to at most one user.
+// most one link per service (the database enforces it); a login ID may be
+// linked to many users (everyone who shared it).
 type LegacyLink struct {
 	UserID    string
 	ServiceID string
@@ -401,9 +404,10 @@ type LegacyStore interface {
 	CreateLegacyLoginID(ctx context.Context, l LegacyLoginID) error
 	GetLegacyLoginID(ctx context.Context, serviceID, loginID string) (LegacyLoginID, error)
 	// CreateLegacyLink fails with ErrAlreadyExists when the user already has
-	// a link for that service or the login ID is linked to someone.
+	// a link for that service (whichever login ID).
 	CreateLegacyLink(ctx context.Context, l LegacyLink) error
 	ListLegacyLinksByUser(ctx context.Context, userID string) ([]LegacyLink, error)
+	LegacyBulkStore
 }
 
 // KeyStore keeps signing keys.

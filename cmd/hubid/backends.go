@@ -188,6 +188,12 @@ func devConfig(listen string) (config.Config, error) {
 	c.Listen.Metrics = ""
 	c.Log.Format = "text"
 	c.KEK = config.KEK{}
+	// The demo's pre-registration window is open: it started 30 days ago
+	// and ends in 60, with the cutover two weeks later.
+	now := time.Now().UTC().Truncate(time.Hour)
+	c.Migration.PreregistrationStart = now.AddDate(0, 0, -30).Format(time.RFC3339)
+	c.Migration.PreregistrationEnd = now.AddDate(0, 0, 60).Format(time.RFC3339)
+	c.Migration.Cutover = now.AddDate(0, 0, 74).Format(time.RFC3339)
 	if err := c.Validate(); err != nil {
 		return c, err
 	}

@@ -1,6 +1,6 @@
 // Command hubid is the one binary of the hubid OpenID Connect provider:
-// serve, dev, migrate, seed, config, keys, the operator commands (orgs,
-// users, services, clients, applications, invitations) and version.
+// serve, dev, migrate, seed, config, keys, legacy, the operator commands
+// (orgs, users, services, clients, applications, invitations) and version.
 package main
 
 import (
@@ -40,6 +40,10 @@ Usage:
   hubid applications list|show|approve|reject
   hubid invitations list|show|create|resend|cancel
                                      operator commands (--output json for scripts)
+  hubid legacy import --service CODE [--dry-run] [--skip-bad] FILE.csv
+  hubid legacy report [--service CODE] [--format table|csv|json]
+  hubid legacy link --service CODE --login-id ID --email EMAIL
+  hubid legacy unlink --service CODE --email EMAIL
   hubid version
 
 Every command that takes --config also accepts --data DIR instead, to act
@@ -123,6 +127,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdApplications(ctx, args[1:], stdout, stderr)
 	case "invitations":
 		err = cmdInvitations(ctx, args[1:], stdout, stderr)
+	case "legacy":
+		err = cmdLegacy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "hubid", version)
 	case "help", "-h", "--help":

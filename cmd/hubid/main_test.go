@@ -119,7 +119,7 @@ func TestDevServesDiscoveryAndKeysAndKeepsData(t *testing.T) {
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
-	for _, want := range []string{base + "/.well-known/openid-configuration", "admin@demo.example", "19 created"} {
+	for _, want := range []string{base + "/.well-known/openid-configuration", "admin@demo.example", "23 created"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -130,7 +130,7 @@ func TestDevServesDiscoveryAndKeysAndKeepsData(t *testing.T) {
 		t.Errorf("key changed across restarts: %s then %s", kid, kid2)
 	}
 	stop2()
-	if !strings.Contains(out2.String(), "0 created, 19 unchanged") {
+	if !strings.Contains(out2.String(), "0 created, 23 unchanged") {
 		t.Errorf("second start re-created data:\n%s", out2)
 	}
 }

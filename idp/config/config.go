@@ -34,6 +34,8 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Audit    Audit    `yaml:"audit"`
 	Admin    Admin    `yaml:"admin"`
+
+	Migration Migration `yaml:"migration"`
 }
 
 // Listen holds the listen addresses.
@@ -194,6 +196,8 @@ func Defaults() Config {
 		KEK:      KEK{Current: SecretRef{Env: "HUBID_KEK"}},
 		Log:      Log{Level: "info", Format: "json"},
 		Audit:    Audit{Retention: Duration(400 * 24 * time.Hour)},
+
+		Migration: Migration{FirstRole: "administrator", LaterRole: "normal"},
 	}
 }
 

@@ -218,6 +218,7 @@ func (c *Config) Validate() error {
 	if len(c.Admin.Clients) > 0 && c.Listen.Metrics == "" {
 		add("admin.clients: the admin API is served on listen.metrics, which is off")
 	}
+	c.Migration.validate(add)
 	if len(p) > 0 {
 		return &Error{Problems: p}
 	}

@@ -82,6 +82,9 @@ type Deps struct {
 	// TwoStepACR is the acr value a client sends in acr_values to require
 	// the second step (a step-up from an SSO session without it).
 	TwoStepACR string
+	// Preregister, when set and true, links the email page to the legacy
+	// login ID pre-registration (its window is open).
+	Preregister func() bool
 	// AuthRequestTTL bounds a hub sign-in (/signin) like an OIDC one.
 	AuthRequestTTL time.Duration
 	Rand           io.Reader
@@ -204,6 +207,7 @@ func (h *Handler) usableSession(w http.ResponseWriter, r *http.Request) (store.S
 
 type emailData struct {
 	AuthRequestID, ClientName, Email, Error string
+	Preregister                             bool
 }
 
 func (h *Handler) clientName(ctx context.Context, id string) string {
@@ -223,7 +227,8 @@ func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, ar store.A
 		status = http.StatusBadRequest
 	}
 	h.d.Renderer.Render(w, r, status, "signin_email", h.printer(r, &ar), "signin.title",
-		emailData{AuthRequestID: ar.ID, ClientName: h.clientName(r.Context(), ar.ClientID), Email: email, Error: errKey})
+		emailData{AuthRequestID: ar.ID, ClientName: h.clientName(r.Context(), ar.ClientID), Email: email, Error: errKey,
+			Preregister: h.d.Preregister != nil && h.d.Preregister()})
 }
 
 // Finish completes ar with session s (entitlement, consent, callback);

@@ -62,6 +62,10 @@ var composeCases = []struct {
 	{KindMFARemoved, NameData{Name: "Taro"}, []line{
 		l("mail.greeting", "Taro"), l("mail.mfa_removed.body"), l("mail.notyou.contact", helpdesk),
 	}, false},
+	{KindLegacyRegister, LegacyRegisterData{Name: "Taro", Link: link, ExpiresMinutes: 1440, LoginID: "NKS-1", Service: "NK-SHIPS"}, []line{
+		l("mail.greeting", "Taro"), l("mail.legacy_register.intro", "NKS-1", "NK-SHIPS"), l("mail.link.expires", 1440),
+		l("mail.legacy_register.shared"), l("mail.ignore"),
+	}, true},
 }
 
 func TestComposeEveryKindInBothLanguages(t *testing.T) {

@@ -64,6 +64,9 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 			}
 		}
 	}
+	if err := s.setLegacyClaim(ctx, u.ID, req.GetClientID(), scopes, info.AppendClaims); err != nil {
+		return err
+	}
 	// op puts neither sid nor, on refresh, acr in ID tokens; registered
 	// claims win over these when op does set them.
 	switch r := req.(type) {
@@ -125,7 +128,7 @@ func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 			info.AppendClaims(k, v)
 		}
 	}
-	return nil
+	return s.setLegacyClaim(ctx, u.ID, a.Client, a.Scopes, info.AppendClaims)
 }
 
 // errInactive tells op the token is inactive: op marks a token active
@@ -182,6 +185,14 @@ func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	if len(claims) > 0 {
 		resp.Claims = claims
 	}
+	if err := s.setLegacyClaim(ctx, a.Subject, a.Client, a.Scopes, func(k string, v any) {
+		if resp.Claims == nil {
+			resp.Claims = map[string]any{}
+		}
+		resp.Claims[k] = v
+	}); err != nil {
+		return errInactive // fail closed
+	}
 	return nil
 }
 
@@ -204,6 +215,11 @@ func (s *Storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenR
 			return nil, err
 		}
 		addClaims(claims, c)
+	}
+	if aud := req.GetAudience(); len(aud) > 0 {
+		if err := s.setLegacyClaim(ctx, req.GetSubject(), aud[0], req.GetScopes(), func(k string, v any) { claims[k] = v }); err != nil {
+			return nil, err
+		}
 	}
 	return claims, nil
 }

@@ -119,12 +119,12 @@ func TestApplyDevSeedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 orgs, 2 services, 3 entitlements, 4 users, 5 memberships, 2 clients, 1 legacy ID.
-	if sum != (Summary{Created: 19}) || sum.String() != "19 created, 0 unchanged" {
+	// 3 orgs, 2 services, 4 entitlements, 4 users, 5 memberships, 2 clients, 3 legacy IDs.
+	if sum != (Summary{Created: 23}) || sum.String() != "23 created, 0 unchanged" {
 		t.Fatalf("first apply: %v", sum)
 	}
-	if n := salts.hashes(); n != 5 {
-		t.Errorf("first apply hashed %d passwords, want 5 (4 users, 1 legacy ID)", n)
+	if n := salts.hashes(); n != 7 {
+		t.Errorf("first apply hashed %d passwords, want 7 (4 users, 3 legacy IDs)", n)
 	}
 	before := dump(t, d, f)
 
@@ -132,11 +132,11 @@ func TestApplyDevSeedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum != (Summary{Unchanged: 19}) || sum.String() != "0 created, 19 unchanged" {
+	if sum != (Summary{Unchanged: 23}) || sum.String() != "0 created, 23 unchanged" {
 		t.Fatalf("second apply: %v", sum)
 	}
-	if n := salts.hashes(); n != 5 {
-		t.Errorf("second apply hashed %d more passwords, want none", n-5)
+	if n := salts.hashes(); n != 7 {
+		t.Errorf("second apply hashed %d more passwords, want none", n-7)
 	}
 	if after := dump(t, d, f); after != before {
 		t.Fatalf("second apply changed the store:\nbefore %s\nafter %s", before, after)

@@ -57,7 +57,7 @@ func TestParseDevSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(f.Organizations) != 2 || len(f.Services) != 2 || len(f.Entitlements) != 3 ||
-		len(f.Users) != 4 || len(f.Clients) != 2 || len(f.LegacyLoginIDs) != 1 {
+		len(f.Users) != 4 || len(f.Clients) != 2 || len(f.LegacyLoginIDs) != 3 {
 		t.Fatalf("unexpected counts: %+v", f)
 	}
 	u := f.Users[0]

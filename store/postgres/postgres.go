@@ -62,6 +62,17 @@ var Dialect = sqlstore.Dialect{
 	KeyLock:     `SELECT pg_advisory_xact_lock(` + keysLockKey + `)`,
 	TableExists: `SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1`,
 	Classify:    classify.Postgres,
+	BulkInsert:  copyRows,
+}
+
+// copyRows loads rows with COPY inside the transaction q.
+func copyRows(ctx context.Context, q sqlstore.Querier, table string, columns []string, rows [][]any) error {
+	t, ok := q.(pgxTx)
+	if !ok {
+		return fmt.Errorf("postgres: COPY needs a transaction, got %T", q)
+	}
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+	return err
 }
 
 // Open connects to the database at dsn and checks that it answers; with

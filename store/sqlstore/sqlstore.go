@@ -103,6 +103,10 @@ type Dialect struct {
 	// store.ErrUnavailable); it returns other errors unchanged. Nil means
 	// no mapping.
 	Classify func(error) error
+	// BulkInsert, when set, loads rows into a table of the current
+	// transaction q fast (COPY on PostgreSQL); nil means batched
+	// multi-row INSERTs.
+	BulkInsert func(ctx context.Context, q Querier, table string, columns []string, rows [][]any) error
 }
 
 // Options configure a Store.

@@ -115,9 +115,12 @@ func durLegacy(t *testing.T, open DurableOpener) {
 	// One link per user per service.
 	durIs(t, "second link for the same service", s.CreateLegacyLink(ctx,
 		store.LegacyLink{UserID: "u1", ServiceID: "s1", LoginID: "NK-002"}), store.ErrAlreadyExists)
-	// A login ID is linked once.
-	durIs(t, "login ID linked to another user", s.CreateLegacyLink(ctx,
-		store.LegacyLink{UserID: "u2", ServiceID: "s1", LoginID: "NK-001"}), store.ErrAlreadyExists)
+	// A login ID may be linked to many people (everyone who shared it).
+	shared := store.LegacyLink{UserID: "u2", ServiceID: "s1", LoginID: "NK-001", LinkedAt: now}
+	durIs(t, "login ID linked to another user", s.CreateLegacyLink(ctx, shared), nil)
+	byID, err := s.ListLegacyLinksByLoginID(ctx, "s1", "NK-001")
+	durIs(t, "ListLegacyLinksByLoginID", err, nil)
+	durEqual(t, "ListLegacyLinksByLoginID", byID, []store.LegacyLink{link, shared})
 	// The same login ID string of another service is another login ID.
 	link2 := store.LegacyLink{UserID: "u1", ServiceID: "s2", LoginID: "NK-001", LinkedAt: now}
 	durIs(t, "link other service", s.CreateLegacyLink(ctx, link2), nil)
@@ -129,6 +132,8 @@ func durLegacy(t *testing.T, open DurableOpener) {
 	links, err := s.ListLegacyLinksByUser(ctx, "u1")
 	durIs(t, "ListLegacyLinksByUser", err, nil)
 	durEqual(t, "ListLegacyLinksByUser", links, []store.LegacyLink{link, link2})
+	durIs(t, "DeleteLegacyLink", s.DeleteLegacyLink(ctx, "u2", "s1"), nil)
+	durIs(t, "DeleteLegacyLink again", s.DeleteLegacyLink(ctx, "u2", "s1"), store.ErrNotFound)
 	links, err = s.ListLegacyLinksByUser(ctx, "u2")
 	durIs(t, "ListLegacyLinksByUser u2", err, nil)
 	durEqual(t, "ListLegacyLinksByUser u2", len(links), 0)
