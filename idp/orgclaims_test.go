@@ -269,8 +269,18 @@ func TestOrgHintRefused(t *testing.T) {
 			t.Errorf("%s org_hint=%s: redirected to %s", c.r.client.ID, c.hint, loc)
 		}
 	}
-	// A malformed or repeated hint goes back to the client as invalid_request.
-	for _, q := range []string{"org_hint=" + url.QueryEscape("a b"), "org_hint=AA01&org_hint=BB02"} {
+	// A repeated parameter is refused before the client's redirect URI is
+	// trusted (the strict layer): an error page, never a redirect.
+	{
+		u := w.sel.oauth.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())) + "&org_hint=AA01&org_hint=BB02"
+		resp := b.get(u)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+			t.Errorf("repeated org_hint: %d %q, want a 400 page", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	// A malformed hint goes back to the client as invalid_request.
+	for _, q := range []string{"org_hint=" + url.QueryEscape("a b")} {
 		f := b.authorize(w.sel)
 		f.resp.Body.Close()
 		u := w.sel.oauth.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())) + "&" + q

@@ -141,7 +141,7 @@ func (s *Store) ListEntitlementsByOrg(ctx context.Context, orgID string) ([]stor
 func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(*store.Organization) error) (store.Organization, error) {
 	var out store.Organization
 	err := s.withTx(ctx, func(t *Store) error {
-		o, err := get(t, ctx, "update organization", `SELECT id, code, name, created_at FROM organizations
+		o, err := get(t, ctx, "update organization", `SELECT id, code, name, created_at, require_mfa FROM organizations
 			WHERE id = $1`+t.d.ForUpdate, scanOrg, id)
 		if err != nil {
 			return err
@@ -150,7 +150,8 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, fn func(*stor
 		if err := fn(&o); err != nil {
 			return err
 		}
-		o.ID, o.CreatedAt = old.ID, old.CreatedAt
+		// The two-step policy changes only through SetOrganizationRequireMFA.
+		o.ID, o.CreatedAt, o.RequireMFA = old.ID, old.CreatedAt, old.RequireMFA
 		if _, err := t.q.Exec(ctx, `UPDATE organizations SET code = $2, name = $3 WHERE id = $1`,
 			o.ID, o.Code, o.Name); err != nil {
 			return t.wrap("update organization", err)
