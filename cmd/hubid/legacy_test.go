@@ -31,7 +31,7 @@ users:
 	csvFile := filepath.Join(t.TempDir(), "ids.csv")
 	writeFile(t, csvFile, "login_id,org_code,org_name,password_hash\nS-1,ACME,Acme,\nS-2,ACME,Acme,\n,ACME,Acme,\n")
 	code, out := hubid("legacy", "import", "--data", dir, "--service", "nk-ships", csvFile)
-	if code != 1 || !strings.Contains(out, "ids.csv:4: login_id: empty") || !strings.Contains(out, "NOT imported") {
+	if code != 2 || !strings.Contains(out, "ids.csv:4: login_id: empty") || !strings.Contains(out, "NOT imported") {
 		t.Fatalf("bad line: exit %d\n%s", code, out)
 	}
 	code, out = hubid("legacy", "import", "--data", dir, "--service", "nk-ships", "--dry-run", "--skip-bad", csvFile)

@@ -245,7 +245,7 @@ func TestApplyRollsBackWhenAWriteFails(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("want the write error, got %v", err)
 	}
-	if want := "seed.yaml:85: legacy_login_ids[0]: create legacy login ID: disk on fire"; err.Error() != want {
+	if want := "seed.yaml:91: legacy_login_ids[0]: create legacy login ID: disk on fire"; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
 	assertEmpty(t, d, f)

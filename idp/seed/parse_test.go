@@ -56,7 +56,7 @@ func TestParseDevSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Organizations) != 2 || len(f.Services) != 2 || len(f.Entitlements) != 3 ||
+	if len(f.Organizations) != 3 || len(f.Services) != 2 || len(f.Entitlements) != 4 ||
 		len(f.Users) != 4 || len(f.Clients) != 2 || len(f.LegacyLoginIDs) != 3 {
 		t.Fatalf("unexpected counts: %+v", f)
 	}

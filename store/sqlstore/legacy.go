@@ -85,7 +85,7 @@ func (s *Store) LinkLegacyLoginID(ctx context.Context, l store.LegacyLink, fn fu
 		if err != nil {
 			return err
 		}
-		org, err := get(t, ctx, "lock organization", `SELECT id, code, name, created_at
+		org, err := get(t, ctx, "lock organization", `SELECT id, code, name, created_at, require_mfa
 			FROM organizations WHERE id = $1`+t.d.ForUpdate, scanOrg, lid.OrgID)
 		if err != nil {
 			return err
