@@ -101,8 +101,11 @@ type ClientConfig struct {
 	// Cluster selects Redis Cluster mode.
 	Cluster bool
 	// Username and Password authenticate to the data nodes (ACL or
-	// requirepass); Sentinels are reached without credentials.
+	// requirepass).
 	Username, Password string
+	// SentinelUsername and SentinelPassword authenticate to the
+	// Sentinels themselves (empty: none).
+	SentinelUsername, SentinelPassword string
 	// DB is the database number; Cluster ignores it.
 	DB int
 	// TLS enables TLS (1.2 or later) with the system roots; the server
@@ -119,6 +122,9 @@ func NewClient(cfg ClientConfig) goredis.UniversalClient {
 		Username:   cfg.Username,
 		Password:   cfg.Password,
 		DB:         cfg.DB,
+
+		SentinelUsername: cfg.SentinelUsername,
+		SentinelPassword: cfg.SentinelPassword,
 		// Fail fast during an outage: a sign-in should get a clear 503
 		// in about two seconds, not wait through go-redis's default
 		// retries (3 retries, 5 s dials).
