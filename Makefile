@@ -2,9 +2,12 @@
 GO       ?= go
 PKGS     ?= ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+GOARCH   ?= $(shell $(GO) env GOARCH)
+IMAGE_OUT ?= bin/hubid-image.tar
 
-.PHONY: help run build test test-short bench lint fmt fuzz screenshots clean
+.PHONY: help run build image test test-short bench lint fmt fuzz screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -14,6 +17,10 @@ run: ## start `hubid dev`: embedded storage, demo data, http://localhost:8080
 
 build: ## build bin/hubid
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hubid ./cmd/hubid
+
+image: ## build the static non-root OCI image (no Docker needed) into $(IMAGE_OUT); load it with docker/podman load -i
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hubid-linux-$(GOARCH) ./cmd/hubid
+	$(GO) run ./cmd/hubid-image -binary bin/hubid-linux-$(GOARCH) -arch $(GOARCH) -version '$(VERSION)' -commit '$(COMMIT)' -out '$(IMAGE_OUT)'
 
 test: ## go vet and the whole test suite with -race (PostgreSQL/Redis tests run when reachable; required under CI=true)
 	$(GO) vet $(PKGS)
