@@ -2,9 +2,15 @@
 GO       ?= go
 PKGS     ?= ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+GOARCH   ?= $(shell $(GO) env GOARCH)
+IMAGE_OUT ?= bin/hubid-image.tar
+HELM_VERSION ?= v3.19.0
+TOOLS    ?= $(HOME)/.cache/hubid-tools
+HELM     ?= $(TOOLS)/helm-$(HELM_VERSION)
 
-.PHONY: help run build test test-short bench lint fmt fuzz screenshots clean
+.PHONY: help run build image helm lint-deploy test test-short bench lint fmt fuzz screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -14,6 +20,19 @@ run: ## start `hubid dev`: embedded storage, demo data, http://localhost:8080
 
 build: ## build bin/hubid
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hubid ./cmd/hubid
+
+image: ## build the static non-root OCI image (no Docker needed) into $(IMAGE_OUT); load it with docker/podman load -i
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hubid-linux-$(GOARCH) ./cmd/hubid
+	$(GO) run ./cmd/hubid-image -binary bin/hubid-linux-$(GOARCH) -arch $(GOARCH) -version '$(VERSION)' -commit '$(COMMIT)' -out '$(IMAGE_OUT)'
+
+helm: ## build helm $(HELM_VERSION) from its Go module once, into $(TOOLS) (slow the first time)
+	@test -x '$(HELM)' || GOBIN=$(TOOLS)/bin $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	@test -x '$(HELM)' || mv $(TOOLS)/bin/helm '$(HELM)'
+
+lint-deploy: helm ## helm lint + helm template of deploy/helm/hubid and the compose/Helm tests
+	'$(HELM)' lint deploy/helm/hubid
+	'$(HELM)' template t deploy/helm/hubid >/dev/null
+	HUBID_HELM='$(HELM)' $(GO) test -count=1 ./deploy/
 
 test: ## go vet and the whole test suite with -race (PostgreSQL/Redis tests run when reachable; required under CI=true)
 	$(GO) vet $(PKGS)

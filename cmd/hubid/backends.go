@@ -155,15 +155,12 @@ func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error)
 			return nil, fmt.Errorf("postgres migrate: %w", err)
 		}
 	}
-	rpw, err := c.Redis.Password.Resolve(os.Getenv)
+	rcfg, err := redisClientConfig(c.Redis, os.Getenv)
 	if err != nil {
 		pg.Close()
-		return nil, fmt.Errorf("redis.password: %w", err)
+		return nil, err
 	}
-	rc := redisstore.NewClient(redisstore.ClientConfig{
-		Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Cluster: c.Redis.Cluster,
-		Username: c.Redis.Username, Password: rpw, DB: c.Redis.DB, TLS: c.Redis.TLS,
-	})
+	rc := redisstore.NewClient(rcfg)
 	log := newLogger(c, os.Stderr)
 	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now,
 		Logger: log.With(slog.String("component", "redis"))})
@@ -174,6 +171,31 @@ func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error)
 		keyring: kr, kek: kek, previousKEKs: keks[1:], hasher: hasherFor(c), migrator: pg,
 		close: func() { _ = rs.Close(); _ = pg.Close() },
 	}, nil
+}
+
+// redisClientConfig turns the redis section into how store/redis reaches
+// Redis: a standalone server, a Sentinel-managed master or a Cluster
+// (config.Validate lets only one be configured).
+func redisClientConfig(r config.Redis, getenv func(string) string) (redisstore.ClientConfig, error) {
+	pw, err := r.Password.Resolve(getenv)
+	if err != nil {
+		return redisstore.ClientConfig{}, fmt.Errorf("redis.password: %w", err)
+	}
+	cc := redisstore.ClientConfig{Username: r.Username, Password: pw, DB: r.DB, TLS: r.TLS}
+	switch {
+	case r.Sentinel.MasterName != "":
+		spw, err := r.Sentinel.Password.Resolve(getenv)
+		if err != nil {
+			return cc, fmt.Errorf("redis.sentinel.password: %w", err)
+		}
+		cc.Addrs, cc.MasterName = r.Sentinel.Addrs, r.Sentinel.MasterName
+		cc.SentinelUsername, cc.SentinelPassword = r.Sentinel.Username, spw
+	case len(r.Cluster.Addrs) > 0:
+		cc.Addrs, cc.Cluster = r.Cluster.Addrs, true
+	default:
+		cc.Addrs = r.Addrs
+	}
+	return cc, nil
 }
 
 // devConfig is the configuration of `hubid dev`.

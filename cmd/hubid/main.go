@@ -18,8 +18,12 @@ import (
 	"github.com/customerhub/hubid/apperr"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and commit are set at build time with -ldflags "-X
+// main.version=... -X main.commit=..." (make build, make image).
+var (
+	version = "dev"
+	commit  = "unknown"
+)
 
 const usage = `hubid — OpenID Connect provider for the Customer Hub
 
@@ -130,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "legacy":
 		err = cmdLegacy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "hubid", version)
+		fmt.Fprintf(stdout, "hubid %s commit %s %s\n", version, commit, runtime.Version())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

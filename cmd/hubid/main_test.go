@@ -272,7 +272,7 @@ func TestBadCommandLines(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if code := run(context.Background(), []string{"version"}, &out, &out); code != 0 || !strings.HasPrefix(out.String(), "hubid ") {
+	if code := run(context.Background(), []string{"version"}, &out, &out); code != 0 || !strings.HasPrefix(out.String(), "hubid dev commit unknown go") {
 		t.Errorf("version: %d %q", code, out.String())
 	}
 }

@@ -34,6 +34,7 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Audit    Audit    `yaml:"audit"`
 	Admin    Admin    `yaml:"admin"`
+	Tracing  Tracing  `yaml:"tracing"`
 
 	Migration Migration `yaml:"migration"`
 }
@@ -57,16 +58,65 @@ type Postgres struct {
 	MigrateOnStart bool      `yaml:"migrate_on_start"`
 }
 
-// Redis is the ephemeral store: one address, Sentinel or Cluster.
+// Redis is the ephemeral store: exactly one of a standalone server
+// (Addrs), Sentinel (Sentinel) or Cluster (Cluster) for hubid serve.
 type Redis struct {
-	Addrs      []string  `yaml:"addrs"`
-	MasterName string    `yaml:"master_name"` // set: Sentinel
-	Cluster    bool      `yaml:"cluster"`
-	Username   string    `yaml:"username"`
-	Password   SecretRef `yaml:"password"`
-	DB         int       `yaml:"db"`
-	TLS        bool      `yaml:"tls"`
-	KeyPrefix  string    `yaml:"key_prefix"`
+	Addrs     []string      `yaml:"addrs"` // standalone: the server (host:port)
+	Sentinel  RedisSentinel `yaml:"sentinel"`
+	Cluster   RedisCluster  `yaml:"cluster"`
+	Username  string        `yaml:"username"` // data nodes (ACL user)
+	Password  SecretRef     `yaml:"password"` // data nodes
+	DB        int           `yaml:"db"`
+	TLS       bool          `yaml:"tls"`
+	KeyPrefix string        `yaml:"key_prefix"`
+}
+
+// RedisSentinel reaches a master through Redis Sentinel.
+type RedisSentinel struct {
+	MasterName string    `yaml:"master_name"` // the name the Sentinels monitor
+	Addrs      []string  `yaml:"addrs"`       // the Sentinels (host:port)
+	Username   string    `yaml:"username"`    // the Sentinels' own ACL user, if any
+	Password   SecretRef `yaml:"password"`    // the Sentinels' own password, if any
+}
+
+// RedisCluster reaches a Redis Cluster.
+type RedisCluster struct {
+	Addrs []string `yaml:"addrs"` // seed nodes (host:port); the rest are discovered
+}
+
+// Redis modes, as RedisMode names them.
+const (
+	RedisStandalone   = "standalone"
+	RedisSentinelMode = "sentinel"
+	RedisClusterMode  = "cluster"
+)
+
+// Modes lists the Redis modes the file configures (any of standalone,
+// sentinel, cluster); hubid serve needs exactly one.
+func (r Redis) Modes() []string {
+	var m []string
+	if len(r.Addrs) > 0 {
+		m = append(m, RedisStandalone)
+	}
+	if r.Sentinel.MasterName != "" || len(r.Sentinel.Addrs) > 0 {
+		m = append(m, RedisSentinelMode)
+	}
+	if len(r.Cluster.Addrs) > 0 {
+		m = append(m, RedisClusterMode)
+	}
+	return m
+}
+
+// Tracing configures OpenTelemetry tracing, exported over OTLP/HTTP.
+type Tracing struct {
+	// OTLPEndpoint is the collector's OTLP/HTTP base URL, e.g.
+	// http://otel-collector:4318 (spans go to /v1/traces). "" = off.
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	// SampleRatio is the share of new traces recorded (0..1); a request
+	// that arrives with a sampled traceparent is always recorded.
+	SampleRatio float64 `yaml:"sample_ratio"`
+	// ServiceName is the service.name resource attribute.
+	ServiceName string `yaml:"service_name"`
 }
 
 // Sessions are the browser SSO session lifetimes.
@@ -196,6 +246,7 @@ func Defaults() Config {
 		KEK:      KEK{Current: SecretRef{Env: "HUBID_KEK"}},
 		Log:      Log{Level: "info", Format: "json"},
 		Audit:    Audit{Retention: Duration(400 * 24 * time.Hour)},
+		Tracing:  Tracing{SampleRatio: 0.1, ServiceName: "hubid"},
 
 		Migration: Migration{FirstRole: "administrator", LaterRole: "normal"},
 	}

@@ -71,17 +71,23 @@ func TestValidateServeNeedsBackends(t *testing.T) {
 
 func TestRulesRejectBadValues(t *testing.T) {
 	cases := map[string]string{
-		"tokens.code_ttl":         "tokens:\n  code_ttl: 11m\n",
-		"keys.algorithms":         "keys:\n  algorithms: [ES256]\n",
-		"keys.publish_before":     "keys:\n  rotation_period: 1d\n  publish_before: 2d\n",
-		"throttle.lock_after":     "throttle:\n  delay_after: 5\n  lock_after: 5\n",
-		"smtp.tls":                "smtp:\n  host: mail.example.com\n  from: hub@example.com\n  tls: none\n",
-		"redis":                   "redis:\n  cluster: true\n  master_name: m\n",
-		"listen.trusted_proxies":  "listen:\n  trusted_proxies: [not-a-cidr]\n",
-		"listen.request_timeout":  "listen:\n  request_timeout: 1ms\n",
-		"password.min_length":     "password:\n  min_length: 4\n",
-		"issuer: must not end":    "",
-		"kek.current: set env or": "kek:\n  current: {env: A, file: /b}\n",
+		"tokens.code_ttl":              "tokens:\n  code_ttl: 11m\n",
+		"keys.algorithms":              "keys:\n  algorithms: [ES256]\n",
+		"keys.publish_before":          "keys:\n  rotation_period: 1d\n  publish_before: 2d\n",
+		"throttle.lock_after":          "throttle:\n  delay_after: 5\n  lock_after: 5\n",
+		"smtp.tls":                     "smtp:\n  host: mail.example.com\n  from: hub@example.com\n  tls: none\n",
+		"redis: configure exactly one": "redis:\n  addrs: [\"r:6379\"]\n  cluster:\n    addrs: [\"c:7000\"]\n",
+		"redis.sentinel.addrs":         "redis:\n  sentinel:\n    master_name: m\n",
+		"redis.sentinel.master_name":   "redis:\n  sentinel:\n    addrs: [\"s:26379\"]\n",
+		"redis.cluster.addrs[0]":       "redis:\n  cluster:\n    addrs: [nope]\n",
+		"redis.db: Redis Cluster":      "redis:\n  db: 2\n  cluster:\n    addrs: [\"c:7000\"]\n",
+		"tracing.otlp_endpoint":        "tracing:\n  otlp_endpoint: collector:4318\n",
+		"tracing.sample_ratio":         "tracing:\n  sample_ratio: 2\n",
+		"listen.request_timeout":       "listen:\n  request_timeout: 1ms\n",
+		"listen.trusted_proxies":       "listen:\n  trusted_proxies: [not-a-cidr]\n",
+		"password.min_length":          "password:\n  min_length: 4\n",
+		"issuer: must not end":         "",
+		"kek.current: set env or":      "kek:\n  current: {env: A, file: /b}\n",
 	}
 	for want, extra := range cases {
 		issuer := "issuer: https://id.example.com\n"
@@ -124,5 +130,29 @@ func TestDurationDays(t *testing.T) {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("%q: want error", bad)
 		}
+	}
+}
+
+func TestRedisModes(t *testing.T) {
+	for yml, want := range map[string]string{
+		"redis:\n  addrs: [\"r:6379\"]\n": "standalone",
+		"redis:\n  sentinel:\n    master_name: m\n    addrs: [\"s1:26379\", \"s2:26379\"]\n    password: {env: SP}\n": "sentinel",
+		"redis:\n  cluster:\n    addrs: [\"c1:7000\", \"c2:7000\"]\n":                                                 "cluster",
+	} {
+		c, err := Parse([]byte("issuer: https://id.example.com\npostgres:\n  dsn: postgres://h/db\n" + yml))
+		if err != nil {
+			t.Fatalf("%s: %v", want, err)
+		}
+		if err := c.ValidateServe(); err != nil {
+			t.Errorf("%s: %v", want, err)
+		}
+		if m := c.Redis.Modes(); len(m) != 1 || m[0] != want {
+			t.Errorf("modes %v, want %s", m, want)
+		}
+	}
+	// All three at once: one problem naming them.
+	_, err := Parse([]byte("issuer: https://id.example.com\nredis:\n  addrs: [\"r:6379\"]\n  sentinel:\n    master_name: m\n    addrs: [\"s:26379\"]\n  cluster:\n    addrs: [\"c:7000\"]\n"))
+	if err == nil || !strings.Contains(err.Error(), "found standalone, sentinel, cluster") {
+		t.Errorf("three modes: %v", err)
 	}
 }

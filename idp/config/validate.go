@@ -62,13 +62,7 @@ func (c *Config) Validate() error {
 		add("postgres.max_conns: must be positive")
 	}
 	c.Postgres.Password.validate("postgres.password", add)
-	if c.Redis.Cluster && c.Redis.MasterName != "" {
-		add("redis: cluster and master_name (Sentinel) exclude each other")
-	}
-	if c.Redis.DB != 0 && c.Redis.Cluster {
-		add("redis.db: Redis Cluster has only database 0")
-	}
-	c.Redis.Password.validate("redis.password", add)
+	c.validateRedis(add, checkAddr)
 	if strings.ContainsAny(c.Redis.KeyPrefix, "{}") {
 		add("redis.key_prefix: must not contain { or } (Redis Cluster hash tags)")
 	}
@@ -219,10 +213,62 @@ func (c *Config) Validate() error {
 		add("admin.clients: the admin API is served on listen.metrics, which is off")
 	}
 	c.Migration.validate(add)
+	c.validateTracing(add)
 	if len(p) > 0 {
 		return &Error{Problems: p}
 	}
 	return nil
+}
+
+// validateRedis checks that at most one Redis mode is configured and that
+// the chosen one is complete.
+func (c *Config) validateRedis(add func(string, ...any), checkAddr func(path, v string)) {
+	r := c.Redis
+	if m := r.Modes(); len(m) > 1 {
+		add("redis: configure exactly one of addrs (standalone), sentinel and cluster; found %s", strings.Join(m, ", "))
+	}
+	for i, a := range r.Addrs {
+		checkAddr(fmt.Sprintf("redis.addrs[%d]", i), a)
+	}
+	if len(r.Addrs) > 1 {
+		add("redis.addrs: one standalone server; use redis.sentinel or redis.cluster for several nodes")
+	}
+	s := r.Sentinel
+	if s.MasterName != "" && len(s.Addrs) == 0 {
+		add("redis.sentinel.addrs: required with redis.sentinel.master_name")
+	}
+	if len(s.Addrs) > 0 && s.MasterName == "" {
+		add("redis.sentinel.master_name: required with redis.sentinel.addrs")
+	}
+	for i, a := range s.Addrs {
+		checkAddr(fmt.Sprintf("redis.sentinel.addrs[%d]", i), a)
+	}
+	s.Password.validate("redis.sentinel.password", add)
+	for i, a := range r.Cluster.Addrs {
+		checkAddr(fmt.Sprintf("redis.cluster.addrs[%d]", i), a)
+	}
+	if r.DB != 0 && len(r.Cluster.Addrs) > 0 {
+		add("redis.db: Redis Cluster has only database 0")
+	}
+	if r.DB < 0 {
+		add("redis.db: must not be negative")
+	}
+	r.Password.validate("redis.password", add)
+}
+
+func (c *Config) validateTracing(add func(string, ...any)) {
+	t := c.Tracing
+	if t.OTLPEndpoint != "" {
+		if u, err := url.Parse(t.OTLPEndpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			add("tracing.otlp_endpoint: %q is not an http(s) URL such as http://otel-collector:4318", t.OTLPEndpoint)
+		}
+	}
+	if t.SampleRatio < 0 || t.SampleRatio > 1 {
+		add("tracing.sample_ratio: between 0 and 1")
+	}
+	if t.ServiceName == "" {
+		add("tracing.service_name: required")
+	}
 }
 
 // ValidateServe adds the rules for `hubid serve`: PostgreSQL, Redis and a
@@ -232,8 +278,8 @@ func (c *Config) ValidateServe() error {
 	if c.Postgres.DSN == "" {
 		p = append(p, "postgres.dsn: required by hubid serve")
 	}
-	if len(c.Redis.Addrs) == 0 {
-		p = append(p, "redis.addrs: required by hubid serve")
+	if len(c.Redis.Modes()) == 0 {
+		p = append(p, "redis.addrs: required by hubid serve (or redis.sentinel or redis.cluster)")
 	}
 	if !c.KEK.Current.IsSet() {
 		p = append(p, "kek.current: required by hubid serve (env or file)")

@@ -21,7 +21,7 @@ func TestNewClient(t *testing.T) {
 	if c, ok := single.(*goredis.Client); !ok || c.Options().Addr != "10.0.0.1:6379" || c.Options().DB != 2 || c.Options().Username != "u" || c.Options().TLSConfig != nil {
 		t.Errorf("single: %T %+v", single, single)
 	}
-	sentinel := NewClient(ClientConfig{Addrs: []string{"10.0.0.1:26379"}, MasterName: "mymaster", TLS: true})
+	sentinel := NewClient(ClientConfig{Addrs: []string{"10.0.0.1:26379"}, MasterName: "mymaster", TLS: true, SentinelPassword: "sp"})
 	t.Cleanup(func() { _ = sentinel.Close() })
 	if c, ok := sentinel.(*goredis.Client); !ok || c.Options().Addr != "FailoverClient" || c.Options().TLSConfig == nil || c.Options().TLSConfig.MinVersion != tls.VersionTLS12 {
 		t.Errorf("sentinel: %T", sentinel)

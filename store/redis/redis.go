@@ -111,8 +111,11 @@ type ClientConfig struct {
 	// Cluster selects Redis Cluster mode.
 	Cluster bool
 	// Username and Password authenticate to the data nodes (ACL or
-	// requirepass); Sentinels are reached without credentials.
+	// requirepass).
 	Username, Password string
+	// SentinelUsername and SentinelPassword authenticate to the
+	// Sentinels themselves (empty: none).
+	SentinelUsername, SentinelPassword string
 	// DB is the database number; Cluster ignores it.
 	DB int
 	// TLS enables TLS (1.2 or later) with the system roots; the server
@@ -135,11 +138,13 @@ func NewClient(cfg ClientConfig) goredis.UniversalClient {
 		timeout = -1 // go-redis: no timeout of its own
 	}
 	opt := &goredis.UniversalOptions{
-		Addrs:      cfg.Addrs,
-		MasterName: cfg.MasterName,
-		Username:   cfg.Username,
-		Password:   cfg.Password,
-		DB:         cfg.DB,
+		Addrs:            cfg.Addrs,
+		MasterName:       cfg.MasterName,
+		Username:         cfg.Username,
+		Password:         cfg.Password,
+		DB:               cfg.DB,
+		SentinelUsername: cfg.SentinelUsername,
+		SentinelPassword: cfg.SentinelPassword,
 		// Fail fast during an outage: one retry at most (go-redis's
 		// default is 3, with 5 s dials), and the request's deadline
 		// (listen.request_timeout) ends every call, retries included:
