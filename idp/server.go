@@ -41,9 +41,9 @@ import (
 	"github.com/customerhub/hubid/idp/session"
 	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/idp/web"
+	"github.com/customerhub/hubid/legacy"
 	"github.com/customerhub/hubid/mfa"
 	"github.com/customerhub/hubid/orgs"
-	"github.com/customerhub/hubid/legacy"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/store"
 )

@@ -57,8 +57,8 @@ var Messages = i18n.Table{
 	"mail.org_application_rejected.body":    {EN: "The application of %s to use %s was not approved.", JA: "%s による %s の利用申請は承認されませんでした。"},
 	"mail.org_application_rejected.reason":  {EN: "Reason:", JA: "理由:"},
 	"mail.org_application_rejected.again":   {EN: "You may apply again from the organization console once the matter is settled.", JA: "問題が解決しましたら、組織の管理画面から再度申請できます。"},
-	"mail.legacy_register.subject": {EN: "[Customer Hub] Finish registering your email address", JA: "【カスタマーハブ】メールアドレス登録の完了"},
-	"mail.legacy_register.intro":   {EN: "You asked to register this email address for login ID %s of %s. Open the link below to finish: you will set a password, or sign in if you already have an account.", JA: "%[2]s のログイン ID %[1]s に、このメールアドレスの登録が申請されました。下のリンクを開いて登録を完了してください（パスワードを設定するか、アカウントをお持ちの場合はサインインします）。"},
-	"mail.legacy_register.action":  {EN: "Finish registration", JA: "登録を完了する"},
-	"mail.legacy_register.shared":  {EN: "If this is a group or shared mailbox, everyone who reads it can reset the password of the account.", JA: "グループや共有のメールアドレスの場合、このメールを読めるすべての人がアカウントのパスワードを再設定できます。"},
+	"mail.legacy_register.subject":          {EN: "[Customer Hub] Finish registering your email address", JA: "【カスタマーハブ】メールアドレス登録の完了"},
+	"mail.legacy_register.intro":            {EN: "You asked to register this email address for login ID %s of %s. Open the link below to finish: you will set a password, or sign in if you already have an account.", JA: "%[2]s のログイン ID %[1]s に、このメールアドレスの登録が申請されました。下のリンクを開いて登録を完了してください（パスワードを設定するか、アカウントをお持ちの場合はサインインします）。"},
+	"mail.legacy_register.action":           {EN: "Finish registration", JA: "登録を完了する"},
+	"mail.legacy_register.shared":           {EN: "If this is a group or shared mailbox, everyone who reads it can reset the password of the account.", JA: "グループや共有のメールアドレスの場合、このメールを読めるすべての人がアカウントのパスワードを再設定できます。"},
 }
