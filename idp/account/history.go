@@ -8,6 +8,7 @@ import (
 
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/hub"
+	"github.com/customerhub/hubid/idp/i18n"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -41,9 +42,37 @@ type groupOption struct {
 	Selected   bool
 }
 
-type historyRow struct {
+// HistoryRow is one event as a usage history table shows it (the
+// organization console's history shows the same columns and more).
+type HistoryRow struct {
 	Time, ISO, Event, Service, IP, Browser string
 }
+
+// RowOf renders e for a history table in p's language: event is the
+// event's translated name, service the name of its client ("" = none).
+func RowOf(p *i18n.Printer, e store.AuditEvent, event, service string) HistoryRow {
+	row := HistoryRow{Time: formatTime(p, e.Time), ISO: isoTime(e.Time), IP: e.IP, Event: event, Service: service}
+	if e.UserAgent != "" {
+		row.Browser = deviceName(p, e.UserAgent)
+	}
+	return row
+}
+
+// EventName translates an event kind with the first of the message
+// prefixes (e.g. "history.kind.") that has it; a kind without a message is
+// shown as "Other event (kind)".
+func EventName(b *i18n.Bundle, p *i18n.Printer, kind string, prefixes ...string) string {
+	for _, pre := range append(prefixes, "history.kind.") {
+		if k := pre + kind; b.Has(k) {
+			return p.T(k)
+		}
+	}
+	return p.T("history.kind.other", kind)
+}
+
+// ParseDate parses a date filter (<input type="date">) as a UTC day; ""
+// is no bound, ok is false for anything else that is not a date.
+func ParseDate(s string) (t time.Time, ok bool) { return parseDate(s) }
 
 type historyData struct {
 	page
@@ -51,7 +80,7 @@ type historyData struct {
 	From, To            string // the date filters as typed (YYYY-MM-DD)
 	Error               string // message key
 	Filtered, Paged     bool
-	Rows                []historyRow
+	Rows                []HistoryRow
 	OlderURL, NewestURL string
 }
 
@@ -144,17 +173,11 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, v hub.Viewer) 
 		if e.UserID != v.User.ID {
 			continue // the store filters already; never show anyone else's
 		}
-		row := historyRow{Time: formatTime(v.P, e.Time), ISO: isoTime(e.Time), IP: e.IP,
-			Event: h.kindName(v, e.Kind)}
-		if e.UserAgent != "" {
-			row.Browser = deviceName(v.P, e.UserAgent)
-		}
+		service := e.ClientID
 		if c, ok := names.get(e.ClientID); ok {
-			row.Service = c.Name
-		} else if e.ClientID != "" {
-			row.Service = e.ClientID
+			service = c.Name
 		}
-		d.Rows = append(d.Rows, row)
+		d.Rows = append(d.Rows, RowOf(v.P, e, h.kindName(v, e.Kind), service))
 	}
 	h.d.Renderer.Render(w, r, http.StatusOK, "account_history", v.P, "history.title", d)
 }
@@ -162,8 +185,5 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, v hub.Viewer) 
 // kindName translates an event kind; a kind without a message is shown
 // as "Other event (kind)".
 func (h *Handler) kindName(v hub.Viewer, kind string) string {
-	if k := "history.kind." + kind; h.d.Renderer.Bundle.Has(k) {
-		return v.P.T(k)
-	}
-	return v.P.T("history.kind.other", kind)
+	return EventName(h.d.Renderer.Bundle, v.P, kind)
 }
