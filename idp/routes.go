@@ -28,6 +28,7 @@ import (
 	"github.com/customerhub/hubid/idp/account"
 	"github.com/customerhub/hubid/idp/backchannel"
 	"github.com/customerhub/hubid/idp/consentui"
+	"github.com/customerhub/hubid/idp/console"
 	"github.com/customerhub/hubid/idp/httpx"
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/i18n"
@@ -107,8 +108,11 @@ func route(p string) string {
 		"/forgot", "/forgot/sent", "/reset", "/reset/done", "/verify", "/verify/resend", "/verify/sent", "/signin",
 		"/account", "/account/password", "/account/email", "/account/history", "/account/profile",
 		"/account/mfa", "/account/mfa/setup", "/account/mfa/verify", "/account/mfa/activate", "/account/mfa/codes", "/account/mfa/off",
-		"/preregister", "/preregister/register", "/preregister/sent", "/preregister/confirm":
+		"/preregister", "/preregister/register", "/preregister/sent", "/preregister/confirm", orgs.AcceptPath:
 		return p
+	}
+	if p == "/console" || strings.HasPrefix(p, "/console/") {
+		return "/console/"
 	}
 	if strings.HasPrefix(p, "/static/") {
 		return "/static/"
@@ -157,11 +161,11 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages, login.MFAMessages, account.MFAMessages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages, legacyui.Messages)
+	bundle, err := i18n.New(login.Messages, login.MFAMessages, account.MFAMessages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages, legacyui.Messages, console.Messages)
 	if err != nil {
 		return err
 	}
-	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates, account.Templates, consentui.Templates, legacyui.Templates)
+	renderer, err := web.NewRenderer(bundle, web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}, s.deps.Logger, login.Templates, hub.Templates, recovery.Templates, account.Templates, consentui.Templates, legacyui.Templates, console.Templates)
 	if err != nil {
 		return err
 	}
@@ -230,6 +234,11 @@ func (s *Server) buildLogin() error {
 	if err := s.buildLegacy(limiter, proxies); err != nil {
 		return err
 	}
+	s.console = console.New(console.Deps{
+		Guard: s.guard, Sessions: s.Sessions, Renderer: renderer, Orgs: s.Orgs, TwoStep: twoStep,
+		Legacy: s.legacy, Store: s.deps.Durable, Proxies: proxies, MinLength: c.Password.MinLength,
+		Now: s.deps.Now, Logger: s.deps.Logger,
+	})
 	s.login = login.New(login.Deps{
 		Preregister:  s.legacyUI.Open,
 		Consent:      s.consent.Check,
@@ -312,9 +321,13 @@ func (s *Server) buildPublic() http.Handler {
 	s.account.Mount(pages)
 	s.consent.Mount(pages)
 	s.legacyUI.Mount(pages)
+	s.console.Mount(pages)
 	protected := httpx.Forms(web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages)), s.formError)
 	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out",
 		"/forgot", "/forgot/", "/preregister", "/preregister/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/", "/consent"} {
+		mux.Handle(p, protected)
+	}
+	for _, p := range console.Paths {
 		mux.Handle(p, protected)
 	}
 	browser := web.Protect(s.browserErrors(strict.Browser(s.Provider)))

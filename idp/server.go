@@ -30,6 +30,7 @@ import (
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/idp/consentui"
+	"github.com/customerhub/hubid/idp/console"
 	"github.com/customerhub/hubid/idp/hub"
 	"github.com/customerhub/hubid/idp/keys"
 	"github.com/customerhub/hubid/idp/legacyui"
@@ -101,6 +102,7 @@ type Server struct {
 	twoStep  *mfa.Service
 	legacy   *legacy.Service
 	legacyUI *legacyui.Handler
+	console  *console.Handler
 	public   http.Handler
 	internal http.Handler
 }

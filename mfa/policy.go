@@ -124,10 +124,6 @@ func by(m Meta) string {
 // Their next sign-in offers setup again (forced where required).
 func (s *Service) Reset(ctx context.Context, userID string, m Meta) error {
 	return s.c.Store.InTx(ctx, func(tx store.Durable) error {
-		u, err := tx.GetUser(ctx, userID)
-		if err != nil {
-			return fmt.Errorf("mfa: reset: %w", err)
-		}
 		if !m.Operator {
 			ok, err := isAdmin(ctx, tx, m.ActorID, m.OrgID)
 			if err != nil {
@@ -140,6 +136,11 @@ func (s *Service) Reset(ctx context.Context, userID string, m Meta) error {
 			if !ok || !member {
 				return ErrNotAdministrator
 			}
+		}
+		// Authorized first: who may not reset learns nothing of the account.
+		u, err := tx.GetUser(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("mfa: reset: %w", err)
 		}
 		had, err := Remove(ctx, tx, userID)
 		if err != nil {

@@ -111,6 +111,7 @@ type serviceView struct{ Name, URL string }
 type homeData struct {
 	Name, Email string
 	Unverified  bool
+	Console     bool // the viewer administers an organization: link /console
 	Orgs        []orgView
 	Services    []serviceView
 }
@@ -130,6 +131,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, v Viewer) {
 			h.g.Renderer.Error(w, r, v.P, apperr.Wrap(apperr.Internal, "load organization", err), "")
 			return
 		}
+		d.Console = d.Console || m.Role == store.RoleAdministrator
 		d.Orgs = append(d.Orgs, orgView{Name: o.Name, Code: o.Code, RoleKey: "role." + string(m.Role), Admin: m.Role == store.RoleAdministrator})
 		es, err := h.g.Directory.ListEntitlementsByOrg(ctx, m.OrgID)
 		if err != nil {

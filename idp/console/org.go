@@ -1,0 +1,193 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/customerhub/hubid/apperr"
+	"github.com/customerhub/hubid/idp/account"
+	"github.com/customerhub/hubid/legacy"
+	"github.com/customerhub/hubid/orgs"
+	"github.com/customerhub/hubid/store"
+)
+
+type applicationRow struct {
+	Service, StatusKey, Reason, Created, CreatedISO string
+}
+
+type applicationsData struct {
+	Available []store.Service // services the organization is not entitled to
+	Service   string
+	Note      string
+	Rows      []applicationRow
+}
+
+// applications lists the organization's service applications and the
+// services it may apply for ("New application for NK service usage").
+func (h *Handler) applications(w http.ResponseWriter, r *http.Request, q req) {
+	h.renderApplications(w, r, q, http.StatusOK, applicationsData{}, "")
+}
+
+func (h *Handler) renderApplications(w http.ResponseWriter, r *http.Request, q req, status int, d applicationsData, errKey string) {
+	ctx := r.Context()
+	as, err := h.d.Orgs.ListApplications(ctx, q.actor(), orgs.ApplicationQuery{OrgID: q.org.ID})
+	if err != nil {
+		h.d.Renderer.Error(w, r, q.v.P, err, "")
+		return
+	}
+	svcs, err := h.d.Store.ListServices(ctx)
+	if err != nil {
+		h.d.Renderer.Error(w, r, q.v.P, err, "")
+		return
+	}
+	es, err := h.d.Store.ListEntitlementsByOrg(ctx, q.org.ID)
+	if err != nil {
+		h.d.Renderer.Error(w, r, q.v.P, err, "")
+		return
+	}
+	entitled, byID := map[string]bool{}, map[string]store.Service{}
+	for _, e := range es {
+		entitled[e.ServiceID] = true
+	}
+	for _, v := range svcs {
+		byID[v.ID] = v
+		if !entitled[v.ID] {
+			d.Available = append(d.Available, v)
+		}
+	}
+	for _, a := range as {
+		name := a.ServiceID
+		if v, ok := byID[a.ServiceID]; ok {
+			name = v.Name
+		}
+		t := account.RowOf(q.v.P, store.AuditEvent{Time: a.CreatedAt}, "", "")
+		d.Rows = append(d.Rows, applicationRow{Service: name, StatusKey: "console.app.status." + string(a.Status),
+			Reason: a.Reason, Created: t.Time, CreatedISO: t.ISO})
+	}
+	p := h.page(r, q, "applications", d)
+	p.Error = errKey
+	h.render(w, r, q, status, p)
+}
+
+func (h *Handler) postApply(w http.ResponseWriter, r *http.Request, q req) {
+	d := applicationsData{Service: r.PostFormValue("service"), Note: r.PostFormValue("note")}
+	if _, err := h.d.Orgs.Apply(r.Context(), q.actor(), q.org.ID, d.Service, d.Note); err != nil {
+		key, ok := map[apperr.Code]string{apperr.Invalid: "console.app.invalid", apperr.NotFound: "console.app.invalid",
+			apperr.Conflict: "console.app.conflict"}[apperr.CodeOf(err)]
+		if !ok {
+			h.d.Renderer.Error(w, r, q.v.P, err, "")
+			return
+		}
+		h.renderApplications(w, r, q, apperr.HTTPStatus(apperr.CodeOf(err)), d, key)
+		return
+	}
+	h.done(w, r, q, "applications", "console.done.applied")
+}
+
+type securityData struct{ Required bool }
+
+// security shows the organization's two-step verification policy.
+func (h *Handler) security(w http.ResponseWriter, r *http.Request, q req) {
+	h.render(w, r, q, http.StatusOK, h.page(r, q, "security", securityData{Required: q.org.RequireMFA}))
+}
+
+// postSecurity turns "require two-step verification" on or off
+// (mfa.SetOrgRequired: audited in the organization's history).
+func (h *Handler) postSecurity(w http.ResponseWriter, r *http.Request, q req) {
+	on := r.PostFormValue("require_mfa") == "1"
+	if err := h.d.TwoStep.SetOrgRequired(r.Context(), q.org.ID, on, h.meta(r, q)); err != nil {
+		h.d.Renderer.Error(w, r, q.v.P, err, "")
+		return
+	}
+	key := "console.done.mfaoptional"
+	if on {
+		key = "console.done.mfarequired"
+	}
+	h.done(w, r, q, "security", key)
+}
+
+type legacyData struct {
+	Rows            []legacy.OrgLoginID
+	Email, LoginID  string // the link form as typed
+	ServiceLoginIDs []string
+}
+
+// legacyIDs lists the organization's legacy login IDs and who is linked.
+func (h *Handler) legacyIDs(w http.ResponseWriter, r *http.Request, q req) {
+	h.renderLegacy(w, r, q, http.StatusOK, legacyData{}, "")
+}
+
+func (h *Handler) renderLegacy(w http.ResponseWriter, r *http.Request, q req, status int, d legacyData, errKey string) {
+	rows, err := h.d.Legacy.OrgLoginIDs(r.Context(), q.v.User.ID, q.org.ID)
+	if err != nil {
+		h.d.Renderer.Error(w, r, q.v.P, err, "")
+		return
+	}
+	d.Rows = rows
+	p := h.page(r, q, "legacy", d)
+	p.Error = errKey
+	h.render(w, r, q, status, p)
+}
+
+// legacyRefusals are the messages of refused links.
+var legacyRefusals = map[apperr.Code]string{
+	apperr.NotFound: "console.legacy.notfound",
+	apperr.Conflict: "console.legacy.oneperservice",
+	apperr.Invalid:  "console.legacy.notfound",
+}
+
+func (h *Handler) legacyRefused(w http.ResponseWriter, r *http.Request, q req, d legacyData, err error) {
+	key, ok := legacyRefusals[apperr.CodeOf(err)]
+	if !ok {
+		h.d.Renderer.Error(w, r, q.v.P, err, "")
+		return
+	}
+	h.renderLegacy(w, r, q, apperr.HTTPStatus(apperr.CodeOf(err)), d, key)
+}
+
+// postLink links one of the organization's login IDs ("SERVICE LOGINID"
+// from the form's choice) to a member given by email.
+func (h *Handler) postLink(w http.ResponseWriter, r *http.Request, q req) {
+	d := legacyData{Email: r.PostFormValue("email"), LoginID: r.PostFormValue("login")}
+	userID, err := h.memberByEmail(r, q, d.Email)
+	if err == nil {
+		svc, id := splitLogin(d.LoginID)
+		err = h.d.Legacy.LinkMember(r.Context(), q.v.User.ID, q.org.ID, userID, svc, id)
+	}
+	if err != nil {
+		h.legacyRefused(w, r, q, d, err)
+		return
+	}
+	h.done(w, r, q, "legacy", "console.done.linked")
+}
+
+func (h *Handler) postUnlink(w http.ResponseWriter, r *http.Request, q req) {
+	_, err := h.d.Legacy.UnlinkMember(r.Context(), q.v.User.ID, q.org.ID, r.PostFormValue("user"), r.PostFormValue("service"))
+	if err != nil {
+		h.legacyRefused(w, r, q, legacyData{}, err)
+		return
+	}
+	h.done(w, r, q, "legacy", "console.done.unlinked")
+}
+
+// memberByEmail finds a member of the organization by email; anyone else
+// is NotFound (the service checks membership again).
+func (h *Handler) memberByEmail(r *http.Request, q req, email string) (string, error) {
+	u, err := h.d.Store.GetUserByEmail(r.Context(), email)
+	if err != nil {
+		return "", apperr.Wrap(apperr.NotFound, "no such member", err)
+	}
+	if _, err := h.d.Orgs.GetMember(r.Context(), q.actor(), q.org.ID, u.ID); err != nil {
+		return "", err
+	}
+	return u.ID, nil
+}
+
+// splitLogin splits the link form's "SERVICE LOGINID".
+func splitLogin(s string) (service, loginID string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
