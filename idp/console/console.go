@@ -177,7 +177,6 @@ type orgPage struct {
 	Nav     []navItem
 	Done    string // message key of what the last POST did
 	Error   string // message key of a refusal
-	ErrArgs []any
 	Data    any
 }
 
@@ -206,10 +205,10 @@ func (h *Handler) done(w http.ResponseWriter, r *http.Request, q req, section, k
 	http.Redirect(w, r, "/console/"+url.PathEscape(q.org.Code)+"/"+section+"?done="+url.QueryEscape(key), http.StatusSeeOther)
 }
 
-// refusal renders the section again with the message of a refused change
-// (a client error: 4xx with the page), or the error page for anything
-// else. keys maps error codes to message keys.
-func (h *Handler) refusal(w http.ResponseWriter, r *http.Request, q req, err error, keys map[apperr.Code]string, again func(p *orgPage)) {
+// refused shows a refused change: keys maps the error codes a person can
+// act on to message keys, and again renders the section with the status
+// and the message; any other error gets the error page (403 above all).
+func (h *Handler) refused(w http.ResponseWriter, r *http.Request, q req, err error, keys map[apperr.Code]string, again func(status int, key string)) {
 	code := apperr.CodeOf(err)
 	key, ok := keys[code]
 	if !ok {
@@ -217,10 +216,7 @@ func (h *Handler) refusal(w http.ResponseWriter, r *http.Request, q req, err err
 		return
 	}
 	h.d.Logger.InfoContext(r.Context(), "console change refused", slog.Any("err", err))
-	p := orgPage{}
-	again(&p)
-	p.Error = key
-	h.render(w, r, q, apperr.HTTPStatus(code), p)
+	again(apperr.HTTPStatus(code), key)
 }
 
 // meta is the request's origin for the two-step service's history.

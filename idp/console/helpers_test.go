@@ -60,10 +60,12 @@ const (
 
 func email(name string) string { return name + "@example.com" }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldOn(t, "embedded") }
+
+func newWorldOn(t *testing.T, backend string) *world {
 	t.Helper()
 	c := &clock{}
-	env := hubtest.New(t, hubtest.Options{Now: c.now})
+	env := hubtest.New(t, hubtest.Options{Backend: backend, Now: c.now})
 	w := &world{env: env, clock: c, users: map[string]store.User{}}
 	add := func(name, org string, role store.Role) {
 		w.users[name] = env.AddUser(t, hubtest.User{Email: email(name), Password: testPassword, Name: name + " Person",

@@ -50,12 +50,7 @@ var invitationRefusals = map[apperr.Code]string{
 }
 
 func (h *Handler) invitationRefused(w http.ResponseWriter, r *http.Request, q req, d invitationsData, err error) {
-	key, ok := invitationRefusals[apperr.CodeOf(err)]
-	if !ok {
-		h.d.Renderer.Error(w, r, q.v.P, err, "")
-		return
-	}
-	h.renderInvitations(w, r, q, apperr.HTTPStatus(apperr.CodeOf(err)), d, key)
+	h.refused(w, r, q, err, invitationRefusals, func(status int, key string) { h.renderInvitations(w, r, q, status, d, key) })
 }
 
 // postInvite invites an address with an account type; the mail goes in

@@ -28,10 +28,10 @@ type membersData struct {
 // members lists the organization's members, searched and paged by the
 // service (orgs.ListMembers).
 func (h *Handler) members(w http.ResponseWriter, r *http.Request, q req) {
-	h.renderMembers(w, r, q, http.StatusOK, "", nil)
+	h.renderMembers(w, r, q, http.StatusOK, "")
 }
 
-func (h *Handler) renderMembers(w http.ResponseWriter, r *http.Request, q req, status int, errKey string, errArgs []any) {
+func (h *Handler) renderMembers(w http.ResponseWriter, r *http.Request, q req, status int, errKey string) {
 	search, cursor := r.URL.Query().Get("q"), r.URL.Query().Get("cursor")
 	if r.Method == http.MethodPost {
 		search, cursor = "", ""
@@ -69,7 +69,7 @@ func (h *Handler) renderMembers(w http.ResponseWriter, r *http.Request, q req, s
 		d.Rows = append(d.Rows, row)
 	}
 	p := h.page(r, q, "members", d)
-	p.Error, p.ErrArgs = errKey, errArgs
+	p.Error = errKey
 	h.render(w, r, q, status, p)
 }
 
@@ -93,12 +93,7 @@ func (h *Handler) postRole(w http.ResponseWriter, r *http.Request, q req) {
 // memberRefused shows the members list with the refusal, or the error
 // page for an error that is not a refusal (403 above all).
 func (h *Handler) memberRefused(w http.ResponseWriter, r *http.Request, q req, err error) {
-	key, ok := memberRefusals[apperr.CodeOf(err)]
-	if !ok {
-		h.d.Renderer.Error(w, r, q.v.P, err, "")
-		return
-	}
-	h.renderMembers(w, r, q, apperr.HTTPStatus(apperr.CodeOf(err)), key, nil)
+	h.refused(w, r, q, err, memberRefusals, func(status int, key string) { h.renderMembers(w, r, q, status, key) })
 }
 
 type removeData struct {
@@ -138,7 +133,7 @@ func (h *Handler) postRemove(w http.ResponseWriter, r *http.Request, q req) {
 func (h *Handler) postMFAReset(w http.ResponseWriter, r *http.Request, q req) {
 	if err := h.d.TwoStep.Reset(r.Context(), r.PathValue("user"), h.meta(r, q)); err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
-			h.renderMembers(w, r, q, http.StatusConflict, "console.members.nomfa", nil)
+			h.renderMembers(w, r, q, http.StatusConflict, "console.members.nomfa")
 			return
 		}
 		h.d.Renderer.Error(w, r, q.v.P, err, "")

@@ -68,16 +68,14 @@ func (h *Handler) renderApplications(w http.ResponseWriter, r *http.Request, q r
 	h.render(w, r, q, status, p)
 }
 
+// applicationRefusals are the messages of refused applications.
+var applicationRefusals = map[apperr.Code]string{apperr.Invalid: "console.app.invalid", apperr.NotFound: "console.app.invalid",
+	apperr.Conflict: "console.app.conflict"}
+
 func (h *Handler) postApply(w http.ResponseWriter, r *http.Request, q req) {
 	d := applicationsData{Service: r.PostFormValue("service"), Note: r.PostFormValue("note")}
 	if _, err := h.d.Orgs.Apply(r.Context(), q.actor(), q.org.ID, d.Service, d.Note); err != nil {
-		key, ok := map[apperr.Code]string{apperr.Invalid: "console.app.invalid", apperr.NotFound: "console.app.invalid",
-			apperr.Conflict: "console.app.conflict"}[apperr.CodeOf(err)]
-		if !ok {
-			h.d.Renderer.Error(w, r, q.v.P, err, "")
-			return
-		}
-		h.renderApplications(w, r, q, apperr.HTTPStatus(apperr.CodeOf(err)), d, key)
+		h.refused(w, r, q, err, applicationRefusals, func(status int, key string) { h.renderApplications(w, r, q, status, d, key) })
 		return
 	}
 	h.done(w, r, q, "applications", "console.done.applied")
@@ -136,12 +134,7 @@ var legacyRefusals = map[apperr.Code]string{
 }
 
 func (h *Handler) legacyRefused(w http.ResponseWriter, r *http.Request, q req, d legacyData, err error) {
-	key, ok := legacyRefusals[apperr.CodeOf(err)]
-	if !ok {
-		h.d.Renderer.Error(w, r, q.v.P, err, "")
-		return
-	}
-	h.renderLegacy(w, r, q, apperr.HTTPStatus(apperr.CodeOf(err)), d, key)
+	h.refused(w, r, q, err, legacyRefusals, func(status int, key string) { h.renderLegacy(w, r, q, status, d, key) })
 }
 
 // postLink links one of the organization's login IDs ("SERVICE LOGINID"
