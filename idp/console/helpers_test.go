@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -208,4 +209,10 @@ func (w *world) mailedToken(t *testing.T, addr string) string {
 		t.Fatalf("no invitation mail to %s", addr)
 	}
 	return tok
+}
+
+var nextRe = regexp.MustCompile(`href="([^"]+)" rel="next"`)
+
+func hubtestUser(i int) hubtest.User {
+	return hubtest.User{Email: fmt.Sprintf("bulk%02d@example.com", i), Password: testPassword, Name: "Bulk", Org: "ORGA", Service: "nk-ships"}
 }
