@@ -60,7 +60,7 @@ fuzz: ## run every fuzz target for 10 s
 	  done; done
 
 screenshots: ## regenerate docs/screenshots/ with headless Chromium (needs chromium and fonts-noto-cjk)
-	HUBID_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowser' ./idp/
+	HUBID_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowser' ./idp/ ./idp/console/
 
 clean: ## remove build output and the dev data directory
 	rm -rf bin .hubid
