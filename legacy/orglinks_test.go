@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/legacy"
@@ -16,7 +17,14 @@ import (
 // changes.
 func TestOrgAdministratorLinksOwnLoginIDsOnly(t *testing.T) {
 	d := openSQLite(t)
-	svc := importer(t, d)
+	importer(t, d)
+	// After the cutover: administrators still link their organization's
+	// login IDs to members.
+	svc := legacy.New(legacy.Deps{Store: d, Now: func() time.Time { return t0 },
+		Window: legacy.Window{Start: t0.AddDate(0, -3, 0), End: t0.AddDate(0, 0, -20), Cutover: t0.AddDate(0, 0, -1)}})
+	if svc.Phase() != legacy.PhaseCutover {
+		t.Fatalf("phase %v", svc.Phase())
+	}
 	ctx := context.Background()
 	file := header + "NKS-A,ACME,Acme Ltd,,\nNKS-A2,ACME,Acme Ltd,,\nNKS-B,BETA,Beta KK,,\n"
 	if _, err := svc.Import(ctx, "nk-ships", strings.NewReader(file), legacy.ImportOptions{}); err != nil {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/account"
@@ -177,10 +178,6 @@ func (h *Handler) memberByEmail(r *http.Request, q req, email string) (string, e
 
 // splitLogin splits the link form's "SERVICE LOGINID".
 func splitLogin(s string) (service, loginID string) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' {
-			return s[:i], s[i+1:]
-		}
-	}
-	return s, ""
+	service, loginID, _ = strings.Cut(s, " ")
+	return service, loginID
 }
