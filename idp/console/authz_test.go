@@ -50,9 +50,11 @@ func TestConsoleAuthorizationMatrix(t *testing.T) {
 	w := newWorld(t)
 	admins := map[string]map[string]bool{ // actor → org codes administered
 		adminA: {"ORGA": true}, normalA: {}, visitorA: {}, adminB: {"ORGB": true}, both: {"ORGB": true},
+		adminAB: {"ORGA": true, "ORGB": true},
 	}
 	// People only in one organization: their addresses must never show in
 	// the other's pages.
+	// (adminAB and both are in both: they may appear in either.)
 	only := map[string][]string{"ORGA": {email(adminA), email(normalA), email(visitorA), email(memberA)},
 		"ORGB": {email(adminB), email(memberB)}}
 	members := map[string]string{"ORGA": w.users[memberA].ID, "ORGB": w.users[memberB].ID, "NOSUCHORG": w.users[memberA].ID}

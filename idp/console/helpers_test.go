@@ -54,7 +54,8 @@ const (
 	normalA  = "normalA"
 	visitorA = "visitorA"
 	adminB   = "adminB"
-	both     = "both" // administrator of B, normal user of A
+	both     = "both"    // administrator of B, normal user of A
+	adminAB  = "adminAB" // administrator of both
 	memberA  = "memberA"
 	memberB  = "memberB"
 )
@@ -79,6 +80,7 @@ func newWorldOn(t *testing.T, backend string) *world {
 	add(adminB, "ORGB", store.RoleAdministrator)
 	add(memberB, "ORGB", store.RoleNormal)
 	add(both, "ORGB", store.RoleAdministrator)
+	add(adminAB, "ORGB", store.RoleAdministrator)
 	ctx := context.Background()
 	var err error
 	if w.orgA, err = env.Durable.GetOrganizationByCode(ctx, "ORGA"); err != nil {
@@ -89,6 +91,10 @@ func newWorldOn(t *testing.T, backend string) *world {
 	}
 	if err := env.Durable.PutMembership(ctx, store.Membership{UserID: w.users[both].ID, OrgID: w.orgA.ID,
 		Role: store.RoleNormal, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Durable.PutMembership(ctx, store.Membership{UserID: w.users[adminAB].ID, OrgID: w.orgA.ID,
+		Role: store.RoleAdministrator, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -163,7 +169,14 @@ var authRequestRe = regexp.MustCompile(`name="authRequestID" value="([^"]+)"`)
 // signIn signs the client in to the hub as email.
 func (c *client) signIn(email, password string) {
 	c.t.Helper()
-	pg := c.follow("/signin?return=/")
+	c.signInAt("/signin?return=/", email, password)
+}
+
+// signInAt signs in from a sign-in link and returns where the hub sent
+// the browser afterwards.
+func (c *client) signInAt(link, email, password string) string {
+	c.t.Helper()
+	pg := c.follow(link)
 	m := authRequestRe.FindStringSubmatch(pg.body)
 	if m == nil {
 		c.t.Fatalf("no sign-in page: %d\n%s", pg.status, pg.body)
@@ -176,6 +189,7 @@ func (c *client) signIn(email, password string) {
 	if home := c.follow("/"); home.status != 200 {
 		c.t.Fatalf("hub home after sign-in as %s: %d", email, home.status)
 	}
+	return pg.location
 }
 
 func (w *world) as(t *testing.T, name string) *client {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -140,6 +141,8 @@ func TestInvitationLinks(t *testing.T) {
 	w.noAccount(t, late)
 }
 
+var signInLinkRe = regexp.MustCompile(`href="(/signin\?return=[^"]+)"`)
+
 // An existing account signs in, then joins.
 func TestInvitationExistingAccountSignsInAndJoins(t *testing.T) {
 	w := newWorld(t)
@@ -152,7 +155,14 @@ func TestInvitationExistingAccountSignsInAndJoins(t *testing.T) {
 	if w.roleIn(t, email(memberB), w.orgA) != "" {
 		t.Fatal("joined without signing in")
 	}
-	anon.signIn(email(memberB), testPassword)
+	link := signInLinkRe.FindStringSubmatch(pg.body)
+	if link == nil {
+		t.Fatal("no sign-in link")
+	}
+	// Signing in returns to the invitation.
+	if back := anon.signInAt(link[1], email(memberB), testPassword); !strings.HasPrefix(back, "/invitations/accept?token=") {
+		t.Fatalf("after signing in: %q", back)
+	}
 	expect(t, "signed in", anon.get("/invitations/accept?token="+url.QueryEscape(tok)), http.StatusOK, "Join the organization")
 	expect(t, "join", anon.post("/invitations/accept", url.Values{"token": {tok}}), http.StatusOK, "You joined")
 	if w.roleIn(t, email(memberB), w.orgA) != store.RoleNormal || w.roleIn(t, email(memberB), w.orgB) != store.RoleNormal {

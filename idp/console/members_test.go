@@ -14,6 +14,9 @@ import (
 // (in the reader's language) and nothing changes.
 func TestLastAdministratorMessage(t *testing.T) {
 	w := newWorld(t)
+	if _, err := w.env.Durable.RemoveMembership(t.Context(), w.users[adminAB].ID, w.orgA.ID); err != nil {
+		t.Fatal(err)
+	}
 	admin := w.as(t, adminA)
 	self := "/console/ORGA/members/" + w.users[adminA].ID
 	expect(t, "demote self", admin.post(self+"/role", url.Values{"role": {"normal"}}), http.StatusConflict,
