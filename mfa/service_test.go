@@ -267,6 +267,10 @@ func TestResetAndPolicy(t *testing.T) {
 	if err := f.svc.Reset(ctx, f.user.ID, mfa.Meta{ActorID: f.user.ID, OrgID: "o1"}); !errors.Is(err, mfa.ErrNotAdministrator) {
 		t.Fatalf("a member resets: %v", err)
 	}
+	// Who may not reset learns nothing of whether an account exists.
+	if err := f.svc.Reset(ctx, "no-such-account", mfa.Meta{ActorID: f.user.ID, OrgID: "o1"}); !errors.Is(err, mfa.ErrNotAdministrator) {
+		t.Fatalf("a member resets an unknown account: %v", err)
+	}
 	if err := f.svc.Reset(ctx, f.user.ID, mfa.Meta{ActorID: "admin", OrgID: "o1"}); err != nil {
 		t.Fatal(err)
 	}

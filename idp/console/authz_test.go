@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/customerhub/hubid/internal/hubtest"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -47,7 +48,12 @@ func routes(code, member string) []route {
 // organization's administrators get anything but 403, and no body shows
 // another organization's people.
 func TestConsoleAuthorizationMatrix(t *testing.T) {
-	w := newWorld(t)
+	for _, b := range hubtest.Backends() {
+		t.Run(b, func(t *testing.T) { authorizationMatrix(t, newWorldOn(t, b)) })
+	}
+}
+
+func authorizationMatrix(t *testing.T, w *world) {
 	admins := map[string]map[string]bool{ // actor → org codes administered
 		adminA: {"ORGA": true}, normalA: {}, visitorA: {}, adminB: {"ORGB": true}, both: {"ORGB": true},
 		adminAB: {"ORGA": true, "ORGB": true},
