@@ -237,7 +237,7 @@ func (s *Server) buildLogin() error {
 	s.console = console.New(console.Deps{
 		Guard: s.guard, Sessions: s.Sessions, Renderer: renderer, Orgs: s.Orgs, TwoStep: twoStep,
 		Legacy: s.legacy, Store: s.deps.Durable, Proxies: proxies, MinLength: c.Password.MinLength,
-		Now: s.deps.Now, Logger: s.deps.Logger,
+		Logger: s.deps.Logger,
 	})
 	s.login = login.New(login.Deps{
 		Preregister:  s.legacyUI.Open,

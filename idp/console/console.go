@@ -20,7 +20,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/hub"
@@ -62,7 +61,6 @@ type Deps struct {
 	Proxies  []netip.Prefix
 	// MinLength is the password policy's, for the new-account form's hint.
 	MinLength int
-	Now       func() time.Time
 	Logger    *slog.Logger
 }
 
@@ -71,9 +69,6 @@ type Handler struct{ d Deps }
 
 // New returns the handler.
 func New(d Deps) *Handler {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -149,16 +144,16 @@ type listData struct{ Orgs []store.Organization }
 // list shows the organizations the viewer administers (none: a page that
 // says so, still 200: it shows nothing of anyone).
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, v hub.Viewer) {
-	os, err := h.d.Orgs.Administered(r.Context(), v.User.ID)
+	administered, err := h.d.Orgs.Administered(r.Context(), v.User.ID)
 	if err != nil {
 		h.d.Renderer.Error(w, r, v.P, err, "")
 		return
 	}
-	if len(os) == 0 {
+	if len(administered) == 0 {
 		h.d.Renderer.Error(w, r, v.P, apperr.New(apperr.Forbidden, "administers no organization"), "console.none")
 		return
 	}
-	h.d.Renderer.Render(w, r, http.StatusOK, "console_list", v.P, "console.title", listData{Orgs: os})
+	h.d.Renderer.Render(w, r, http.StatusOK, "console_list", v.P, "console.title", listData{Orgs: administered})
 }
 
 // Sections of an organization's console, in the navigation's order.
