@@ -57,19 +57,14 @@ type ClientCreate struct {
 	AccessTokenType        string   `json:"access_token_type,omitempty"` // jwt (default) or opaque
 }
 
-// checkClient validates a registration with idp/clients and checks the
-// service it names exists.
+// checkClient checks what idp/clients does not: a name, and that the
+// service named exists (clients.Register and Update validate the rest).
 func checkClient(ctx context.Context, d interface {
 	GetService(context.Context, string) (store.Service, error)
 }, c store.Client) error {
 	var ps problems
 	if c.Name == "" || len(c.Name) > 200 || strings.ContainsFunc(c.Name, unicode.IsControl) {
 		ps.add("name: 1-200 bytes of text")
-	}
-	if err := clients.Validate(c); err != nil {
-		for l := range strings.SplitSeq(err.Error(), "\n") {
-			ps.add("%s", l)
-		}
 	}
 	if c.ServiceID != "" {
 		if _, err := d.GetService(ctx, c.ServiceID); apperr.CodeOf(err) == apperr.NotFound {
