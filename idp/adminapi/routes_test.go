@@ -107,12 +107,12 @@ func wrongType(t *testing.T, body any) string {
 // validBodies are well-formed bodies of the routes that take a body and
 // If-Match: sent with a stale ETag, they must get 412 and change nothing.
 var validBodies = map[string]string{
-	"PATCH /admin/v1/organizations/{id}":                      `{"name":"Renamed"}`,
-	"PATCH /admin/v1/services/{id}":                           `{"name":"Renamed"}`,
-	"PATCH /admin/v1/users/{id}":                              `{"name":"Renamed"}`,
+	"PATCH /admin/v1/organizations/{id}":                       `{"name":"Renamed"}`,
+	"PATCH /admin/v1/services/{id}":                            `{"name":"Renamed"}`,
+	"PATCH /admin/v1/users/{id}":                               `{"name":"Renamed"}`,
 	"PATCH /admin/v1/organizations/{id}/memberships/{user_id}": `{"role":"visitor"}`,
-	"PATCH /admin/v1/clients/{id}":                            `{"name":"Renamed"}`,
-	"POST /admin/v1/applications/{id}/reject":                 `{"reason":"no"}`,
+	"PATCH /admin/v1/clients/{id}":                             `{"name":"Renamed"}`,
+	"POST /admin/v1/applications/{id}/reject":                  `{"reason":"no"}`,
 }
 
 // TestEveryWriteRefusesBadInputAndWritesNothing walks the router's routes:
