@@ -64,6 +64,7 @@ type Store interface {
 	ListMembershipsByUser(ctx context.Context, userID string) ([]store.Membership, error)
 	GetService(ctx context.Context, id string) (store.Service, error)
 	ListEntitlementsByOrg(ctx context.Context, orgID string) ([]store.Entitlement, error)
+	GetInvitation(ctx context.Context, id string) (store.Invitation, error)
 	GetClient(ctx context.Context, id string) (store.Client, error)
 	ListClients(ctx context.Context) ([]store.Client, error)
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)

@@ -90,7 +90,7 @@ func newEnv(t *testing.T, d store.Durable, clock *storetest.Clock, tokens fakeTo
 // mails returns the mail queued in the outbox (leasing it).
 func (e *env) mails() []orgs.Mail {
 	e.t.Helper()
-	msgs, err := e.store.ClaimOutbox(e.t.Context(), "mail", e.clock.Now().Add(time.Hour), time.Minute, 1000)
+	msgs, err := e.store.ClaimOutbox(e.t.Context(), "mail", e.clock.Now().Add(time.Minute), 1000*time.Hour, 1000)
 	if err != nil {
 		e.t.Fatal(err)
 	}

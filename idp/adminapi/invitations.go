@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/customerhub/hubid/orgs"
@@ -42,14 +43,40 @@ func (a *API) listInvitations(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) getInvitation(w http.ResponseWriter, r *http.Request) error {
+// invitationTag is an invitation's version: its view and its link (a
+// resend at the same instant changes only the link, which the view never
+// shows; the tag hashes the link's hash, which reveals nothing).
+func invitationTag(v Invitation, tokenHash string) string {
+	return etagOf(struct {
+		Invitation
+		Link string
+	}{v, tokenHash})
+}
+
+// readInvitation returns one of an organization's invitations and its
+// version, through the service (which checks it is the organization's).
+func readInvitation(r *http.Request, svc *orgs.Service, st interface {
+	GetInvitation(context.Context, string) (store.Invitation, error)
+}) (Invitation, string, error) {
 	ctx := r.Context()
-	i, err := a.cfg.Orgs.GetInvitation(ctx, ActorOf(ctx), r.PathValue("id"), r.PathValue("invitation_id"))
+	i, err := svc.GetInvitation(ctx, ActorOf(ctx), r.PathValue("id"), r.PathValue("invitation_id"))
+	if err != nil {
+		return Invitation{}, "", err
+	}
+	rec, err := st.GetInvitation(ctx, i.ID)
+	if err != nil {
+		return Invitation{}, "", notFound(err, "invitation")
+	}
+	v := invitationView(i)
+	return v, invitationTag(v, rec.TokenHash), nil
+}
+
+func (a *API) getInvitation(w http.ResponseWriter, r *http.Request) error {
+	v, tag, err := readInvitation(r, a.cfg.Orgs, a.cfg.Store)
 	if err != nil {
 		return err
 	}
-	v := invitationView(i)
-	writeJSON(w, http.StatusOK, v, etagOf(v))
+	writeJSON(w, http.StatusOK, v, tag)
 	return nil
 }
 
@@ -72,9 +99,13 @@ func (a *API) invite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return notFound(err, "organization")
 	}
+	rec, err := a.cfg.Store.GetInvitation(ctx, i.ID)
+	if err != nil {
+		return err
+	}
 	v := invitationView(i)
 	w.Header().Set("Location", Prefix+"/organizations/"+orgID+"/invitations/"+i.ID)
-	writeJSON(w, http.StatusCreated, v, etagOf(v))
+	writeJSON(w, http.StatusCreated, v, invitationTag(v, rec.TokenHash))
 	return nil
 }
 
@@ -82,26 +113,29 @@ func (a *API) invite(w http.ResponseWriter, r *http.Request) error {
 // lets the service resend or cancel it, in one transaction.
 func (a *API) decideInvitation(w http.ResponseWriter, r *http.Request, do func(svc *orgs.Service, orgID, id string) (orgs.Invitation, error)) error {
 	ctx, orgID, id := r.Context(), r.PathValue("id"), r.PathValue("invitation_id")
-	var out orgs.Invitation
+	var out Invitation
+	var tag string
 	err := a.inTx(r, func(tx store.Durable, svc *orgs.Service) error {
 		if _, err := tx.UpdateInvitation(ctx, id, func(*store.Invitation) error { return nil }); err != nil {
 			return notFound(err, "invitation")
 		}
-		cur, err := svc.GetInvitation(ctx, ActorOf(ctx), orgID, id)
+		_, cur, err := readInvitation(r, svc, tx)
 		if err != nil {
 			return err
 		}
-		if err := requireMatch(r, invitationView(cur)); err != nil {
+		if err := requireTag(r, cur); err != nil {
 			return err
 		}
-		out, err = do(svc, orgID, id)
+		if _, err = do(svc, orgID, id); err != nil {
+			return err
+		}
+		out, tag, err = readInvitation(r, svc, tx)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	v := invitationView(out)
-	writeJSON(w, http.StatusOK, v, etagOf(v))
+	writeJSON(w, http.StatusOK, out, tag)
 	return nil
 }
 
