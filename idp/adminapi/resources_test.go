@@ -244,8 +244,8 @@ func TestLegacyImport(t *testing.T) {
 }
 
 // TestConcurrentWritersOneWins: on every backend, writers holding one
-// version of an organization, a membership, an invitation and an
-// application at once: exactly one succeeds, the others get 412, and
+// version of an organization, a membership, a person, a client, an
+// invitation and an application at once: exactly one succeeds, the others get 412, and
 // exactly one audit event is written.
 func TestConcurrentWritersOneWins(t *testing.T) {
 	for name, open := range backends(t) {
@@ -258,6 +258,8 @@ func TestConcurrentWritersOneWins(t *testing.T) {
 			for _, w := range []struct{ read, method, path, body string }{
 				{org, "PATCH", org, `{"name":"Writer %d"}`},
 				{org + "/memberships/" + f.normal.ID, "PATCH", org + "/memberships/" + f.normal.ID, `{"role":"%s"}`},
+				{Prefix + "/users/" + f.normal.ID, "PATCH", Prefix + "/users/" + f.normal.ID, `{"name":"Writer %d"}`},
+				{Prefix + "/clients/" + f.client.ID, "PATCH", Prefix + "/clients/" + f.client.ID, `{"name":"Writer %d"}`},
 				{inv, "POST", inv + "/resend", ``},
 				{app, "POST", app + "/approve", ``},
 			} {
