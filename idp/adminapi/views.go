@@ -10,16 +10,19 @@ import (
 // The JSON shapes of the resources. The OpenAPI schemas are derived from
 // these types (openapi.go), so the document follows them.
 
-// Organization is a customer company.
-type Organization struct {
+// codeName is what organizations and services show alike.
+type codeName struct {
 	ID        string    `json:"id"`
 	Code      string    `json:"code"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// Organization is a customer company.
+type Organization struct{ codeName }
+
 func orgView(o store.Organization) Organization {
-	return Organization{ID: o.ID, Code: o.Code, Name: o.Name, CreatedAt: o.CreatedAt.UTC()}
+	return Organization{codeName{ID: o.ID, Code: o.Code, Name: o.Name, CreatedAt: o.CreatedAt.UTC()}}
 }
 
 // User is a person (never their password hash).
@@ -91,15 +94,10 @@ func timeKey(t time.Time, id string) string {
 }
 
 // Service is a web service of the hub.
-type Service struct {
-	ID        string    `json:"id"`
-	Code      string    `json:"code"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-}
+type Service struct{ codeName }
 
 func serviceView(s store.Service) Service {
-	return Service{ID: s.ID, Code: s.Code, Name: s.Name, CreatedAt: s.CreatedAt.UTC()}
+	return Service{orgView(store.Organization{ID: s.ID, Code: s.Code, Name: s.Name, CreatedAt: s.CreatedAt}).codeName}
 }
 
 // Entitlement lets an organization use a service.
