@@ -26,7 +26,6 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request) error {
 	}
 	svc := r.URL.Query().Get("service_id")
 	all = slices.DeleteFunc(all, func(c store.Client) bool { return svc != "" && c.ServiceID != svc })
-	slices.SortFunc(all, func(x, y store.Client) int { return strings.Compare(x.ID, y.ID) })
 	writeJSON(w, http.StatusOK, paginate(all, p, func(c store.Client) string { return c.ID }, clientView), "")
 	return nil
 }

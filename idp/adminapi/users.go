@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
@@ -23,6 +24,9 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 			return errInvalid("email finds one account: send it without q and cursor")
 		}
 		out := []User{}
+		if !strings.Contains(email, "@") {
+			return errInvalid("email: an email address")
+		}
 		d, err := a.cfg.Orgs.FindUser(ctx, ActorOf(ctx), email)
 		if err == nil {
 			out = append(out, accountUser(d.Account))
