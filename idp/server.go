@@ -238,7 +238,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.adminAPI, err = adminapi.New(adminapi.Config{
-		Token: d.AdminToken, Issuer: c.Issuer, Clients: c.Admin.Clients, Store: d.Durable, Orgs: s.Orgs,
+		Token: d.AdminToken, Issuer: c.Issuer, Clients: c.Admin.Clients, Store: d.Durable, Orgs: s.Orgs, Legacy: s.legacy,
 		Tokens: &adminapi.JWTVerifier{Issuer: c.Issuer, Keys: km, Active: stor.AccessTokenActive, Skew: c.Keys.ClockSkew.D(), Now: d.Now},
 		Now:    d.Now, Rand: d.Rand, Logger: d.Logger,
 	})

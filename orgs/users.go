@@ -141,6 +141,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, email, name strin
 type UserUpdate struct {
 	Name     *string
 	Disabled *bool
+	Locale   *string // "" (negotiate from the browser), "en" or "ja"
 }
 
 // UpdateUser changes an account's name or disables it (operators).
@@ -148,8 +149,11 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, idOrEmail string,
 	if err := operator(actor); err != nil {
 		return Account{}, err
 	}
-	if up.Name == nil && up.Disabled == nil {
+	if up.Name == nil && up.Disabled == nil && up.Locale == nil {
 		return Account{}, invalid("nothing to change")
+	}
+	if up.Locale != nil && *up.Locale != "" && *up.Locale != "en" && *up.Locale != "ja" {
+		return Account{}, invalid(`the language must be "", "en" or "ja"`)
 	}
 	name := ""
 	if up.Name != nil {
@@ -169,6 +173,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, idOrEmail string,
 			if up.Disabled != nil {
 				u.Disabled = *up.Disabled
 			}
+			if up.Locale != nil {
+				u.Locale = *up.Locale
+			}
 			return nil
 		})
 		if err != nil {
@@ -180,6 +187,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, idOrEmail string,
 		}
 		if up.Disabled != nil {
 			detail["disabled"] = fmt.Sprint(*up.Disabled)
+		}
+		if up.Locale != nil {
+			detail["locale"] = *up.Locale
 		}
 		return s.audit(ctx, tx, actor, AuditUserUpdated, "", out.ID, detail)
 	})

@@ -304,6 +304,8 @@ type AuditFilter struct {
 	Until  time.Time
 	// Involving, when set, keeps events whose UserID or ActorID is it.
 	Involving string
+	// ActorID, when set, keeps events whose ActorID is it (who did it).
+	ActorID string
 	// MemberKinds, with OrgID, also selects the events of these kinds that
 	// belong to no organization (OrgID "") of people who are members of
 	// OrgID now: their sign-ins, in an organization's history.

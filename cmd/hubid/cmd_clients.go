@@ -110,7 +110,7 @@ var clientsOrder = []string{"list", "show", "create", "update", "rotate-secret",
 // idp/clients; a generated secret is printed once.
 func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	spec := &clientSpec{}
-	actor := "operator:" + cliActor.Operator
+	actor := cliActor.AuditID()
 	show := func(c *opCmd, cl store.Client, secret string) error {
 		out := c.clientOut(cl, secret)
 		return c.emit(out, func(w io.Writer) {

@@ -75,7 +75,7 @@ func cmdLegacy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer f.Close()
-		rep, err := svc.Import(ctx, *service, f, legacy.ImportOptions{DryRun: *dryRun, SkipBad: *skipBad, ActorID: "cli"})
+		rep, err := svc.Import(ctx, *service, f, legacy.ImportOptions{DryRun: *dryRun, SkipBad: *skipBad, ActorID: cliActor.AuditID()})
 		if rep.Service != "" && (err == nil || errors.Is(err, legacy.ErrBadLines)) {
 			printImport(stdout, fs.Arg(0), rep, *skipBad)
 		}
@@ -90,7 +90,7 @@ func cmdLegacy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *loginID == "" || *email == "" {
 			return fmt.Errorf("%w: --login-id and --email are required", errUsage)
 		}
-		u, err := svc.Link(ctx, "cli", *email, *service, *loginID)
+		u, err := svc.Link(ctx, cliActor.AuditID(), *email, *service, *loginID)
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func cmdLegacy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *email == "" {
 			return fmt.Errorf("%w: --email is required", errUsage)
 		}
-		l, err := svc.Unlink(ctx, "cli", *email, *service)
+		l, err := svc.Unlink(ctx, cliActor.AuditID(), *email, *service)
 		if err != nil {
 			return err
 		}

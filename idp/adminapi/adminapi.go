@@ -4,9 +4,17 @@
 // It is an adapter: it authenticates the operator (the admin token, or a
 // client_credentials access token carrying the hubid:admin scope), parses
 // strict JSON, checks the resource version (ETag / If-Match), calls the
-// store or the domain service, audits the write with the actor, and
-// renders JSON or an RFC 9457 problem. The domain rules live in the
-// service packages; the API does not repeat them.
+// domain service (orgs for organizations, people, memberships,
+// invitations and applications; idp/clients for registrations; legacy for
+// the login-ID import and report) and renders JSON or an RFC 9457
+// problem. The services apply their rules and audit every write with the
+// actor (operator:admin-token or operator:client:ID, as the command's
+// operator:cli); the API does not repeat them.
+//
+// A write that needs If-Match runs in one transaction: the resource's row
+// is locked and compared with the ETag, then the service, bound to the
+// same transaction (orgs.Service.In), makes the change. Of two operators
+// holding one version exactly one wins; the other gets 412.
 //
 // The routes are registered in routes() and described in the OpenAPI 3.1
 // document served at /admin/v1/openapi.json (openapi.go); a test keeps the
@@ -26,6 +34,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/customerhub/hubid/legacy"
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -39,21 +49,22 @@ const Scope = "hubid:admin"
 // MinTokenLength is the shortest operator token accepted (characters).
 const MinTokenLength = 32
 
-// DefaultMaxBody is the largest request body accepted (bytes).
+// DefaultMaxBody is the largest JSON request body accepted (bytes).
 const DefaultMaxBody = 64 << 10
 
-// Store is what the API reads directly; every write goes through InTx so
-// the change and its audit event commit together.
+// DefaultMaxImport is the largest legacy import file accepted (bytes):
+// about 200,000 lines.
+const DefaultMaxImport = 32 << 20
+
+// Store is what the API reads directly (records the services have no
+// reader for) and the transactions its guarded writes run in.
 type Store interface {
 	GetUser(ctx context.Context, id string) (store.User, error)
-	GetUserByEmail(ctx context.Context, email string) (store.User, error)
 	GetOrganization(ctx context.Context, id string) (store.Organization, error)
-	ListOrganizations(ctx context.Context) ([]store.Organization, error)
 	ListMembershipsByUser(ctx context.Context, userID string) ([]store.Membership, error)
-	ListMembershipsByOrg(ctx context.Context, orgID string) ([]store.Membership, error)
 	GetService(ctx context.Context, id string) (store.Service, error)
-	ListServices(ctx context.Context) ([]store.Service, error)
 	ListEntitlementsByOrg(ctx context.Context, orgID string) ([]store.Entitlement, error)
+	GetInvitation(ctx context.Context, id string) (store.Invitation, error)
 	GetClient(ctx context.Context, id string) (store.Client, error)
 	ListClients(ctx context.Context) ([]store.Client, error)
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
@@ -74,13 +85,20 @@ type Config struct {
 	// operator token only.
 	Tokens TokenVerifier
 	Store  Store
-	// Orgs is the organizations service (service applications).
-	Orgs Orgs
-	// MaxBody limits request bodies (default DefaultMaxBody).
+	// Orgs is the organizations service: every write of organizations,
+	// services, entitlements, people, memberships, invitations and
+	// applications goes through it.
+	Orgs *orgs.Service
+	// Legacy is the migration service (import and report); nil answers
+	// 503 on those routes.
+	Legacy *legacy.Service
+	// MaxBody limits JSON request bodies (default DefaultMaxBody).
 	MaxBody int64
-	Now     func() time.Time
-	Rand    io.Reader
-	Logger  *slog.Logger
+	// MaxImport limits legacy import files (default DefaultMaxImport).
+	MaxImport int64
+	Now       func() time.Time
+	Rand      io.Reader
+	Logger    *slog.Logger
 }
 
 // API is the /admin/v1 handler.
@@ -100,14 +118,17 @@ func New(c Config) (*API, error) {
 	if c.Token != "" && len(c.Token) < MinTokenLength {
 		return nil, fmt.Errorf("adminapi: the token has %d characters, want at least %d", len(c.Token), MinTokenLength)
 	}
-	if c.Store == nil {
-		return nil, errors.New("adminapi: Store is required")
+	if c.Store == nil || c.Orgs == nil {
+		return nil, errors.New("adminapi: Store and Orgs are required")
 	}
 	if len(c.Clients) > 0 && c.Tokens == nil {
 		return nil, errors.New("adminapi: Tokens is required with admin clients")
 	}
 	if c.MaxBody <= 0 {
 		c.MaxBody = DefaultMaxBody
+	}
+	if c.MaxImport <= 0 {
+		c.MaxImport = DefaultMaxImport
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -141,11 +162,27 @@ func (a *API) Patterns() []string { return slices.Clone(a.patterns) }
 // handler is an API handler: an error is rendered as a problem.
 type handler func(w http.ResponseWriter, r *http.Request) error
 
-// handle registers a route and records its pattern.
+// handle registers a route and records its pattern. A query parameter
+// the route's operation (openapi.go) does not list is refused, so a
+// mistyped filter never silently lists everything; so is a body sent to
+// a route that takes none.
 func (a *API) handle(pattern string, h handler) {
 	a.patterns = append(a.patterns, pattern)
+	known := map[string]bool{}
+	op, _ := operationOf(pattern)
+	for _, q := range op.query {
+		known[q] = true
+	}
+	bodiless := op.body == nil && !op.upload
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		err := checkQuery(r, known)
+		if err == nil && bodiless {
+			err = noBody(r)
+		}
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			a.problem(w, r, err)
 		}
 	})
@@ -164,7 +201,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, err)
 		return
 	}
-	a.mux.ServeHTTP(w, r.WithContext(withActor(r.Context(), actor)))
+	a.mux.ServeHTTP(w, r.WithContext(withActor(r.Context(), orgs.Operator(actor))))
 }
 
 // unmatched answers a path no route serves: 405 with Allow when another
@@ -191,23 +228,34 @@ func (a *API) unmatched(w http.ResponseWriter, r *http.Request) {
 func (a *API) routes() {
 	a.handle("GET "+Prefix+"/openapi.json", a.openAPI)
 
-	a.handle("GET "+Prefix+"/organizations", a.listOrgs)
-	a.handle("POST "+Prefix+"/organizations", a.createOrg)
-	a.handle("GET "+Prefix+"/organizations/{id}", a.getOrg)
-	a.handle("GET "+Prefix+"/organizations/{id}/memberships", a.listOrgMemberships)
+	orgResource.mount(a)
+	a.handle("GET "+Prefix+"/organizations/{id}/history", a.orgHistory)
+
+	a.handle("GET "+Prefix+"/organizations/{id}/memberships", a.listMembers)
+	a.handle("POST "+Prefix+"/organizations/{id}/memberships", a.addMember)
+	a.handle("GET "+Prefix+"/organizations/{id}/memberships/{user_id}", a.getMember)
+	a.handle("PATCH "+Prefix+"/organizations/{id}/memberships/{user_id}", a.changeRole)
+	a.handle("DELETE "+Prefix+"/organizations/{id}/memberships/{user_id}", a.removeMember)
+
+	a.handle("GET "+Prefix+"/organizations/{id}/invitations", a.listInvitations)
+	a.handle("POST "+Prefix+"/organizations/{id}/invitations", a.invite)
+	a.handle("GET "+Prefix+"/organizations/{id}/invitations/{invitation_id}", a.getInvitation)
+	a.handle("POST "+Prefix+"/organizations/{id}/invitations/{invitation_id}/resend", a.resendInvitation)
+	a.handle("POST "+Prefix+"/organizations/{id}/invitations/{invitation_id}/cancel", a.cancelInvitation)
+
 	a.handle("GET "+Prefix+"/organizations/{id}/entitlements", a.listEntitlements)
 	a.handle("PUT "+Prefix+"/organizations/{id}/entitlements/{service_id}", a.putEntitlement)
 	a.handle("GET "+Prefix+"/organizations/{id}/entitlements/{service_id}", a.getEntitlement)
 	a.handle("DELETE "+Prefix+"/organizations/{id}/entitlements/{service_id}", a.deleteEntitlement)
 
 	a.handle("GET "+Prefix+"/users", a.listUsers)
+	a.handle("POST "+Prefix+"/users", a.createUser)
 	a.handle("GET "+Prefix+"/users/{id}", a.getUser)
 	a.handle("PATCH "+Prefix+"/users/{id}", a.patchUser)
+	a.handle("DELETE "+Prefix+"/users/{id}", a.deleteUser)
 	a.handle("GET "+Prefix+"/users/{id}/memberships", a.listUserMemberships)
 
-	a.handle("GET "+Prefix+"/services", a.listServices)
-	a.handle("POST "+Prefix+"/services", a.createService)
-	a.handle("GET "+Prefix+"/services/{id}", a.getService)
+	serviceResource.mount(a)
 
 	a.handle("GET "+Prefix+"/clients", a.listClients)
 	a.handle("POST "+Prefix+"/clients", a.createClient)
@@ -220,6 +268,9 @@ func (a *API) routes() {
 	a.handle("GET "+Prefix+"/applications/{id}", a.getApplication)
 	a.handle("POST "+Prefix+"/applications/{id}/approve", a.approveApplication)
 	a.handle("POST "+Prefix+"/applications/{id}/reject", a.rejectApplication)
+
+	a.handle("POST "+Prefix+"/legacy/import", a.legacyImport)
+	a.handle("GET "+Prefix+"/legacy/report", a.legacyReport)
 
 	a.handle("GET "+Prefix+"/audit", a.searchAudit)
 }

@@ -1,28 +1,12 @@
 package adminapi
 
 import (
-	"context"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
-
-// Orgs is what the API calls of the organizations service (orgs.Service):
-// its rules (who may decide, pending only, entitlement and mail on
-// approval, audit) are applied there, not here.
-type Orgs interface {
-	ListApplications(ctx context.Context, actor orgs.Actor, q orgs.ApplicationQuery) ([]store.ServiceApplication, error)
-	GetApplication(ctx context.Context, actor orgs.Actor, id string) (store.ServiceApplication, error)
-	ApproveApplication(ctx context.Context, actor orgs.Actor, id string) (store.ServiceApplication, error)
-	RejectApplication(ctx context.Context, actor orgs.Actor, id, reason string) (store.ServiceApplication, error)
-}
-
-var _ Orgs = (*orgs.Service)(nil)
 
 // Application is an organization's application for a service.
 type Application struct {
@@ -48,41 +32,31 @@ type ApplicationReject struct {
 	Reason string `json:"reason"`
 }
 
-// actorFor is the operator as the organizations service knows it.
-func actorFor(r *http.Request) orgs.Actor { return orgs.Operator(ActorOf(r.Context())) }
-
-func (a *API) orgsService() (Orgs, error) {
-	if a.cfg.Orgs == nil {
-		return nil, apperr.New(apperr.Unavailable, "the organizations service is not configured")
-	}
-	return a.cfg.Orgs, nil
-}
-
+// listApplications lists service applications oldest first (filters:
+// org_id, status).
 func (a *API) listApplications(w http.ResponseWriter, r *http.Request) error {
 	p, err := pageOf(r)
 	if err != nil {
 		return err
 	}
-	svc, err := a.orgsService()
+	ctx, q := r.Context(), r.URL.Query()
+	status := store.ApplicationStatus(q.Get("status"))
+	switch status {
+	case "", store.ApplicationPending, store.ApplicationApproved, store.ApplicationRejected:
+	default:
+		return errInvalid("status: one of pending, approved, rejected")
+	}
+	as, err := a.cfg.Orgs.ListApplications(ctx, ActorOf(ctx), orgs.ApplicationQuery{OrgID: q.Get("org_id"), Status: status})
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	as, err := svc.ListApplications(r.Context(), actorFor(r), orgs.ApplicationQuery{OrgID: q.Get("org_id"), Status: store.ApplicationStatus(q.Get("status"))})
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(as, func(x, y store.ServiceApplication) int { return strings.Compare(x.ID, y.ID) })
-	writeJSON(w, http.StatusOK, paginate(as, p, func(x store.ServiceApplication) string { return x.ID }, applicationView), "")
+	writeJSON(w, http.StatusOK, paginate(as, p, func(x store.ServiceApplication) string { return timeKey(x.CreatedAt, x.ID) }, applicationView), "")
 	return nil
 }
 
 func (a *API) getApplication(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.orgsService()
-	if err != nil {
-		return err
-	}
-	app, err := svc.GetApplication(r.Context(), actorFor(r), r.PathValue("id"))
+	ctx := r.Context()
+	app, err := a.cfg.Orgs.GetApplication(ctx, ActorOf(ctx), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -91,10 +65,9 @@ func (a *API) getApplication(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// decide checks If-Match against the application, then lets the service
-// decide. The check is not in the service's transaction, but it need not
-// be: only a pending application changes, and only by a decision, which
-// the service makes once (a second decision is 409).
+// decide locks the application, checks If-Match against it and lets the
+// service decide, in one transaction: the entitlement, the mail to the
+// applicant (outbox) and the audit event commit with the decision.
 func (a *API) decide(w http.ResponseWriter, r *http.Request, reject bool) error {
 	var in ApplicationReject
 	if reject {
@@ -102,24 +75,22 @@ func (a *API) decide(w http.ResponseWriter, r *http.Request, reject bool) error 
 			return err
 		}
 	}
-	svc, err := a.orgsService()
-	if err != nil {
-		return err
-	}
-	ctx, actor, id := r.Context(), actorFor(r), r.PathValue("id")
-	cur, err := svc.GetApplication(ctx, actor, id)
-	if err != nil {
-		return err
-	}
-	if err := requireMatch(r, applicationView(cur)); err != nil {
-		return err
-	}
+	ctx, actor, id := r.Context(), ActorOf(r.Context()), r.PathValue("id")
 	var out store.ServiceApplication
-	if reject {
-		out, err = svc.RejectApplication(ctx, actor, id, in.Reason)
-	} else {
-		out, err = svc.ApproveApplication(ctx, actor, id)
-	}
+	err := a.inTx(r, func(tx store.Durable, svc *orgs.Service) error {
+		_, err := tx.UpdateServiceApplication(ctx, id, func(x *store.ServiceApplication) error {
+			return requireMatch(r, applicationView(*x))
+		})
+		if err != nil {
+			return notFound(err, "application")
+		}
+		if reject {
+			out, err = svc.RejectApplication(ctx, actor, id, in.Reason)
+		} else {
+			out, err = svc.ApproveApplication(ctx, actor, id)
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -9,27 +9,31 @@ import (
 	"strings"
 
 	"github.com/customerhub/hubid/apperr"
+	"github.com/customerhub/hubid/orgs"
 )
 
-// OperatorActor is the actor of requests made with the operator token.
-const OperatorActor = "operator"
+// TokenActor is the operator name of requests made with the operator
+// token: audited as "operator:admin-token".
+const TokenActor = "admin-token"
 
-// ClientActor is the actor of requests made with an admin client's token.
+// ClientActor is the operator name of requests made with an admin
+// client's token: audited as "operator:client:<id>".
 func ClientActor(clientID string) string { return "client:" + clientID }
 
 type actorKey struct{}
 
-func withActor(ctx context.Context, actor string) context.Context {
+func withActor(ctx context.Context, actor orgs.Actor) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }
 
-// ActorOf returns who makes the request: "operator" or "client:<id>".
-func ActorOf(ctx context.Context) string {
-	s, _ := ctx.Value(actorKey{}).(string)
-	return s
+// ActorOf returns the operator making the request; its AuditID is what
+// the audit log records.
+func ActorOf(ctx context.Context) orgs.Actor {
+	a, _ := ctx.Value(actorKey{}).(orgs.Actor)
+	return a
 }
 
-// authenticate returns the actor of the request: the operator token, or a
+// authenticate returns the operator name of the request: the operator token, or a
 // verified client_credentials access token with the hubid:admin scope of
 // a client listed in admin.clients. A missing or invalid credential is
 // 401; a valid token that does not make its bearer an operator (another
@@ -44,7 +48,7 @@ func (a *API) authenticate(r *http.Request) (string, error) {
 	if a.hasToken {
 		got := sha256.Sum256([]byte(tok))
 		if subtle.ConstantTimeCompare(got[:], a.token[:]) == 1 {
-			return OperatorActor, nil
+			return TokenActor, nil
 		}
 	}
 	if a.cfg.Tokens == nil || strings.Count(tok, ".") != 2 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/storetest"
 )
@@ -44,15 +45,16 @@ func TestAuthentication(t *testing.T) {
 	e.do("GET", Prefix+"/organizations", nil, "Authorization", "Bearer a.admin.tok").want(t, 200)
 }
 
-// TestWritesAuditTheActor: the operator token writes as "operator", an
-// admin client as "client:<id>".
+// TestWritesAuditTheActor: the operator token writes as
+// operator:admin-token, an admin client as operator:client:<id> (the
+// command writes as operator:cli).
 func TestWritesAuditTheActor(t *testing.T) {
 	clock := storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	tokens := fakeTokens{"a.admin.tok": {Subject: "ops", ClientID: "ops", Scopes: []string{Scope}}}
 	e := newEnv(t, storetest.OpenSQLite(t, clock.Now), clock, tokens, "ops")
 	e.do("POST", Prefix+"/organizations", `{"code":"A1","name":"A"}`).want(t, 201)
 	e.do("POST", Prefix+"/organizations", `{"code":"B1","name":"B"}`, "Authorization", "Bearer a.admin.tok").want(t, 201)
-	evs, err := e.store.ListAudit(t.Context(), store.AuditFilter{Kinds: []string{"admin.organization.created"}})
+	evs, err := e.store.ListAudit(t.Context(), store.AuditFilter{Kinds: []string{orgs.AuditOrgCreated}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,25 +62,36 @@ func TestWritesAuditTheActor(t *testing.T) {
 	for _, ev := range evs {
 		got[ev.Detail["code"]] = ev.ActorID
 	}
-	if got["A1"] != OperatorActor || got["B1"] != "client:ops" {
+	if got["A1"] != "operator:admin-token" || got["B1"] != "operator:client:ops" {
 		t.Errorf("actors %v", got)
 	}
 	// And the audit search shows them.
 	var l List[AuditEvent]
-	e.do("GET", Prefix+"/audit?kind=admin.organization.created&limit=1", nil).want(t, 200).json(t, &l)
-	if len(l.Items) != 1 || l.Items[0].ActorID != "client:ops" || l.NextCursor == "" {
+	e.do("GET", Prefix+"/audit?kind=org.created&limit=1", nil).want(t, 200).json(t, &l)
+	if len(l.Items) != 1 || l.Items[0].ActorID != "operator:client:ops" || l.NextCursor == "" {
 		t.Fatalf("page 1: %+v", l)
 	}
 	next := l.NextCursor
 	l = List[AuditEvent]{}
-	e.do("GET", Prefix+"/audit?kind=admin.organization.created&limit=1&cursor="+next, nil).want(t, 200).json(t, &l)
-	if len(l.Items) != 1 || l.Items[0].ActorID != OperatorActor || l.NextCursor != "" {
+	e.do("GET", Prefix+"/audit?kind=org.created&limit=1&cursor="+next, nil).want(t, 200).json(t, &l)
+	if len(l.Items) != 1 || l.Items[0].ActorID != "operator:admin-token" || l.NextCursor != "" {
 		t.Fatalf("page 2: %+v", l)
+	}
+	// The actor filter finds each one's writes.
+	l = List[AuditEvent]{}
+	e.do("GET", Prefix+"/audit?actor=operator:client:ops", nil).want(t, 200).json(t, &l)
+	if len(l.Items) != 1 || l.Items[0].Detail["code"] != "B1" {
+		t.Fatalf("actor filter: %+v", l)
 	}
 }
 
 func TestOffWithoutCredentials(t *testing.T) {
-	a, err := New(Config{Store: storetest.OpenSQLite(t, time.Now)})
+	d := storetest.OpenSQLite(t, time.Now)
+	svc, err := orgs.New(orgs.Deps{Store: d, Mailer: outboxMailer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{Store: d, Orgs: svc})
 	if err != nil {
 		t.Fatal(err)
 	}

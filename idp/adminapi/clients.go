@@ -5,14 +5,15 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/store"
 )
 
-// Clients: registration reuses idp/clients (validation, secret hashing);
-// the secret is generated here and shown once.
+// Clients: registration through idp/clients (validation, generated
+// secret shown once, audit), as `hubid clients`.
 
 func (a *API) listClients(w http.ResponseWriter, r *http.Request) error {
 	p, err := pageOf(r)
@@ -25,7 +26,6 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request) error {
 	}
 	svc := r.URL.Query().Get("service_id")
 	all = slices.DeleteFunc(all, func(c store.Client) bool { return svc != "" && c.ServiceID != svc })
-	slices.SortFunc(all, func(x, y store.Client) int { return strings.Compare(x.ID, y.ID) })
 	writeJSON(w, http.StatusOK, paginate(all, p, func(c store.Client) string { return c.ID }, clientView), "")
 	return nil
 }
@@ -56,17 +56,14 @@ type ClientCreate struct {
 	AccessTokenType        string   `json:"access_token_type,omitempty"` // jwt (default) or opaque
 }
 
-// checkClient validates a registration with idp/clients and checks the
-// service it names exists.
+// checkClient checks what idp/clients does not: a name, and that the
+// service named exists (clients.Register and Update validate the rest).
 func checkClient(ctx context.Context, d interface {
 	GetService(context.Context, string) (store.Service, error)
 }, c store.Client) error {
 	var ps problems
-	ps.name("name", c.Name)
-	if err := clients.Validate(c); err != nil {
-		for l := range strings.SplitSeq(err.Error(), "\n") {
-			ps.add("%s", l)
-		}
+	if c.Name == "" || len(c.Name) > 200 || strings.ContainsFunc(c.Name, unicode.IsControl) {
+		ps.add("name: 1-200 bytes of text")
 	}
 	if c.ServiceID != "" {
 		if _, err := d.GetService(ctx, c.ServiceID); apperr.CodeOf(err) == apperr.NotFound {
@@ -84,35 +81,21 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	if in.ID == "" {
-		id, err := a.newID()
-		if err != nil {
-			return err
-		}
-		in.ID = id
-	}
-	if in.AccessTokenType == "" {
-		in.AccessTokenType = string(store.AccessTokenJWT)
-	}
-	now := a.cfg.Now()
 	c := store.Client{ID: in.ID, Name: strings.TrimSpace(in.Name), ServiceID: in.ServiceID, HomeURL: in.HomeURL,
 		RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
 		BackchannelLogoutURI: in.BackchannelLogoutURI, GrantTypes: in.GrantTypes, Public: in.Public,
-		FirstParty: in.FirstParty, AccessTokenType: store.AccessTokenType(in.AccessTokenType), CreatedAt: now, UpdatedAt: now}
-	var secret string
-	if !c.Public {
-		var err error
-		if secret, err = clients.NewSecret(a.cfg.Rand); err != nil {
-			return err
-		}
-		c.SecretHash = clients.HashSecret(secret)
+		FirstParty: in.FirstParty, AccessTokenType: store.AccessTokenType(in.AccessTokenType)}
+	if c.AccessTokenType == "" {
+		c.AccessTokenType = store.AccessTokenJWT
 	}
 	if err := checkClient(ctx, a.cfg.Store, c); err != nil {
 		return err
 	}
-	err := a.write(r, func(tx store.Durable, ev *store.AuditEvent) error {
-		*ev = store.AuditEvent{Kind: "admin.client.created", ClientID: c.ID}
-		return exists(tx.CreateClient(ctx, c), "a client with id "+c.ID+" exists")
+	var secret string
+	err := a.cfg.Store.InTx(ctx, func(tx store.Durable) error {
+		var err error
+		c, secret, err = clients.Register(ctx, tx, c, ActorOf(ctx).AuditID(), a.cfg.Now(), a.cfg.Rand)
+		return err
 	})
 	if err != nil {
 		return err
@@ -158,33 +141,35 @@ func (in ClientPatch) apply(c *store.Client) {
 	c.Name = strings.TrimSpace(c.Name)
 }
 
-// patchClient changes a registration; If-Match and validation run inside
-// the store's update transaction.
+// clientTx runs a registration change in one transaction after locking
+// the client's row and checking If-Match against it.
+func (a *API) clientTx(r *http.Request, fn func(tx store.Durable, actor string) error) error {
+	ctx := r.Context()
+	return a.cfg.Store.InTx(ctx, func(tx store.Durable) error {
+		_, err := tx.UpdateClient(ctx, r.PathValue("id"), func(c *store.Client) error { return requireMatch(r, clientView(*c)) })
+		if err != nil {
+			return notFound(err, "client")
+		}
+		return fn(tx, ActorOf(ctx).AuditID())
+	})
+}
+
+// patchClient changes a registration by the rules of idp/clients.
 func (a *API) patchClient(w http.ResponseWriter, r *http.Request) error {
 	var in ClientPatch
 	if err := a.decode(r, &in); err != nil {
 		return err
 	}
-	ctx := r.Context()
+	ctx, id := r.Context(), r.PathValue("id")
 	var out store.Client
-	err := a.write(r, func(tx store.Durable, ev *store.AuditEvent) error {
-		c, err := tx.UpdateClient(ctx, r.PathValue("id"), func(c *store.Client) error {
-			if err := requireMatch(r, clientView(*c)); err != nil {
-				return err
-			}
+	err := a.clientTx(r, func(tx store.Durable, actor string) error {
+		var err error
+		out, err = clients.Update(ctx, tx, id, func(c *store.Client) error {
 			in.apply(c)
-			if err := checkClient(ctx, tx, *c); err != nil {
-				return err
-			}
 			c.UpdatedAt = a.cfg.Now()
-			return nil
-		})
-		if err != nil {
-			return notFound(err, "client")
-		}
-		out = c
-		*ev = store.AuditEvent{Kind: "admin.client.updated", ClientID: c.ID}
-		return nil
+			return checkClient(ctx, tx, *c)
+		}, actor, a.cfg.Now())
+		return err
 	})
 	if err != nil {
 		return err
@@ -195,19 +180,8 @@ func (a *API) patchClient(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) deleteClient(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	id := r.PathValue("id")
-	err := a.write(r, func(tx store.Durable, ev *store.AuditEvent) error {
-		// An unchanged update locks the row for the check and keeps the
-		// lock (an error would roll its savepoint back and, on PostgreSQL,
-		// release the lock); the delete follows in the same transaction.
-		if _, err := tx.UpdateClient(ctx, id, func(c *store.Client) error {
-			return requireMatch(r, clientView(*c))
-		}); err != nil {
-			return notFound(err, "client")
-		}
-		*ev = store.AuditEvent{Kind: "admin.client.deleted", ClientID: id}
-		return notFound(tx.DeleteClient(ctx, id), "client")
+	err := a.clientTx(r, func(tx store.Durable, actor string) error {
+		return notFound(clients.Delete(r.Context(), tx, r.PathValue("id"), actor, a.cfg.Now()), "client")
 	})
 	if err != nil {
 		return err
@@ -219,30 +193,16 @@ func (a *API) deleteClient(w http.ResponseWriter, r *http.Request) error {
 // rotateClientSecret replaces a confidential client's secret and returns
 // the new one, once. The old secret stops working at once.
 func (a *API) rotateClientSecret(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	secret, err := clients.NewSecret(a.cfg.Rand)
-	if err != nil {
-		return err
-	}
+	ctx, id := r.Context(), r.PathValue("id")
+	var secret string
 	var out store.Client
-	err = a.write(r, func(tx store.Durable, ev *store.AuditEvent) error {
-		c, err := tx.UpdateClient(ctx, r.PathValue("id"), func(c *store.Client) error {
-			if err := requireMatch(r, clientView(*c)); err != nil {
-				return err
-			}
-			if c.Public {
-				return errInvalid("a public client has no secret")
-			}
-			c.SecretHash = clients.HashSecret(secret)
-			c.UpdatedAt = a.cfg.Now()
-			return nil
-		})
-		if err != nil {
-			return notFound(err, "client")
+	err := a.clientTx(r, func(tx store.Durable, actor string) error {
+		var err error
+		if secret, err = clients.RotateSecret(ctx, tx, id, actor, a.cfg.Now(), a.cfg.Rand); err != nil {
+			return err
 		}
-		out = c
-		*ev = store.AuditEvent{Kind: "admin.client.secret_rotated", ClientID: c.ID}
-		return nil
+		out, err = tx.GetClient(ctx, id)
+		return err
 	})
 	if err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/customerhub/hubid/internal/testenv"
+	"github.com/customerhub/hubid/legacy"
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/postgres"
 	"github.com/customerhub/hubid/store/storetest"
@@ -58,14 +60,49 @@ func backends(t *testing.T) map[string]func(t *testing.T, now func() time.Time) 
 	return m
 }
 
+// outboxMailer queues each mail as JSON in the outbox of the change's
+// transaction, as idp/mail.OrgMailer does.
+type outboxMailer struct{}
+
+func (outboxMailer) QueueMail(ctx context.Context, out orgs.Outbox, m orgs.Mail) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = out.EnqueueOutbox(ctx, store.OutboxMessage{Kind: "mail", Payload: b})
+	return err
+}
+
 func newEnv(t *testing.T, d store.Durable, clock *storetest.Clock, tokens fakeTokens, clients ...string) *env {
 	t.Helper()
+	svc, err := orgs.New(orgs.Deps{Store: d, Mailer: outboxMailer{}, BaseURL: "https://hub.example", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, err := New(Config{Token: testToken, Issuer: "https://hub.example", Clients: clients, Tokens: tokens,
-		Store: d, MaxBody: 1024, Now: clock.Now})
+		Store: d, Orgs: svc, Legacy: legacy.New(legacy.Deps{Store: d, Now: clock.Now}), MaxBody: 1024, MaxImport: 4096, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{t: t, api: a, store: d, clock: clock}
+}
+
+// mails returns the mail queued in the outbox (leasing it).
+func (e *env) mails() []orgs.Mail {
+	e.t.Helper()
+	msgs, err := e.store.ClaimOutbox(e.t.Context(), "mail", e.clock.Now().Add(time.Minute), 1000*time.Hour, 1000)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []orgs.Mail
+	for _, m := range msgs {
+		var v orgs.Mail
+		if err := json.Unmarshal(m.Payload, &v); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func newSQLiteEnv(t *testing.T) *env {

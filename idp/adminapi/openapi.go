@@ -11,11 +11,13 @@ import (
 
 // operation describes one route for the OpenAPI document. This table is
 // written apart from the router (routes()); TestOpenAPIMatchesRoutes
-// keeps them equal.
+// keeps them equal. handle() also reads it: a query parameter not listed
+// is refused, and so is a body on a route with neither body nor upload.
 type operation struct {
 	method, path, summary, tag string
 	query                      []string // query parameters, all optional strings
-	body                       any      // request body type (zero value), nil for none
+	body                       any      // JSON request body type (zero value), nil for none
+	upload                     bool     // the body is a file (text/csv or multipart/form-data)
 	resp                       any      // response body type, nil for none
 	status                     int      // success status
 	ifMatch                    bool     // If-Match required (428 without it)
@@ -26,27 +28,48 @@ var paged = []string{"limit", "cursor"}
 
 func withPage(q ...string) []string { return append(q, paged...) }
 
+var historyFilters = []string{"kind", "since", "until"}
+
 // operations lists every route of the API.
 var operations = []operation{
 	{method: "GET", path: "/openapi.json", summary: "This document", tag: "meta", resp: map[string]any{}, status: 200},
 
 	{method: "GET", path: "/organizations", summary: "List organizations by code (filters: code, q = text in code or name)", tag: "organizations", query: withPage("code", "q"), resp: List[Organization]{}, status: 200},
-	{method: "POST", path: "/organizations", summary: "Create an organization", tag: "organizations", body: OrganizationCreate{}, resp: Organization{}, status: 201, etag: true},
+	{method: "POST", path: "/organizations", summary: "Create an organization", tag: "organizations", body: CodeName{}, resp: Organization{}, status: 201, etag: true},
 	{method: "GET", path: "/organizations/{id}", summary: "Read an organization", tag: "organizations", resp: Organization{}, status: 200, etag: true},
-	{method: "GET", path: "/organizations/{id}/memberships", summary: "List an organization's memberships (filter: role)", tag: "memberships", query: withPage("role"), resp: List[Membership]{}, status: 200},
+	{method: "PATCH", path: "/organizations/{id}", summary: "Change an organization's code or name", tag: "organizations", body: CodeNamePatch{}, resp: Organization{}, status: 200, ifMatch: true, etag: true},
+	{method: "DELETE", path: "/organizations/{id}", summary: "Delete an organization with its memberships, entitlements, invitations and applications (its history stays)", tag: "organizations", status: 204, ifMatch: true},
+	{method: "GET", path: "/organizations/{id}/history", summary: "An organization's usage history, newest first: administrative actions and its members' sign-ins (filters: person, kind (repeatable), since, until)", tag: "audit", query: withPage(append([]string{"person"}, historyFilters...)...), resp: List[AuditEvent]{}, status: 200},
+
+	{method: "GET", path: "/organizations/{id}/memberships", summary: "List an organization's members by email (filters: q = text in name or email, role)", tag: "memberships", query: withPage("q", "role"), resp: List[Member]{}, status: 200},
+	{method: "POST", path: "/organizations/{id}/memberships", summary: "Add an existing account to an organization with an account type (409 when a member)", tag: "memberships", body: MembershipCreate{}, resp: Member{}, status: 201, etag: true},
+	{method: "GET", path: "/organizations/{id}/memberships/{user_id}", summary: "Read a membership", tag: "memberships", resp: Member{}, status: 200, etag: true},
+	{method: "PATCH", path: "/organizations/{id}/memberships/{user_id}", summary: "Change a member's account type (409 last_administrator for the last administrator)", tag: "memberships", body: RoleChange{}, resp: Member{}, status: 200, ifMatch: true, etag: true},
+	{method: "DELETE", path: "/organizations/{id}/memberships/{user_id}", summary: "Remove a member (409 last_administrator for the last administrator); delete_account=true also deletes an account of no other organization", tag: "memberships", query: []string{"delete_account"}, status: 204, ifMatch: true},
+
+	{method: "GET", path: "/organizations/{id}/invitations", summary: "List an organization's invitations, oldest first (filter: status = pending, accepted, expired or cancelled)", tag: "invitations", query: withPage("status"), resp: List[Invitation]{}, status: 200},
+	{method: "POST", path: "/organizations/{id}/invitations", summary: "Invite an address with an account type: a single-use link valid 7 days is mailed", tag: "invitations", body: InvitationCreate{}, resp: Invitation{}, status: 201, etag: true},
+	{method: "GET", path: "/organizations/{id}/invitations/{invitation_id}", summary: "Read an invitation", tag: "invitations", resp: Invitation{}, status: 200, etag: true},
+	{method: "POST", path: "/organizations/{id}/invitations/{invitation_id}/resend", summary: "Mail a pending or expired invitation again with a new link (the old one stops working)", tag: "invitations", resp: Invitation{}, status: 200, ifMatch: true, etag: true},
+	{method: "POST", path: "/organizations/{id}/invitations/{invitation_id}/cancel", summary: "Cancel an invitation that was not accepted: its link stops working", tag: "invitations", resp: Invitation{}, status: 200, ifMatch: true, etag: true},
+
 	{method: "GET", path: "/organizations/{id}/entitlements", summary: "List the services an organization is entitled to", tag: "entitlements", query: paged, resp: List[Entitlement]{}, status: 200},
 	{method: "PUT", path: "/organizations/{id}/entitlements/{service_id}", summary: "Entitle an organization to a service (201 new, 200 already)", tag: "entitlements", resp: Entitlement{}, status: 201, etag: true},
 	{method: "GET", path: "/organizations/{id}/entitlements/{service_id}", summary: "Read an entitlement", tag: "entitlements", resp: Entitlement{}, status: 200, etag: true},
-	{method: "DELETE", path: "/organizations/{id}/entitlements/{service_id}", summary: "Withdraw an entitlement", tag: "entitlements", status: 204, ifMatch: true},
+	{method: "DELETE", path: "/organizations/{id}/entitlements/{service_id}", summary: "Withdraw an entitlement: members' tokens for the service stop at their next refresh", tag: "entitlements", status: 204, ifMatch: true},
 
-	{method: "GET", path: "/users", summary: "Find people by email or by organization (one filter required)", tag: "users", query: withPage("email", "org_id"), resp: List[User]{}, status: 200},
+	{method: "GET", path: "/users", summary: "List accounts by email (filters: q = text in name or email; email = one address)", tag: "users", query: withPage("q", "email"), resp: List[User]{}, status: 200},
+	{method: "POST", path: "/users", summary: "Create an account without a password", tag: "users", body: UserCreate{}, resp: User{}, status: 201, etag: true},
 	{method: "GET", path: "/users/{id}", summary: "Read a person", tag: "users", resp: User{}, status: 200, etag: true},
 	{method: "PATCH", path: "/users/{id}", summary: "Change a person's name, language or disabled flag", tag: "users", body: UserPatch{}, resp: User{}, status: 200, ifMatch: true, etag: true},
+	{method: "DELETE", path: "/users/{id}", summary: "Delete an account (409 last_administrator when it is an organization's last administrator)", tag: "users", status: 204, ifMatch: true},
 	{method: "GET", path: "/users/{id}/memberships", summary: "List a person's memberships", tag: "memberships", query: paged, resp: List[Membership]{}, status: 200},
 
-	{method: "GET", path: "/services", summary: "List services by code (filter: code)", tag: "services", query: withPage("code"), resp: List[Service]{}, status: 200},
-	{method: "POST", path: "/services", summary: "Create a service", tag: "services", body: ServiceCreate{}, resp: Service{}, status: 201, etag: true},
+	{method: "GET", path: "/services", summary: "List services by code (filters: code, q = text in code or name)", tag: "services", query: withPage("code", "q"), resp: List[Service]{}, status: 200},
+	{method: "POST", path: "/services", summary: "Create a service", tag: "services", body: CodeName{}, resp: Service{}, status: 201, etag: true},
 	{method: "GET", path: "/services/{id}", summary: "Read a service", tag: "services", resp: Service{}, status: 200, etag: true},
+	{method: "PATCH", path: "/services/{id}", summary: "Change a service's code or name", tag: "services", body: CodeNamePatch{}, resp: Service{}, status: 200, ifMatch: true, etag: true},
+	{method: "DELETE", path: "/services/{id}", summary: "Delete a service with its entitlements, legacy login IDs and applications", tag: "services", status: 204, ifMatch: true},
 
 	{method: "GET", path: "/clients", summary: "List clients by ID (filter: service_id)", tag: "clients", query: withPage("service_id"), resp: List[Client]{}, status: 200},
 	{method: "POST", path: "/clients", summary: "Register a client; a confidential client's generated secret is returned once", tag: "clients", body: ClientCreate{}, resp: ClientWithSecret{}, status: 201, etag: true},
@@ -55,12 +78,25 @@ var operations = []operation{
 	{method: "DELETE", path: "/clients/{id}", summary: "Delete a client", tag: "clients", status: 204, ifMatch: true},
 	{method: "POST", path: "/clients/{id}/secret", summary: "Replace a confidential client's secret; the new one is returned once", tag: "clients", resp: ClientWithSecret{}, status: 200, ifMatch: true, etag: true},
 
-	{method: "GET", path: "/applications", summary: "List service applications (filters: org_id, status = pending, approved or rejected)", tag: "applications", query: withPage("org_id", "status"), resp: List[Application]{}, status: 200},
+	{method: "GET", path: "/applications", summary: "List service applications, oldest first (filters: org_id, status = pending, approved or rejected)", tag: "applications", query: withPage("org_id", "status"), resp: List[Application]{}, status: 200},
 	{method: "GET", path: "/applications/{id}", summary: "Read a service application", tag: "applications", resp: Application{}, status: 200, etag: true},
 	{method: "POST", path: "/applications/{id}/approve", summary: "Approve a pending application: the organization is entitled and the applicant mailed (409 when decided already)", tag: "applications", resp: Application{}, status: 200, ifMatch: true, etag: true},
 	{method: "POST", path: "/applications/{id}/reject", summary: "Reject a pending application with a reason; the applicant is mailed it", tag: "applications", body: ApplicationReject{}, resp: Application{}, status: 200, ifMatch: true, etag: true},
 
-	{method: "GET", path: "/audit", summary: "Search the usage history, newest first (filters: user_id, org_id, kind (repeatable), since, until)", tag: "audit", query: withPage("user_id", "org_id", "kind", "since", "until"), resp: List[AuditEvent]{}, status: 200},
+	{method: "POST", path: "/legacy/import", summary: "Import legacy login IDs of a service from a CSV file (text/csv body or multipart part \"file\"; as `hubid legacy import`). A file with a bad line imports nothing (400, the lines in the problem's import.lines) unless skip_bad=true; dry_run=true changes nothing", tag: "legacy", query: []string{"service", "dry_run", "skip_bad"}, upload: true, resp: ImportResult{}, status: 200},
+	{method: "GET", path: "/legacy/report", summary: "Pre-registration progress per service and organization: login IDs total, pre-registered (and people), not yet (filter: service)", tag: "legacy", query: withPage("service"), resp: List[ReportRow]{}, status: 200},
+
+	{method: "GET", path: "/audit", summary: "Search the usage history, newest first (filters: actor, user_id, org_id, kind (repeatable), since, until)", tag: "audit", query: withPage(append([]string{"actor", "user_id", "org_id"}, historyFilters...)...), resp: List[AuditEvent]{}, status: 200},
+}
+
+// operationOf finds the operation of a route pattern ("METHOD /path").
+func operationOf(pattern string) (operation, bool) {
+	for _, o := range operations {
+		if o.method+" "+Prefix+o.path == pattern {
+			return o, true
+		}
+	}
+	return operation{}, false
 }
 
 // openAPIDocument builds the OpenAPI 3.1 document; schemas are derived
@@ -81,7 +117,7 @@ func openAPIDocument(issuer string) ([]byte, error) {
 		"info": map[string]any{
 			"title":       "hubid admin API",
 			"version":     "1",
-			"description": "The operators' API. Authenticate with the admin token or a client_credentials access token carrying scope " + Scope + ". Writes need If-Match with the ETag last read (428 without it, 412 when stale). Errors are RFC 9457 application/problem+json. Bodies are strict JSON: unknown fields, wrong types and bodies over the size limit are refused and change nothing.",
+			"description": "The operators' API. Authenticate with the admin token or a client_credentials access token carrying scope " + Scope + " (only clients listed in admin.clients). Every write is audited with the actor: operator:admin-token or operator:client:<client_id>. Updates, deletes and decisions need If-Match with the ETag last read (428 without it, 412 when stale). Lists are paged with limit (1-200, default 50) and the opaque cursor of next_cursor. Errors are RFC 9457 application/problem+json. Bodies are strict JSON: unknown fields, wrong types and bodies over the size limit are refused and change nothing; so are unknown query parameters and a body on a route that takes none.",
 		},
 		"security": []any{map[string]any{"bearer": []string{}}, map[string]any{"oauth2": []string{Scope}}},
 		"paths":    paths,
@@ -130,6 +166,13 @@ func (sc *schemas) operation(o operation) map[string]any {
 	if o.body != nil {
 		out["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 			"application/json": map[string]any{"schema": sc.of(reflect.TypeOf(o.body))}}}
+	}
+	if o.upload {
+		out["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			"text/csv": map[string]any{"schema": map[string]string{"type": "string"}},
+			"multipart/form-data": map[string]any{"schema": map[string]any{"type": "object", "required": []string{"file"},
+				"properties": map[string]any{"file": map[string]string{"type": "string", "contentMediaType": "text/csv"}}}},
+		}}
 	}
 	return out
 }

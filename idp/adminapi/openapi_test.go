@@ -77,16 +77,16 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 			t.Errorf("schema %s allows unknown properties", m[1])
 		}
 	}
-	for _, name := range []string{"OrganizationCreate", "UserPatch", "ClientCreate", "ClientPatch", "ServiceCreate", "Problem", "OrganizationList"} {
+	for _, name := range []string{"CodeName", "CodeNamePatch", "UserPatch", "UserCreate", "ClientCreate", "ClientPatch", "MembershipCreate", "RoleChange", "InvitationCreate", "ImportResult", "Member", "Problem", "OrganizationList"} {
 		if _, ok := doc.Components.Schemas[name]; !ok {
 			t.Errorf("schema %s missing", name)
 		}
 	}
 	var create map[string]any
-	b, _ := json.Marshal(doc.Components.Schemas["OrganizationCreate"])
+	b, _ := json.Marshal(doc.Components.Schemas["CodeName"])
 	_ = json.Unmarshal(b, &create)
 	req, _ := create["required"].([]any)
 	if !slices.Contains(req, any("code")) || !slices.Contains(req, any("name")) {
-		t.Errorf("OrganizationCreate required = %v", req)
+		t.Errorf("CodeName required = %v", req)
 	}
 }

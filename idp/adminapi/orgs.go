@@ -2,204 +2,174 @@ package adminapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
 
-// Organizations, their memberships (read) and entitlements.
+// Organizations and services: the two resources with a code and a name,
+// listed, created, renamed and deleted alike through the organizations
+// service. coded holds what differs between them.
+type coded[R, V any] struct {
+	what, path string
+	view       func(R) V
+	id         func(R) string
+	code, name func(R) string
+	get        func(ctx context.Context, st Store, id string) (R, error)
+	lock       func(tx store.Durable) func(context.Context, string, func(*R) error) (R, error)
+	// The service's methods, as method expressions.
+	list   func(svc *orgs.Service, ctx context.Context, actor orgs.Actor) ([]R, error)
+	create func(svc *orgs.Service, ctx context.Context, actor orgs.Actor, code, name string) (R, error)
+	update func(svc *orgs.Service, ctx context.Context, actor orgs.Actor, id string, u orgs.Update) (R, error)
+	del    func(svc *orgs.Service, ctx context.Context, actor orgs.Actor, id string) error
+}
 
-func (a *API) listOrgs(w http.ResponseWriter, r *http.Request) error {
+var orgResource = coded[store.Organization, Organization]{
+	what: "organization", path: "/organizations/", view: orgView,
+	id:   func(o store.Organization) string { return o.ID },
+	code: func(o store.Organization) string { return o.Code }, name: func(o store.Organization) string { return o.Name },
+	get: func(ctx context.Context, st Store, id string) (store.Organization, error) {
+		return st.GetOrganization(ctx, id)
+	},
+	lock: func(tx store.Durable) func(context.Context, string, func(*store.Organization) error) (store.Organization, error) {
+		return tx.UpdateOrganization
+	},
+	list:   (*orgs.Service).ListOrganizations,
+	create: (*orgs.Service).CreateOrganization,
+	update: (*orgs.Service).UpdateOrganization,
+	del:    (*orgs.Service).DeleteOrganization,
+}
+
+var serviceResource = coded[store.Service, Service]{
+	what: "service", path: "/services/", view: serviceView,
+	id:   func(s store.Service) string { return s.ID },
+	code: func(s store.Service) string { return s.Code }, name: func(s store.Service) string { return s.Name },
+	get: func(ctx context.Context, st Store, id string) (store.Service, error) { return st.GetService(ctx, id) },
+	lock: func(tx store.Durable) func(context.Context, string, func(*store.Service) error) (store.Service, error) {
+		return tx.UpdateService
+	},
+	list:   (*orgs.Service).ListServices,
+	create: (*orgs.Service).CreateService,
+	update: (*orgs.Service).UpdateService,
+	del:    (*orgs.Service).DeleteService,
+}
+
+// listAll lists by code, filtered by ?code= (exact) and ?q= (text in the
+// code or the name, any case).
+func (c coded[R, V]) listAll(a *API, w http.ResponseWriter, r *http.Request) error {
 	p, err := pageOf(r)
 	if err != nil {
 		return err
 	}
-	all, err := a.cfg.Store.ListOrganizations(r.Context())
+	all, err := c.list(a.cfg.Orgs, r.Context(), ActorOf(r.Context()))
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
 	code, text := q.Get("code"), strings.ToLower(q.Get("q"))
-	all = slices.DeleteFunc(all, func(o store.Organization) bool {
-		return (code != "" && o.Code != code) ||
-			(text != "" && !strings.Contains(strings.ToLower(o.Code), text) && !strings.Contains(strings.ToLower(o.Name), text))
+	all = slices.DeleteFunc(all, func(x R) bool {
+		return (code != "" && c.code(x) != code) ||
+			(text != "" && !strings.Contains(strings.ToLower(c.code(x)), text) && !strings.Contains(strings.ToLower(c.name(x)), text))
 	})
-	writeJSON(w, http.StatusOK, paginate(all, p, func(o store.Organization) string { return o.Code }, orgView), "")
+	writeJSON(w, http.StatusOK, paginate(all, p, c.code, c.view), "")
 	return nil
 }
 
-func (a *API) getOrg(w http.ResponseWriter, r *http.Request) error {
-	o, err := a.cfg.Store.GetOrganization(r.Context(), r.PathValue("id"))
+func (c coded[R, V]) read(a *API, w http.ResponseWriter, r *http.Request) error {
+	x, err := c.get(r.Context(), a.cfg.Store, r.PathValue("id"))
 	if err != nil {
-		return notFound(err, "organization")
+		return notFound(err, c.what)
 	}
-	v := orgView(o)
+	v := c.view(x)
 	writeJSON(w, http.StatusOK, v, etagOf(v))
 	return nil
 }
 
-// OrganizationCreate is the body of POST /organizations.
-type OrganizationCreate struct {
+// CodeName is the body of POST /organizations and POST /services.
+type CodeName struct {
 	Code string `json:"code"`
 	Name string `json:"name"`
 }
 
-func (a *API) createOrg(w http.ResponseWriter, r *http.Request) error {
-	var in OrganizationCreate
+func (c coded[R, V]) createOne(a *API, w http.ResponseWriter, r *http.Request) error {
+	var in CodeName
 	if err := a.decode(r, &in); err != nil {
 		return err
 	}
-	var ps problems
-	ps.code("code", in.Code)
-	ps.name("name", in.Name)
-	if err := ps.err(); err != nil {
-		return err
-	}
-	id, err := a.newID()
+	x, err := c.create(a.cfg.Orgs, r.Context(), ActorOf(r.Context()), in.Code, in.Name)
 	if err != nil {
 		return err
 	}
-	o := store.Organization{ID: id, Code: in.Code, Name: strings.TrimSpace(in.Name), CreatedAt: a.cfg.Now()}
-	err = a.write(r, func(tx store.Durable, ev *store.AuditEvent) error {
-		*ev = store.AuditEvent{Kind: "admin.organization.created", OrgID: id, Detail: map[string]string{"code": o.Code}}
-		return exists(tx.CreateOrganization(r.Context(), o), "an organization with code "+in.Code+" exists")
-	})
-	if err != nil {
-		return err
-	}
-	v := orgView(o)
-	w.Header().Set("Location", Prefix+"/organizations/"+id)
+	v := c.view(x)
+	w.Header().Set("Location", Prefix+c.path+c.id(x))
 	writeJSON(w, http.StatusCreated, v, etagOf(v))
 	return nil
 }
 
-func (a *API) listOrgMemberships(w http.ResponseWriter, r *http.Request) error {
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	role := store.Role(r.URL.Query().Get("role"))
-	if role != "" && !role.Valid() {
-		return errInvalid("role: one of administrator, normal, visitor")
-	}
-	id := r.PathValue("id")
-	if _, err := a.cfg.Store.GetOrganization(r.Context(), id); err != nil {
-		return notFound(err, "organization")
-	}
-	ms, err := a.cfg.Store.ListMembershipsByOrg(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	ms = slices.DeleteFunc(ms, func(m store.Membership) bool { return role != "" && m.Role != role })
-	writeJSON(w, http.StatusOK, paginate(ms, p, func(m store.Membership) string { return m.UserID }, membershipView), "")
-	return nil
+// CodeNamePatch is the body of PATCH /organizations/{id} and
+// PATCH /services/{id}: the fields to change.
+type CodeNamePatch struct {
+	Code *string `json:"code,omitempty"`
+	Name *string `json:"name,omitempty"`
 }
 
-func (a *API) listEntitlements(w http.ResponseWriter, r *http.Request) error {
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	if _, err := a.cfg.Store.GetOrganization(r.Context(), id); err != nil {
-		return notFound(err, "organization")
-	}
-	es, err := a.cfg.Store.ListEntitlementsByOrg(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(es, func(x, y store.Entitlement) int { return strings.Compare(x.ServiceID, y.ServiceID) })
-	writeJSON(w, http.StatusOK, paginate(es, p, func(e store.Entitlement) string { return e.ServiceID }, entitlementView), "")
-	return nil
+// guardRow locks the resource's row and checks If-Match against it.
+func (c coded[R, V]) guardRow(r *http.Request, tx store.Durable, id string) error {
+	_, err := c.lock(tx)(r.Context(), id, func(x *R) error { return requireMatch(r, c.view(*x)) })
+	return notFound(err, c.what)
 }
 
-// entitlementLister is the read findEntitlement needs (the store or a
-// transaction).
-type entitlementLister interface {
-	ListEntitlementsByOrg(ctx context.Context, orgID string) ([]store.Entitlement, error)
-}
-
-// findEntitlement returns the organization's entitlement to a service.
-func findEntitlement(ctx context.Context, d entitlementLister, orgID, serviceID string) (store.Entitlement, error) {
-	es, err := d.ListEntitlementsByOrg(ctx, orgID)
-	if err != nil {
-		return store.Entitlement{}, err
+func (c coded[R, V]) patch(a *API, w http.ResponseWriter, r *http.Request) error {
+	var in CodeNamePatch
+	if err := a.decode(r, &in); err != nil {
+		return err
 	}
-	for _, e := range es {
-		if e.ServiceID == serviceID {
-			return e, nil
+	ctx, id := r.Context(), r.PathValue("id")
+	var out R
+	err := a.inTx(r, func(tx store.Durable, svc *orgs.Service) error {
+		if err := c.guardRow(r, tx, id); err != nil {
+			return err
 		}
-	}
-	return store.Entitlement{}, errNotFound("the organization is not entitled to this service")
-}
-
-func (a *API) getEntitlement(w http.ResponseWriter, r *http.Request) error {
-	e, err := findEntitlement(r.Context(), a.cfg.Store, r.PathValue("id"), r.PathValue("service_id"))
+		var err error
+		out, err = c.update(svc, ctx, ActorOf(ctx), id, orgs.Update{Code: in.Code, Name: in.Name})
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	v := entitlementView(e)
+	v := c.view(out)
 	writeJSON(w, http.StatusOK, v, etagOf(v))
 	return nil
 }
 
-// putEntitlement entitles the organization to the service: 201 when it
-// was not, 200 (nothing written) when it already was. It has no body and
-// needs no If-Match: an entitlement has nothing to overwrite.
-func (a *API) putEntitlement(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	orgID, serviceID := r.PathValue("id"), r.PathValue("service_id")
-	var e store.Entitlement
-	created := false
-	err := a.write(r, func(tx store.Durable, ev *store.AuditEvent) error {
-		if _, err := tx.GetOrganization(ctx, orgID); err != nil {
-			return notFound(err, "organization")
-		}
-		svc, err := tx.GetService(ctx, serviceID)
-		if err != nil {
-			return notFound(err, "service")
-		}
-		if e, err = findEntitlement(ctx, tx, orgID, serviceID); err == nil {
-			return errUnchanged
-		}
-		e = store.Entitlement{OrgID: orgID, ServiceID: serviceID, CreatedAt: a.cfg.Now()}
-		*ev = store.AuditEvent{Kind: "admin.entitlement.granted", OrgID: orgID, Detail: map[string]string{"service": svc.Code}}
-		created = true
-		return tx.PutEntitlement(ctx, e)
-	})
-	if err != nil && !errors.Is(err, errUnchanged) {
-		return err
-	}
-	v := entitlementView(e)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-		w.Header().Set("Location", r.URL.Path)
-	}
-	writeJSON(w, status, v, etagOf(v))
-	return nil
-}
-
-func (a *API) deleteEntitlement(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	orgID, serviceID := r.PathValue("id"), r.PathValue("service_id")
-	err := a.write(r, func(tx store.Durable, ev *store.AuditEvent) error {
-		e, err := findEntitlement(ctx, tx, orgID, serviceID)
-		if err != nil {
+func (c coded[R, V]) remove(a *API, w http.ResponseWriter, r *http.Request) error {
+	ctx, id := r.Context(), r.PathValue("id")
+	err := a.inTx(r, func(tx store.Durable, svc *orgs.Service) error {
+		if err := c.guardRow(r, tx, id); err != nil {
 			return err
 		}
-		if err := requireMatch(r, entitlementView(e)); err != nil {
-			return err
-		}
-		*ev = store.AuditEvent{Kind: "admin.entitlement.revoked", OrgID: orgID, Detail: map[string]string{"service_id": serviceID}}
-		return notFound(tx.DeleteEntitlement(ctx, orgID, serviceID), "entitlement")
+		return c.del(svc, ctx, ActorOf(ctx), id)
 	})
 	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// mount registers the resource's routes: the collection (list, create)
+// and the item (read, patch, delete).
+func (c coded[R, V]) mount(a *API) {
+	bind := func(f func(coded[R, V], *API, http.ResponseWriter, *http.Request) error) handler {
+		return func(w http.ResponseWriter, r *http.Request) error { return f(c, a, w, r) }
+	}
+	all, one := Prefix+strings.TrimSuffix(c.path, "/"), Prefix+c.path+"{id}"
+	a.handle("GET "+all, bind(coded[R, V].listAll))
+	a.handle("POST "+all, bind(coded[R, V].createOne))
+	a.handle("GET "+one, bind(coded[R, V].read))
+	a.handle("PATCH "+one, bind(coded[R, V].patch))
+	a.handle("DELETE "+one, bind(coded[R, V].remove))
 }

@@ -21,6 +21,9 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	// Code is the apperr code (or precondition_failed, ...), for scripts.
 	Code string `json:"code"`
+	// Import is the summary of a refused legacy import, with its bad
+	// lines (number and reason) in Import.Lines.
+	Import *ImportResult `json:"import,omitempty"`
 }
 
 // httpError is a failure that exists only at the HTTP layer (versions,
@@ -48,6 +51,11 @@ func errPreconditionRequired() error {
 func errTooLarge(limit int64) error {
 	return &httpError{http.StatusRequestEntityTooLarge, "too_large",
 		"the request body is larger than " + itoa(limit) + " bytes", nil}
+}
+
+func errUpload() error {
+	return &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type",
+		"send the file as Content-Type: text/csv, or as the part \"file\" of multipart/form-data", nil}
 }
 
 func errMediaType() error {
@@ -90,9 +98,13 @@ func (a *API) problem(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusForbidden:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hubid-admin", error="insufficient_scope", scope="`+Scope+`"`)
 	}
+	p := Problem{Type: ProblemType + code, Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+	if f, ok := errors.AsType[*importFailed](err); ok {
+		p.Import = &f.result
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Problem{Type: ProblemType + code, Title: http.StatusText(status), Status: status, Detail: detail, Code: code})
+	_ = json.NewEncoder(w).Encode(p)
 }
 
 // writeJSON renders v with status; etag, when set, becomes the ETag.

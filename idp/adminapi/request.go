@@ -6,9 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -81,6 +83,11 @@ func etagOf(view any) string {
 // matches any existing version. Call it where the write is atomic with
 // the read of current (inside the store's update closure or transaction).
 func requireMatch(r *http.Request, current any) error {
+	return requireTag(r, etagOf(current))
+}
+
+// requireTag is requireMatch with the current ETag given.
+func requireTag(r *http.Request, tag string) error {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" {
 		return errPreconditionRequired()
@@ -88,7 +95,6 @@ func requireMatch(r *http.Request, current any) error {
 	if h == "*" {
 		return nil
 	}
-	tag := etagOf(current)
 	for t := range strings.SplitSeq(h, ",") {
 		if strings.TrimSpace(t) == tag {
 			return nil
@@ -141,9 +147,10 @@ type List[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// paginate returns the page of items (sorted by key, ascending) after
-// p.after.
+// paginate returns the page of items after p.after: it sorts them by
+// key (unique per item), ascending.
 func paginate[S, T any](items []S, p page, key func(S) string, view func(S) T) List[T] {
+	slices.SortFunc(items, func(x, y S) int { return strings.Compare(key(x), key(y)) })
 	out := List[T]{Items: []T{}}
 	last := ""
 	for _, it := range items {
@@ -157,6 +164,68 @@ func paginate[S, T any](items []S, p page, key func(S) string, view func(S) T) L
 		}
 		out.Items = append(out.Items, view(it))
 		last = k
+	}
+	return out
+}
+
+// checkQuery refuses a query parameter the route does not document.
+func checkQuery(r *http.Request, known map[string]bool) error {
+	var ps problems
+	for k := range r.URL.Query() {
+		if !known[k] {
+			ps.add("unknown query parameter %q", k)
+		}
+	}
+	return ps.err()
+}
+
+// noBody refuses a body on a route that takes none, rather than ignoring
+// what the caller meant to say.
+func noBody(r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	var b [1]byte
+	if n, _ := r.Body.Read(b[:]); n > 0 {
+		return errInvalid("this route takes no request body")
+	}
+	return nil
+}
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return false, nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, errInvalid(name + ": true or false")
+	}
+	return v, nil
+}
+
+// problems collects every problem of a request, reported at once.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return errInvalid(strings.Join(p, "; "))
+}
+
+// servicePage wraps a service's own page cursor in the API's: p.after is
+// the service's cursor, next the one it returned.
+func servicePage[T any](items []T, next string) List[T] {
+	out := List[T]{Items: items}
+	if out.Items == nil {
+		out.Items = []T{}
+	}
+	if next != "" {
+		out.NextCursor = cursorFor(next)
 	}
 	return out
 }

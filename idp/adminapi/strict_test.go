@@ -32,7 +32,7 @@ func TestBadInputIsAProblemAndWritesNothing(t *testing.T) {
 		{"patch unknown field", "PATCH", "/users/u1", `{"name":"B","email":"x@example.com"}`, "", 400, "invalid", `unknown field "email"`},
 		{"patch wrong type", "PATCH", "/users/u1", `{"disabled":"yes"}`, "", 400, "invalid", `field "disabled": wrong type`},
 		{"patch oversized", "PATCH", "/users/u1", big, "", 413, "too_large", "larger than"},
-		{"patch invalid value", "PATCH", "/users/u1", `{"locale":"fr","name":"  "}`, "", 400, "invalid", "locale"},
+		{"patch invalid value", "PATCH", "/users/u1", `{"locale":"fr","name":"  "}`, "", 400, "invalid", "language"},
 		{"client unknown field", "POST", "/clients", `{"name":"C","grant_types":["client_credentials"],"secret":"mine"}`, "", 400, "invalid", `unknown field "secret"`},
 		{"client invalid registration", "POST", "/clients", `{"name":"C","grant_types":["implicit"]}`, "", 400, "invalid", "grant_types[0]"},
 	}

@@ -3,22 +3,26 @@ package adminapi
 import (
 	"time"
 
+	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
 
 // The JSON shapes of the resources. The OpenAPI schemas are derived from
 // these types (openapi.go), so the document follows them.
 
-// Organization is a customer company.
-type Organization struct {
+// codeName is what organizations and services show alike.
+type codeName struct {
 	ID        string    `json:"id"`
 	Code      string    `json:"code"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// Organization is a customer company.
+type Organization struct{ codeName }
+
 func orgView(o store.Organization) Organization {
-	return Organization{ID: o.ID, Code: o.Code, Name: o.Name, CreatedAt: o.CreatedAt.UTC()}
+	return Organization{codeName{ID: o.ID, Code: o.Code, Name: o.Name, CreatedAt: o.CreatedAt.UTC()}}
 }
 
 // User is a person (never their password hash).
@@ -29,13 +33,20 @@ type User struct {
 	Name          string    `json:"name"`
 	Locale        string    `json:"locale"`
 	Disabled      bool      `json:"disabled"`
+	HasPassword   bool      `json:"has_password"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func userView(u store.User) User {
 	return User{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Locale: u.Locale,
-		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+		Disabled: u.Disabled, HasPassword: u.PasswordHash != "", CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+}
+
+// accountUser is the same view of the organizations service's Account.
+func accountUser(u orgs.Account) User {
+	return User{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Locale: u.Locale,
+		Disabled: u.Disabled, HasPassword: u.HasPassword, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
 }
 
 // Membership is a person's account type in one organization.
@@ -50,16 +61,43 @@ func membershipView(m store.Membership) Membership {
 	return Membership{UserID: m.UserID, OrgID: m.OrgID, Role: string(m.Role), CreatedAt: m.CreatedAt.UTC()}
 }
 
-// Service is a web service of the hub.
-type Service struct {
-	ID        string    `json:"id"`
-	Code      string    `json:"code"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+// Member is a membership as an organization's members list shows it: the
+// person, their account type, two-step status and last sign-in. Its ETag
+// covers the membership (memberTag), not the sign-in data.
+type Member struct {
+	OrgID string `json:"org_id"`
+	orgs.Member
 }
 
+func memberView(orgID string, m orgs.Member) Member {
+	m.Joined, m.LastSignIn = m.Joined.UTC(), m.LastSignIn.UTC()
+	return Member{OrgID: orgID, Member: m}
+}
+
+// memberTag is the version of a membership: who, where, which role.
+func memberTag(m Member) string {
+	return etagOf(Membership{UserID: m.UserID, OrgID: m.OrgID, Role: string(m.Role), CreatedAt: m.Joined})
+}
+
+// Invitation is an invitation to join an organization (never its token).
+type Invitation = orgs.Invitation
+
+func invitationView(i orgs.Invitation) Invitation {
+	i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.CancelledAt = i.CreatedAt.UTC(), i.ExpiresAt.UTC(), i.AcceptedAt.UTC(), i.CancelledAt.UTC()
+	return i
+}
+
+// timeKey is a paging key in time order: fixed-width UTC time, then the
+// ID to break ties.
+func timeKey(t time.Time, id string) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z") + "|" + id
+}
+
+// Service is a web service of the hub.
+type Service struct{ codeName }
+
 func serviceView(s store.Service) Service {
-	return Service{ID: s.ID, Code: s.Code, Name: s.Name, CreatedAt: s.CreatedAt.UTC()}
+	return Service{orgView(store.Organization{ID: s.ID, Code: s.Code, Name: s.Name, CreatedAt: s.CreatedAt}).codeName}
 }
 
 // Entitlement lets an organization use a service.

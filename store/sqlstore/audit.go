@@ -32,7 +32,7 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) (int64, err
 // ListAudit returns the events f selects, newest (highest ID) first: those
 // of f.UserID and f.OrgID when set (with f.MemberKinds, also the
 // organization-less events of those kinds of the organization's current
-// members), involving f.Involving as subject or actor when set, of one of f.Kinds when set, with
+// members), involving f.Involving as subject or actor when set, by f.ActorID when set, of one of f.Kinds when set, with
 // f.Since <= Time < f.Until when set, and ID < f.BeforeID when set; at most
 // f.Limit (DefaultAuditLimit when 0).
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
@@ -60,6 +60,9 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if f.Involving != "" {
 		p := arg(f.Involving)
 		where = append(where, "(user_id = "+p+" OR actor_id = "+p+")")
+	}
+	if f.ActorID != "" {
+		where = append(where, "actor_id = "+arg(f.ActorID))
 	}
 	if len(f.Kinds) > 0 {
 		ph := make([]string, len(f.Kinds))

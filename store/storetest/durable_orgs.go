@@ -309,6 +309,8 @@ func durAuditOrgHistory(t *testing.T, open DurableOpener) {
 	durEqual(t, "involving u2", list(store.AuditFilter{OrgID: "o1", MemberKinds: member, Involving: "u2"}), []int64{ids[1], ids[0]})
 	durEqual(t, "involving u1 as actor", list(store.AuditFilter{OrgID: "o1", Involving: "u1"}), []int64{ids[5], ids[0]})
 	durEqual(t, "kinds within", list(store.AuditFilter{OrgID: "o1", MemberKinds: member, Kinds: member}), []int64{ids[1]})
+	durEqual(t, "by actor u3", list(store.AuditFilter{ActorID: "u3"}), []int64{ids[4], ids[3]})
+	durEqual(t, "by actor u2, not about them", list(store.AuditFilter{ActorID: "u1", UserID: "u2"}), []int64{ids[0]})
 }
 
 // Two administrators demote themselves and each other 200 times at once:
