@@ -356,10 +356,12 @@ func (s *Server) buildInternal() http.Handler {
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s.admin.Mount(mux)
 	s.adminAPI.Mount(mux)
-	mux.HandleFunc("GET /readyz", readyz([]Check{
+	checks := []Check{
 		{Name: s.deps.DurableName, P: s.deps.Durable},
 		{Name: s.deps.EphemeralName, P: s.deps.Ephemeral},
-	}))
+	}
+	mux.HandleFunc("GET /readyz", readyz(checks))
+	reg.MustRegister(&stateCollector{checks: checks, outbox: s.deps.Durable, now: s.deps.Now})
 	// Only the admin APIs are traced here, not probes and scrapes.
 	return s.deps.Tracing.Handler(mux, internalRoute, "/metrics", "/healthz", "/readyz", "/debug/")
 }
