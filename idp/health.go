@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -30,33 +31,44 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 // hangs.
 const readyTimeout = 900 * time.Millisecond
 
+// pingAll pings every backend in parallel, readyTimeout each, and
+// returns each one's error (nil: it answered) by name.
+func pingAll(ctx context.Context, checks []Check) map[string]error {
+	type result struct {
+		name string
+		err  error
+	}
+	ch := make(chan result, len(checks))
+	for _, c := range checks {
+		go func() {
+			ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+			defer cancel()
+			ch <- result{c.Name, c.P.Ping(ctx)}
+		}()
+	}
+	out := make(map[string]error, len(checks))
+	for range checks {
+		res := <-ch
+		out[res.name] = res.err
+	}
+	return out
+}
+
 // readyz pings every backend (in parallel, readyTimeout each) and answers
 // 503 naming the ones that are down.
 func readyz(checks []Check) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		type result struct {
-			name string
-			err  error
-		}
-		ch := make(chan result, len(checks))
-		for _, c := range checks {
-			go func() {
-				ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-				defer cancel()
-				ch <- result{c.Name, c.P.Ping(ctx)}
-			}()
-		}
 		status := map[string]string{}
 		var down []string
-		for range checks {
-			res := <-ch
-			if res.err != nil {
-				status[res.name] = "down"
-				down = append(down, res.name)
+		for name, err := range pingAll(r.Context(), checks) {
+			if err != nil {
+				status[name] = "down"
+				down = append(down, name)
 			} else {
-				status[res.name] = "ok"
+				status[name] = "ok"
 			}
 		}
+		slices.Sort(down)
 		body := map[string]any{"status": "ok", "checks": status}
 		code := http.StatusOK
 		if len(down) > 0 {

@@ -338,7 +338,9 @@ func (s *Server) buildPublic() http.Handler {
 	mux.Handle("/", s.Provider)
 	m := httpx.NewMetrics(s.deps.Registry)
 	h := httpx.Deadline(httpx.SecurityHeaders(mux, https), s.deps.Config.Listen.RequestTimeout.D(), s.deps.Logger)
-	return httpx.Wrap(h, s.deps.Logger, m, route)
+	// The span is outermost, so that the access log line carries its
+	// trace_id and every storage call below is its child.
+	return s.deps.Tracing.Handler(httpx.Wrap(h, s.deps.Logger, m, route), route, "/healthz", "/static/")
 }
 
 // formError answers a refused page request (too large, not a form, bad
@@ -367,11 +369,24 @@ func (s *Server) buildInternal() http.Handler {
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s.admin.Mount(mux)
 	s.adminAPI.Mount(mux)
-	mux.HandleFunc("GET /readyz", readyz([]Check{
+	checks := []Check{
 		{Name: s.deps.DurableName, P: s.deps.Durable},
 		{Name: s.deps.EphemeralName, P: s.deps.Ephemeral},
-	}))
-	return mux
+	}
+	mux.HandleFunc("GET /readyz", readyz(checks))
+	reg.MustRegister(&stateCollector{checks: checks, outbox: s.deps.Durable, now: s.deps.Now})
+	// Only the admin APIs are traced here, not probes and scrapes.
+	return s.deps.Tracing.Handler(mux, internalRoute, "/metrics", "/healthz", "/readyz", "/debug/")
+}
+
+// internalRoute names an internal listener path for span names.
+func internalRoute(p string) string {
+	for _, r := range []string{"/admin/v1/", "/admin/"} {
+		if strings.HasPrefix(p, r) {
+			return r
+		}
+	}
+	return "other"
 }
 
 // Public is the handler for the public listener.

@@ -40,6 +40,7 @@ import (
 	"github.com/customerhub/hubid/idp/outbox"
 	"github.com/customerhub/hubid/idp/recovery"
 	"github.com/customerhub/hubid/idp/session"
+	"github.com/customerhub/hubid/idp/tracing"
 	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/idp/web"
 	"github.com/customerhub/hubid/legacy"
@@ -75,6 +76,9 @@ type Deps struct {
 	Rand       io.Reader
 	Logger     *slog.Logger
 	Registry   *prometheus.Registry
+	// Tracing, when on, puts an OpenTelemetry span around every request
+	// (idp/tracing); nil: off.
+	Tracing *tracing.Tracing
 }
 
 // Server is an assembled provider.

@@ -510,6 +510,18 @@ type OutboxStore interface {
 	// messages (failed, never due again) created before it; pending
 	// messages are kept whatever their age. It returns how many went.
 	PurgeOutbox(ctx context.Context, before time.Time) (int64, error)
+	// OutboxBacklog reports, per kind that has any, the messages not yet
+	// sent: those still to be tried (and the oldest one's CreatedAt) and
+	// those given up. Kinds with no unsent message are absent.
+	OutboxBacklog(ctx context.Context) ([]OutboxBacklog, error)
+}
+
+// OutboxBacklog is one kind's unsent outbox messages.
+type OutboxBacklog struct {
+	Kind    string
+	Pending int64     // unsent, still to be tried
+	Oldest  time.Time // CreatedAt of the oldest pending message (zero if none)
+	GivenUp int64     // unsent, never tried again (kept until PurgeOutbox)
 }
 
 // Durable is everything a durable backend provides.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/idp/mail"
+	"github.com/customerhub/hubid/idp/tracing"
 	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/seal"
@@ -36,7 +37,8 @@ type env struct {
 	previousKEKs  []seal.KEK
 	hasher        *password.Hasher
 	migrator      migrator
-	devMailDir    string // hubid dev: mail is written here and shown at /dev/mail
+	devMailDir    string           // hubid dev: mail is written here and shown at /dev/mail
+	tracing       *tracing.Tracing // hubid serve with tracing.otlp_endpoint; nil: off
 	close         func()
 }
 
@@ -134,8 +136,15 @@ func withPoolSize(dsn string, n int32) string {
 	return u.String()
 }
 
-// openServe opens PostgreSQL and Redis as configured.
+// openServe opens PostgreSQL and Redis as configured, untraced (operator
+// commands).
 func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error) {
+	return openTraced(ctx, c, migrate, nil)
+}
+
+// openTraced is openServe with PostgreSQL and Redis calls traced by tr
+// (nil: off).
+func openTraced(ctx context.Context, c config.Config, migrate bool, tr *tracing.Tracing) (*env, error) {
 	kr, keks, err := loadKeyring(c)
 	if err != nil {
 		return nil, err
@@ -145,7 +154,7 @@ func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := postgres.Open(ctx, withPoolSize(dsn, c.Postgres.MaxConns), postgres.Options{Now: time.Now})
+	pg, err := postgres.Open(ctx, withPoolSize(dsn, c.Postgres.MaxConns), postgres.Options{Now: time.Now, Tracer: tr.Postgres()})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -161,6 +170,11 @@ func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error)
 		return nil, err
 	}
 	rc := redisstore.NewClient(rcfg)
+	if err := tr.Redis(rc); err != nil {
+		_ = rc.Close()
+		pg.Close()
+		return nil, err
+	}
 	log := newLogger(c, os.Stderr)
 	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now,
 		Logger: log.With(slog.String("component", "redis"))})
@@ -168,7 +182,7 @@ func openServe(ctx context.Context, c config.Config, migrate bool) (*env, error)
 		// User writes of every command announce themselves, so that
 		// running replicas drop their cached copies (idp/usercache).
 		cfg: c, durable: usercache.Notifying(pg, rs, log), durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
-		keyring: kr, kek: kek, previousKEKs: keks[1:], hasher: hasherFor(c), migrator: pg,
+		keyring: kr, kek: kek, previousKEKs: keks[1:], hasher: hasherFor(c), migrator: pg, tracing: tr,
 		close: func() { _ = rs.Close(); _ = pg.Close() },
 	}, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/customerhub/hubid/idp"
 	"github.com/customerhub/hubid/idp/httpx"
+	"github.com/customerhub/hubid/idp/tracing"
 	redisstore "github.com/customerhub/hubid/store/redis"
 )
 
@@ -44,7 +45,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	e, err := openServe(ctx, c, c.Postgres.MigrateOnStart)
+	tr, err := tracing.New(ctx, c.Tracing, version, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The spans of the last requests may still be queued: send them.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			fmt.Fprintln(stderr, "hubid:", err)
+		}
+	}()
+	e, err := openTraced(ctx, c, c.Postgres.MigrateOnStart, tr)
 	if err != nil {
 		return err
 	}
@@ -80,8 +93,8 @@ func serveEnv(ctx context.Context, e *env, ready func(listeners)) error {
 		Config: e.cfg, Durable: e.durable, DurableName: e.durableName,
 		Ephemeral: e.ephemeral, EphemeralName: e.ephemeralName,
 		Sealer: e.keyring, CryptoSecret: e.kek.Key[:], PreviousCryptoSecrets: e.previousSecrets(),
-		Hasher: e.hasher,
-		Now:    time.Now, Rand: rand.Reader, Logger: log,
+		Hasher: e.hasher, Tracing: e.tracing,
+		Now: time.Now, Rand: rand.Reader, Logger: log,
 	})
 	if err != nil {
 		return err

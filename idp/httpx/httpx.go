@@ -1,5 +1,5 @@
-// Package httpx holds hubid's HTTP plumbing: request IDs carried into
-// slog records, access logs, panic recovery, security headers for pages,
+// Package httpx holds hubid's HTTP plumbing: request and trace IDs
+// carried into slog records, access logs, panic recovery, security headers for pages,
 // no-store for token responses, and request metrics.
 package httpx
 
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 type ctxKey int
@@ -50,14 +51,19 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// ContextHandler is a slog.Handler that adds the request ID from the
-// record's context.
+// ContextHandler is a slog.Handler that adds what the record's context
+// identifies: the request ID and, when the request is traced
+// (idp/tracing), the OpenTelemetry trace and span IDs, so a log line
+// leads to its trace and back.
 type ContextHandler struct{ slog.Handler }
 
-// Handle adds request_id.
+// Handle adds request_id, trace_id and span_id.
 func (h ContextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/seed"
+	"github.com/customerhub/hubid/idp/tracing"
 	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/password"
@@ -68,6 +69,11 @@ type Options struct {
 	// (as text), so a test can assert on them; else ERROR records go to
 	// stderr.
 	Log io.Writer
+	// Tracing traces requests and, on the external backend, PostgreSQL
+	// and Redis calls (idp/tracing); nil: off.
+	Tracing *tracing.Tracing
+	// Logger, when set, replaces the provider's logger (and Log).
+	Logger *slog.Logger
 	// ReplicaOf starts a second hubid on the same PostgreSQL schema and
 	// Redis prefix (its own connections) and the same KEK as another
 	// external Env: two replicas of one deployment.
@@ -172,7 +178,7 @@ func New(t testing.TB, opt Options) *Env {
 			dsn, env.PostgresProxy = testenv.PostgresViaProxy(t, dsn)
 		}
 		env.dsn = dsn
-		db, err := postgres.Open(ctx, dsn, postgres.Options{Now: time.Now})
+		db, err := postgres.Open(ctx, dsn, postgres.Options{Now: time.Now, Tracer: opt.Tracing.Postgres()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,6 +199,9 @@ func New(t testing.TB, opt Options) *Env {
 			addr = env.RedisProxy.Addr()
 		}
 		rc := redisstore.NewClient(redisstore.ClientConfig{Addrs: []string{addr}, Timeout: opt.RedisTimeout})
+		if err := opt.Tracing.Redis(rc); err != nil {
+			t.Fatal(err)
+		}
 		rs := redisstore.New(rc, redisstore.Options{Prefix: prefix, Now: time.Now})
 		t.Cleanup(func() { _ = rs.Close() })
 		env.Ephemeral = rs
@@ -202,6 +211,9 @@ func New(t testing.TB, opt Options) *Env {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	if opt.Log != nil {
 		log = slog.New(slog.NewTextHandler(opt.Log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if opt.Logger != nil {
+		log = opt.Logger
 	}
 	now := time.Now
 	if opt.Now != nil {
@@ -221,6 +233,7 @@ func New(t testing.TB, opt Options) *Env {
 		Mail: sender, DevMailDir: env.MailDir, AdminToken: opt.AdminToken,
 		Config: c, Durable: env.Durable, DurableName: durName, Ephemeral: env.Ephemeral, EphemeralName: ephName,
 		Sealer: kr, CryptoSecret: kek.Key[:], Hasher: hasher, Now: now, Rand: rand.Reader, Logger: log,
+		Tracing: opt.Tracing,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,10 @@ type Options struct {
 	Now func() time.Time
 	// Migrate applies pending migrations before Open returns.
 	Migrate bool
+	// Tracer, when set, observes every query, batch and COPY (and, if it
+	// implements them, connects and pool acquires): hubid's OpenTelemetry
+	// spans (idp/tracing). Nil: none.
+	Tracer pgx.QueryTracer
 }
 
 // MigrationStatus is one migration's state; AppliedAt is zero while it is
@@ -82,6 +86,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse DSN: %w", err)
+	}
+	if opt.Tracer != nil {
+		cfg.ConnConfig.Tracer = opt.Tracer
 	}
 	migrations, err := sqlstore.LoadMigrations(migrationFS, "migrations")
 	if err != nil {

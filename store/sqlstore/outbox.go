@@ -97,3 +97,18 @@ func (s *Store) PurgeOutbox(ctx context.Context, before time.Time) (int64, error
 		(sent_at IS NOT NULL AND sent_at < $1) OR
 		(sent_at IS NULL AND next_attempt IS NULL AND attempts > 0 AND created_at < $1)`, micros(before))
 }
+
+// OutboxBacklog counts the unsent messages per kind (the partial index
+// outbox_due covers them).
+func (s *Store) OutboxBacklog(ctx context.Context) ([]store.OutboxBacklog, error) {
+	return list(s, ctx, "outbox backlog", `SELECT kind,
+			COUNT(CASE WHEN next_attempt IS NOT NULL THEN 1 END),
+			MIN(CASE WHEN next_attempt IS NOT NULL THEN created_at END),
+			COUNT(CASE WHEN next_attempt IS NULL THEN 1 END)
+		FROM outbox WHERE sent_at IS NULL GROUP BY kind ORDER BY kind`,
+		func(r scanner) (store.OutboxBacklog, error) {
+			var b store.OutboxBacklog
+			err := r.Scan(&b.Kind, &b.Pending, ts(&b.Oldest), &b.GivenUp)
+			return b, err
+		})
+}

@@ -75,6 +75,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, now func() time.Time) stor
 		{"Outbox", durOutbox},
 		{"OutboxRetry", durOutboxRetry},
 		{"OutboxPurge", durOutboxPurge},
+		{"OutboxBacklog", durOutboxBacklog},
 		{"InTxCommit", durInTxCommit},
 		{"InTxRollback", durInTxRollback},
 		{"InTxNested", durInTxNested},

@@ -283,3 +283,35 @@ func durOutboxPurge(t *testing.T, open DurableOpener) {
 		durIs(t, "kept message", err, nil)
 	}
 }
+
+// The backlog counts unsent messages per kind: pending ones (with the
+// oldest's creation time, failing ones included) apart from given-up ones;
+// sent messages and empty kinds are absent.
+func durOutboxBacklog(t *testing.T, open DurableOpener) {
+	s, clk := durOpen(t, open)
+	ctx := context.Background()
+	b, err := s.OutboxBacklog(ctx)
+	durIs(t, "OutboxBacklog empty", err, nil)
+	durEqual(t, "empty backlog", len(b), 0)
+	enqueue := func(kind string) int64 {
+		id, err := s.EnqueueOutbox(ctx, store.OutboxMessage{Kind: kind, Payload: []byte(`{}`)})
+		durIs(t, "EnqueueOutbox", err, nil)
+		return id
+	}
+	first := clk.Now()
+	failing := enqueue("mail")
+	clk.Advance(time.Minute)
+	sent, givenUp := enqueue("mail"), enqueue("mail")
+	enqueue("mail")
+	enqueue("backchannel_logout")
+	durIs(t, "MarkOutboxSent", s.MarkOutboxSent(ctx, sent, clk.Now()), nil)
+	durIs(t, "give up", s.MarkOutboxFailed(ctx, givenUp, "550", time.Time{}), nil)
+	durIs(t, "retry later", s.MarkOutboxFailed(ctx, failing, "451", clk.Now().Add(time.Hour)), nil)
+
+	b, err = s.OutboxBacklog(ctx)
+	durIs(t, "OutboxBacklog", err, nil)
+	durEqual(t, "backlog", b, []store.OutboxBacklog{
+		{Kind: "backchannel_logout", Pending: 1, Oldest: first.Add(time.Minute).UTC().Truncate(time.Microsecond)},
+		{Kind: "mail", Pending: 2, Oldest: first.UTC().Truncate(time.Microsecond), GivenUp: 1},
+	})
+}
