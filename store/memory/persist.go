@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -58,24 +59,14 @@ func (s *Store) Save(path string) error {
 		Families: map[string]fileFamily{}, Revoked: map[string]time.Time{},
 		Counters: map[string]fileCounter{}}
 	s.sweep(now)
-	for k, v := range s.sessions {
-		st.Sessions[k] = v
-	}
-	for k, v := range s.authReqs {
-		st.AuthReqs[k] = v
-	}
-	for k, v := range s.codes {
-		st.Codes[k] = v
-	}
-	for k, v := range s.tokens {
-		st.Tokens[k] = v
-	}
+	maps.Copy(st.Sessions, s.sessions)
+	maps.Copy(st.AuthReqs, s.authReqs)
+	maps.Copy(st.Codes, s.codes)
+	maps.Copy(st.Tokens, s.tokens)
 	for k, v := range s.families {
 		st.Families[k] = fileFamily{Until: v.until, Revoked: v.revoked}
 	}
-	for k, v := range s.revoked {
-		st.Revoked[k] = v
-	}
+	maps.Copy(st.Revoked, s.revoked)
 	for k, v := range s.counters {
 		st.Counters[k] = fileCounter{Count: v.count, End: v.end}
 	}
@@ -141,21 +132,13 @@ func (s *Store) Load(path string) error {
 		}
 		s.byUser[v.UserID][k] = struct{}{}
 	}
-	for k, v := range st.AuthReqs {
-		s.authReqs[k] = v
-	}
-	for k, v := range st.Codes {
-		s.codes[k] = v
-	}
-	for k, v := range st.Tokens {
-		s.tokens[k] = v
-	}
+	maps.Copy(s.authReqs, st.AuthReqs)
+	maps.Copy(s.codes, st.Codes)
+	maps.Copy(s.tokens, st.Tokens)
 	for k, v := range st.Families {
 		s.families[k] = family{until: v.Until, revoked: v.Revoked}
 	}
-	for k, v := range st.Revoked {
-		s.revoked[k] = v
-	}
+	maps.Copy(s.revoked, st.Revoked)
 	for k, v := range st.Counters {
 		s.counters[k] = counter{count: v.Count, end: v.End}
 	}
