@@ -121,7 +121,8 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	// invalidate on every replica (idp/usercache); every component below
 	// gets the announcing store.
 	var users *usercache.Cache
-	if bus, ok := d.Ephemeral.(usercache.Bus); ok {
+	bus, _ := d.Ephemeral.(usercache.Bus)
+	if bus != nil {
 		d.Durable = usercache.Notifying(d.Durable, bus, d.Logger)
 		users = usercache.New(bus, d.Durable.GetUser, usercache.TTL, d.Now)
 	}
@@ -136,7 +137,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		},
 		Now: d.Now, Rand: d.Rand, Logger: d.Logger,
 		OnChange: keys.AuditTo(d.Durable, d.Logger),
+		Announce: keys.AnnounceOn(bus),
 	}, d.Durable, d.Sealer)
+	keys.FollowAnnouncements(km, bus)
 	if err := km.RegisterMetrics(d.Registry); err != nil {
 		return nil, fmt.Errorf("signing key metrics: %w", err)
 	}

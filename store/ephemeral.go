@@ -179,7 +179,9 @@ type RefreshStore interface {
 	// within grace, ReplacedBy names the successor the retry replaced, so
 	// the caller can invalidate what it issued). If oldID was already
 	// rotated less than grace ago and its successor is unused, the successor
-	// is replaced by next (a retry after a lost response). Otherwise reuse of
+	// is replaced by next (a retry after a lost response); grace 0 allows
+	// no retry at all, even when the caller's clock reads earlier than the
+	// rotation it lost to. Otherwise reuse of
 	// a rotated token revokes the whole family and returns ErrAlreadyUsed.
 	// A revoked family returns ErrRevoked; an unknown token ErrNotFound.
 	RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken, grace time.Duration) (RefreshToken, error)

@@ -154,9 +154,13 @@ func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c := e.cfg
 	log := newLogger(c, os.Stderr)
 	ctx = keys.WithActor(ctx, "cli")
+	bus, _ := e.ephemeral.(keys.Bus)
 	km := keys.New(keys.Config{
-		Logger:     log,
-		OnChange:   keys.AuditTo(e.durable, log),
+		Logger:   log,
+		OnChange: keys.AuditTo(e.durable, log),
+		// Running replicas reload at once (Redis pub/sub), not at their
+		// next poll.
+		Announce:   keys.AnnounceOn(bus),
 		Algorithms: c.Keys.Algorithms, SigningAlgorithm: c.Tokens.IDTokenSigningAlgorithm, RSABits: c.Keys.RSABits,
 		Policy: keys.Policy{
 			RotationPeriod: c.Keys.RotationPeriod.D(), PublishBefore: c.Keys.PublishBefore.D(),

@@ -257,11 +257,26 @@ func openDev(ctx context.Context, c config.Config, dir string) (*env, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite migrate: %w", err)
 	}
+	// Sessions, refresh tokens and the rest survive a restart of
+	// `hubid dev`: saved to the data directory on close, loaded here. An
+	// unreadable file costs the sign-ins, never the start.
+	log := newLogger(c, os.Stderr)
 	mem := memory.New(memory.Options{Now: time.Now})
+	state := filepath.Join(dir, "ephemeral.gob")
+	if err := mem.Load(state); err != nil {
+		log.Warn("dev: saved sessions not loaded; starting signed out", slog.Any("err", err))
+		mem = memory.New(memory.Options{Now: time.Now})
+	}
 	return &env{
 		cfg: c, durable: usercache.Notifying(db, mem, nil), durableName: "sqlite", ephemeral: mem, ephemeralName: "memory",
 		keyring: kr, kek: kek, hasher: hasherFor(c), migrator: db, devMailDir: filepath.Join(dir, "mail"),
-		close: func() { _ = mem.Close(); _ = db.Close() },
+		close: func() {
+			if err := mem.Save(state); err != nil {
+				log.Warn("dev: sessions not saved; the next start is signed out", slog.Any("err", err))
+			}
+			_ = mem.Close()
+			_ = db.Close()
+		},
 	}, nil
 }
 

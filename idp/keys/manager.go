@@ -6,8 +6,11 @@
 // Replicas share the keys through the durable store. Every change is
 // planned by a pure function (lifecycle.go) on the keys read under the
 // store's exclusive key lock, so ten replicas reaching a rotation time
-// together rotate once. Each replica reloads the keys on a short poll (Run)
-// and swaps its snapshot only when a kid or a state changed.
+// together rotate once. Every committed change is announced (Config.Announce:
+// Redis pub/sub in production), and a replica told of a change (Notify)
+// reloads at once; a short poll (Run) is the fallback for announcements
+// that are lost. A reload swaps the snapshot only when a kid or a state
+// changed.
 package keys
 
 import (
@@ -53,7 +56,15 @@ type Config struct {
 	// OnChange is called once for every state change, after it has been
 	// committed, by the process that made it (see AuditTo).
 	OnChange func(ctx context.Context, e Event)
+	// Announce, when set, tells the other replicas that the keys changed
+	// (they call Notify); it is called once per committed change. An
+	// error is logged: the others then see the change on their next poll.
+	Announce func(ctx context.Context) error
 }
+
+// Kind is the announcement kind of signing-key changes on the
+// invalidation bus (see idp/usercache.Bus).
+const Kind = "keys"
 
 // Manager owns the signing keys of one process. It is safe for concurrent
 // use.
@@ -66,6 +77,10 @@ type Manager struct {
 
 	reloadMu     sync.Mutex // orders Reloads so an older read never replaces a newer one
 	reloadErrors atomic.Uint64
+
+	wake      chan struct{} // Notify -> Run; buffered, one pending wake-up is enough
+	changedMu sync.Mutex
+	changed   chan struct{} // closed and replaced at every snapshot swap
 }
 
 // SigningKey is a private key ready to sign; it satisfies op.SigningKey.
@@ -140,7 +155,8 @@ func New(cfg Config, st Store, s Sealer) *Manager {
 		}
 	}
 	cfg.Algorithms = algs
-	return &Manager{cfg: cfg, store: st, seal: s, gen: NewGenerator(s, cfg.RSABits, cfg.Rand)}
+	return &Manager{cfg: cfg, store: st, seal: s, gen: NewGenerator(s, cfg.RSABits, cfg.Rand),
+		wake: make(chan struct{}, 1), changed: make(chan struct{})}
 }
 
 type actorKey struct{}
@@ -183,7 +199,30 @@ func (m *Manager) update(ctx context.Context, plan func([]store.SigningKey) (sto
 			m.cfg.OnChange(ctx, e)
 		}
 	}
+	if len(events) > 0 && m.cfg.Announce != nil {
+		if err := m.cfg.Announce(ctx); err != nil {
+			m.cfg.Logger.WarnContext(ctx, "announce signing key change: other replicas see it on their next poll", slog.Any("err", err))
+		}
+	}
 	return events, m.Reload(ctx)
+}
+
+// Notify tells the manager that the stored keys changed (another replica's
+// announcement): Run reloads at once. It never blocks, so a subscription's
+// callback may call it.
+func (m *Manager) Notify() {
+	select {
+	case m.wake <- struct{}{}:
+	default: // a reload is pending already
+	}
+}
+
+// Changed returns a channel closed at the next change of the served keys
+// (the next snapshot swap), for tests and watchers.
+func (m *Manager) Changed() <-chan struct{} {
+	m.changedMu.Lock()
+	defer m.changedMu.Unlock()
+	return m.changed
 }
 
 // stateName names "" for logs: a key that did not exist or no longer does.
@@ -344,6 +383,10 @@ func (m *Manager) Reload(ctx context.Context) error {
 		return err
 	}
 	m.snap.Store(s)
+	m.changedMu.Lock()
+	close(m.changed)
+	m.changed = make(chan struct{})
+	m.changedMu.Unlock()
 	return nil
 }
 
@@ -398,27 +441,37 @@ func dryGen(alg string, now time.Time) (store.SigningKey, error) {
 	return store.SigningKey{ID: "planned", Algorithm: alg, CreatedAt: now}, nil
 }
 
-// Run reloads on every tick (a replica sees another's change within one
-// period) and, when the reloaded keys call for scheduled work, does it
-// under the store's lock, until ctx ends. Idle ticks take no lock.
+// Run reloads at once when notified (Notify) and on every tick (the
+// fallback: a replica whose announcements are lost sees another's change
+// within one period) and, when the reloaded keys call for scheduled work,
+// does it under the store's lock, until ctx ends. Idle ticks take no lock.
 func (m *Manager) Run(ctx context.Context, tick <-chan time.Time) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick:
+		case <-m.wake:
 			if err := m.Reload(ctx); err != nil {
-				m.cfg.Logger.WarnContext(ctx, "reload signing keys", slog.Any("err", err))
-				continue
+				m.cfg.Logger.WarnContext(ctx, "reload signing keys on announcement", slog.Any("err", err))
 			}
-			ch, _, err := PlanTick(m.snap.Load().records, m.cfg.Algorithms, m.cfg.Now(), m.cfg.Policy, dryGen)
-			if err != nil || len(ch.Put)+len(ch.Delete) == 0 {
-				continue
-			}
-			if _, err := m.Tick(ctx); err != nil {
-				m.cfg.Logger.WarnContext(ctx, "scheduled signing key work", slog.Any("err", err))
-			}
+		case <-tick:
+			m.poll(ctx)
 		}
+	}
+}
+
+// poll reloads and does the scheduled work the keys call for.
+func (m *Manager) poll(ctx context.Context) {
+	if err := m.Reload(ctx); err != nil {
+		m.cfg.Logger.WarnContext(ctx, "reload signing keys", slog.Any("err", err))
+		return
+	}
+	ch, _, err := PlanTick(m.snap.Load().records, m.cfg.Algorithms, m.cfg.Now(), m.cfg.Policy, dryGen)
+	if err != nil || len(ch.Put)+len(ch.Delete) == 0 {
+		return
+	}
+	if _, err := m.Tick(ctx); err != nil {
+		m.cfg.Logger.WarnContext(ctx, "scheduled signing key work", slog.Any("err", err))
 	}
 }
 
@@ -463,3 +516,33 @@ func (m *Manager) Algorithms() []string { return slices.Clone(m.cfg.Algorithms) 
 
 // Policy returns the lifecycle timings.
 func (m *Manager) Policy() Policy { return m.cfg.Policy }
+
+// Bus carries announcements between replicas: store/redis through
+// pub/sub, store/memory within the process (idp/usercache.Bus is the same).
+type Bus interface {
+	Invalidate(ctx context.Context, kind, id string) error
+	OnInvalidate(fn func(kind, id string))
+}
+
+// AnnounceOn returns a Config.Announce that publishes on b (nil for a nil
+// b: nothing to announce to).
+func AnnounceOn(b Bus) func(ctx context.Context) error {
+	if b == nil {
+		return nil
+	}
+	return func(ctx context.Context) error { return b.Invalidate(ctx, Kind, "") }
+}
+
+// FollowAnnouncements makes m reload at once when b announces a key
+// change, or "forget everything" (kind ""), which b announces after it
+// (re)subscribes because announcements may have been lost meanwhile.
+func FollowAnnouncements(m *Manager, b Bus) {
+	if b == nil {
+		return
+	}
+	b.OnInvalidate(func(kind, _ string) {
+		if kind == Kind || kind == "" {
+			m.Notify()
+		}
+	})
+}

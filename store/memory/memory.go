@@ -6,8 +6,9 @@
 // records are swept lazily, at most once per SweepInterval of the injected
 // clock, by the next write, so memory does not grow without bound.
 //
-// State lives in one process: it is lost on restart and not shared between
-// replicas. Production uses store/redis.
+// State lives in one process and is not shared between replicas; Save and
+// Load (persist.go) carry it across a restart, which `hubid dev` does with
+// a file in its data directory. Production uses store/redis.
 package memory
 
 import (

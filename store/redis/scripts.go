@@ -124,7 +124,11 @@ if not old[3] then
   put_next()
   return {'ok', old[1], ARGV[2], ARGV[3]}
 end
-if now - tonumber(old[4]) < tonumber(ARGV[7]) then
+-- No grace (0, the default) means no retry at all, whatever the sign of
+-- now - rotated: a caller's clock may read earlier than the rotation it
+-- lost to (read first, run second; or another replica's clock).
+local grace = tonumber(ARGV[7])
+if grace > 0 and now - tonumber(old[4]) < grace then
   if old[5] ~= ARGV[8] then return {'retry', old[5]} end
   local succ = redis.call('HMGET', KEYS[4], 'e', 'rot')
   if succ[1] and tonumber(succ[1]) > now and not succ[2] then

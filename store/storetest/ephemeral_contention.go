@@ -78,6 +78,27 @@ func ephContentionRotate(t *testing.T, open EphemeralOpener) {
 	ephGetToken(t, s, "fam", fmt.Sprintf("rt-next-%d", winner), store.ErrRevoked)
 }
 
+// ephContentionRotateClockSkew: like ephContentionRotate, but each
+// contender's clock reading is earlier than the one before it, as when
+// goroutines (or replicas) read the time in one order and reach the store
+// in another. Exactly one rotation still wins.
+func ephContentionRotateClockSkew(t *testing.T, open EphemeralOpener) {
+	ctx := context.Background()
+	s, clock := ephOpen(t, open)
+	ephIs(t, "create", s.CreateRefreshToken(ctx, ephToken("rt-hot", "fam", clock.Now())), nil)
+	const n = 50
+	errs := Together(n, func(i int) error {
+		next := ephToken(fmt.Sprintf("rt-next-%d", i), "fam", clock.Now())
+		clock.Advance(-time.Millisecond)
+		_, err := s.RotateRefreshToken(ctx, "rt-hot", next, 0)
+		return err
+	})
+	counts, other := ephTally(errs, store.ErrAlreadyUsed, store.ErrRevoked)
+	if counts["nil"] != 1 || counts["other"] != 0 {
+		t.Fatalf("%d parallel rotations with skewed clocks: %v (first other error: %v); want exactly one success", n, counts, other)
+	}
+}
+
 // ephContentionGrace: parallel retries of one token within grace (a
 // client resending after timeouts) all succeed, and exactly one successor
 // survives: the one the old token names.

@@ -408,3 +408,21 @@ func ephTOTPSteps(t *testing.T, open EphemeralOpener) {
 	ephIs(t, "use after expiry", s.UseTOTPStep(ctx, "user-1", 1000, clock.Now().Add(time.Minute)), nil)
 	ephIs(t, "use expired step", s.UseTOTPStep(ctx, "user-1", 7, clock.Now()), nil)
 }
+
+// ephRefreshReuseEarlierClock: a caller whose clock reading is earlier
+// than the rotation it lost to (read before the winner's, run after it;
+// or another replica's clock slightly behind) is still reuse when there is
+// no grace: with grace 0, "rotated less than grace ago" is never true,
+// whatever the sign of the difference.
+func ephRefreshReuseEarlierClock(t *testing.T, open EphemeralOpener) {
+	ctx := context.Background()
+	s, clock := ephOpen(t, open)
+	ephIs(t, "create", s.CreateRefreshToken(ctx, ephToken("rt-1", "fam", clock.Now())), nil)
+	_, err := s.RotateRefreshToken(ctx, "rt-1", ephToken("rt-2", "fam", clock.Now()), 0)
+	ephIs(t, "rotate", err, nil)
+	clock.Advance(-time.Millisecond)
+	_, err = s.RotateRefreshToken(ctx, "rt-1", ephToken("rt-x", "fam", clock.Now()), 0)
+	ephIs(t, "second use read an earlier clock", err, store.ErrAlreadyUsed)
+	ephGetToken(t, s, "fam", "rt-2", store.ErrRevoked)
+	ephGetToken(t, s, "fam", "rt-x", store.ErrNotFound)
+}
