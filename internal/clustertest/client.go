@@ -195,7 +195,7 @@ func (b *Browser) follow(ctx context.Context, f *Flow, method, target string, fo
 		}
 		loc := a.Header.Get("Location")
 		if a.Status < 300 || a.Status > 399 || loc == "" {
-			return fmt.Errorf("%s %s: %d %s", method, u.Path, a.Status, excerpt(a.Body))
+			return &PageError{Method: method, Path: u.Path, Answer: a}
 		}
 		next, err := u.Parse(loc)
 		if err != nil {
@@ -212,6 +212,16 @@ func (b *Browser) follow(ctx context.Context, f *Flow, method, target string, fo
 		method, target, form = http.MethodGet, next.String(), nil
 	}
 	return fmt.Errorf("too many redirects")
+}
+
+// PageError is an answer a browser did not expect on its way.
+type PageError struct {
+	Method, Path string
+	Answer
+}
+
+func (e *PageError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, excerpt(e.Body))
 }
 
 func excerpt(b []byte) string {
@@ -234,7 +244,7 @@ func (b *Browser) SignIn(ctx context.Context, f *Flow, email, password string) e
 		return err
 	}
 	if a.Status != http.StatusSeeOther {
-		return fmt.Errorf("email step: %d %s", a.Status, excerpt(a.Body))
+		return &PageError{Method: http.MethodPost, Path: "/login/email", Answer: a}
 	}
 	form := url.Values{"authRequestID": {f.AuthRequestID}, "password": {password}, "remember": {"1"}}
 	return b.follow(ctx, f, http.MethodPost, b.rp.Issuer+"/login/password", form)

@@ -143,8 +143,8 @@ func StartSentinels(tb testing.TB, dir, name string, masterPort int, sentinelPor
 	tb.Helper()
 	bin := Need(tb, "redis-sentinel", redisHint)
 	s := &Sentinels{MasterName: name}
-	s.Master = StartRedis(tb, dir, masterPort)
-	s.Replica = StartRedis(tb, dir, masterPort+1, fmt.Sprintf("replicaof 127.0.0.1 %d", masterPort))
+	s.Master = StartRedis(tb, dir, masterPort, "repl-diskless-sync-delay 0")
+	s.Replica = StartRedis(tb, dir, masterPort+1, "repl-diskless-sync-delay 0", fmt.Sprintf("replicaof 127.0.0.1 %d", masterPort))
 	rc := s.Replica.Client(tb)
 	WaitFor(tb, s.Replica.Proc, 20*time.Second, "replica sync", func(ctx context.Context) error {
 		info, err := rc.Info(ctx, "replication").Result()
