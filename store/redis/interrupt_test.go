@@ -19,17 +19,8 @@ func TestInterruptedRotationLeavesOneValid(t *testing.T) {
 	ctx := context.Background()
 	for _, grace := range []time.Duration{0, 10 * time.Second} {
 		t.Run("grace "+grace.String(), func(t *testing.T) {
-			s, px := proxied(t)
-			now := time.Now()
-			fam := "fam-interrupted"
-			old := store.RefreshToken{ID: "old", FamilyID: fam, UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-			if err := s.CreateRefreshToken(ctx, old); err != nil {
-				t.Fatal(err)
-			}
-			next := store.RefreshToken{ID: "next", FamilyID: fam, UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-			if _, err := s.RotateRefreshToken(ctx, "absent", next, grace); !errorsIs(err, store.ErrNotFound) {
-				t.Fatal(err) // loads the script
-			}
+			s, px, old, next := rotationFixture(t, "fam-interrupted", grace)
+			now, fam := old.CreatedAt, old.FamilyID
 			fired := px.DropReplyTo([]byte(next.ID))
 			done := make(chan error, 1)
 			go func() {
