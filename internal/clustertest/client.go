@@ -27,8 +27,10 @@ type RP struct {
 // hung request fails instead of hanging the test).
 func NewRP(issuer, id, secret, redirect string) *RP {
 	return &RP{Issuer: issuer, ID: id, Secret: secret, Redirect: redirect, HTTP: &http.Client{
-		Timeout:       15 * time.Second,
-		Transport:     &http.Transport{MaxIdleConnsPerHost: 64},
+		Timeout: 15 * time.Second,
+		// A connection per request: nginx reloads (Drain) close idle
+		// client connections, and a POST is not retried on one.
+		Transport:     &http.Transport{DisableKeepAlives: true},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }

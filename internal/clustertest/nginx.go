@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -15,12 +16,20 @@ import (
 // last entry is the replica that gave the answer when nginx tried several.
 const UpstreamHeader = "X-Upstream"
 
+// Nginx is a running nginx started by StartNginx.
+type Nginx struct {
+	*Proc
+	dir, conf string
+	port      int
+	upstreams []string
+}
+
 // StartNginx runs Debian's nginx in the foreground as a child of the test
 // on 127.0.0.1:port, load balancing round robin (no stickiness) over
 // upstreams, with a generated configuration in dir. Like a production
 // setup it passes a request to the next replica when a replica refuses the
 // connection (or, for idempotent requests, fails before answering).
-func StartNginx(tb testing.TB, dir string, port int, upstreams []string) *Proc {
+func StartNginx(tb testing.TB, dir string, port int, upstreams []string) *Nginx {
 	tb.Helper()
 	bin := Need(tb, "nginx", "apt-get install -y nginx")
 	ndir := filepath.Join(dir, "nginx")
@@ -29,9 +38,50 @@ func StartNginx(tb testing.TB, dir string, port int, upstreams []string) *Proc {
 			tb.Fatal(err)
 		}
 	}
+	n := &Nginx{dir: ndir, conf: filepath.Join(ndir, "nginx.conf"), port: port, upstreams: upstreams}
+	n.write(tb, nil)
+	n.Proc = Start(tb, dir, "nginx", os.Environ(), bin, "-p", ndir, "-c", n.conf, "-e", filepath.Join(ndir, "error.log"))
+	WaitFor(tb, n.Proc, 10*time.Second, "nginx", func(ctx context.Context) error { return Dial(ctx, Addr(port)) })
+	return n
+}
+
+// Drain takes the upstream addr out of rotation (marks it down) or puts
+// it back, as an orchestrator does before it stops a replica, and waits
+// until nginx's new worker runs and the old one has finished the requests
+// it had (some of them on addr) and exited.
+func (n *Nginx) Drain(tb testing.TB, addr string, drain bool) {
+	tb.Helper()
+	down := map[string]bool{}
+	if drain {
+		down[addr] = true
+	}
+	started, exited := n.logCount("start worker process"), n.logCount("exited with code")
+	n.write(tb, down)
+	n.Signal(syscall.SIGHUP)
+	WaitFor(tb, n.Proc, 10*time.Second, "nginx reload", func(context.Context) error {
+		if n.logCount("start worker process") > started && n.logCount("exited with code") > exited {
+			return nil
+		}
+		return errNotYet
+	})
+}
+
+// logCount counts the lines of nginx's log (notice level) containing s.
+func (n *Nginx) logCount(s string) int {
+	b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
+	return strings.Count(string(b), s)
+}
+
+func (n *Nginx) write(tb testing.TB, down map[string]bool) {
+	tb.Helper()
+	dir, port := n.dir, n.port
 	var servers strings.Builder
-	for _, u := range upstreams {
-		fmt.Fprintf(&servers, "    server %s max_fails=1 fail_timeout=2s;\n", u)
+	for _, u := range n.upstreams {
+		mark := ""
+		if down[u] {
+			mark = " down"
+		}
+		fmt.Fprintf(&servers, "    server %s max_fails=1 fail_timeout=2s%s;\n", u, mark)
 	}
 	user := ""
 	if os.Geteuid() == 0 { // workers would drop to nobody, who cannot use the temp directories
@@ -43,7 +93,7 @@ master_process on;
 worker_processes 1;
 %[1]s
 pid %[2]s/nginx.pid;
-error_log %[2]s/error.log warn;
+error_log %[2]s/error.log notice;
 events { worker_connections 1024; }
 http {
   access_log off;
@@ -68,12 +118,8 @@ http {
     }
   }
 }
-`, user, ndir, servers.String(), port, UpstreamHeader)
-	path := filepath.Join(ndir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+`, user, dir, servers.String(), port, UpstreamHeader)
+	if err := os.WriteFile(n.conf, []byte(conf), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	p := Start(tb, dir, "nginx", os.Environ(), bin, "-p", ndir, "-c", path, "-e", filepath.Join(ndir, "error.log"))
-	WaitFor(tb, p, 10*time.Second, "nginx", func(ctx context.Context) error { return Dial(ctx, Addr(port)) })
-	return p
 }
