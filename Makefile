@@ -10,7 +10,7 @@ HELM_VERSION ?= v3.19.0
 TOOLS    ?= $(HOME)/.cache/hubid-tools
 HELM     ?= $(TOOLS)/helm-$(HELM_VERSION)
 
-.PHONY: help run build image helm lint-deploy test test-short bench lint fmt fuzz screenshots clean
+.PHONY: help run build image helm lint-deploy test test-short test-cluster bench lint fmt fuzz screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,12 @@ lint-deploy: helm ## helm lint + helm template of deploy/helm/hubid and the comp
 test: ## go vet and the whole test suite with -race (PostgreSQL/Redis tests run when reachable; required under CI=true)
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+
+test-cluster: ## replicas behind nginx, Redis Cluster and Sentinel, failover (needs nginx, redis-server, redis-sentinel; ports 18100-18299)
+	$(GO) vet -tags cluster ./internal/clustertest/
+	@mkdir -p bin
+	@$(GO) test -tags cluster -count=1 -timeout 6m -v ./internal/clustertest/ > bin/test-cluster.log 2>&1; rc=$$?; \
+	  if [ $$rc -ne 0 ]; then cat bin/test-cluster.log; else grep -E '^(--- |    [a-z]+_test\.go:|ok )' bin/test-cluster.log; fi; exit $$rc
 
 test-short: ## the tests without -race
 	$(GO) test -count=1 $(PKGS)

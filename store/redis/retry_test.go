@@ -20,6 +20,25 @@ func proxied(t *testing.T) (*Store, *testenv.Proxy) {
 	return s, px
 }
 
+// rotationFixture returns a proxied Store holding the refresh token "old"
+// of family fam, its successor-to-be "next" (not stored), with the
+// rotation script loaded (so that a dropped reply is the script's).
+func rotationFixture(t *testing.T, fam string, grace time.Duration) (*Store, *testenv.Proxy, store.RefreshToken, store.RefreshToken) {
+	t.Helper()
+	ctx := context.Background()
+	s, px := proxied(t)
+	now := time.Now()
+	old := store.RefreshToken{ID: "old", FamilyID: fam, UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateRefreshToken(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	next := store.RefreshToken{ID: "next", FamilyID: fam, UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if _, err := s.RotateRefreshToken(ctx, "absent", next, grace); !errorsIs(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	return s, px, old, next
+}
+
 // TestRetriedWritesAreIdempotent cuts the connection after the server ran
 // a single-use script and before its reply arrives; go-redis then runs the
 // script again on a new connection. The retry must find the result of its
@@ -51,17 +70,8 @@ func TestRetriedWritesAreIdempotent(t *testing.T) {
 	})
 	for _, grace := range []time.Duration{0, 10 * time.Second} {
 		t.Run("rotate refresh token/grace "+grace.String(), func(t *testing.T) {
-			s, px := proxied(t)
-			now := time.Now()
-			fam := "fam-lost-reply"
-			old := store.RefreshToken{ID: "old", FamilyID: fam, UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-			if err := s.CreateRefreshToken(ctx, old); err != nil {
-				t.Fatal(err)
-			}
-			next := store.RefreshToken{ID: "next", FamilyID: fam, UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-			if _, err := s.RotateRefreshToken(ctx, "absent", next, grace); !errorsIs(err, store.ErrNotFound) {
-				t.Fatal(err) // loads the script
-			}
+			s, px, old, next := rotationFixture(t, "fam-lost-reply", grace)
+			now, fam := old.CreatedAt, old.FamilyID
 			fired := px.DropReplyTo([]byte(next.ID))
 			got, err := s.RotateRefreshToken(ctx, old.ID, next, grace)
 			<-fired
