@@ -98,12 +98,14 @@ type Policy interface {
 }
 
 // SecondFactor checks an existing account's second factor when it
-// confirms a link. The two-step verification package provides it; nil
-// means none is wired, and an account with a confirmed TOTP enrollment is
-// then refused (never linked without its second factor).
+// confirms a link (idp wires the two-step verification service). Check
+// accepts a code at most once, as the sign-in does; m says who asks, for
+// the person's history. nil means none is wired, and an account with a
+// confirmed TOTP enrollment is then refused (never linked without its
+// second factor).
 type SecondFactor interface {
 	Enrolled(ctx context.Context, userID string) (bool, error)
-	Check(ctx context.Context, userID, code string) (bool, error)
+	Check(ctx context.Context, userID, code string, m Meta) (bool, error)
 }
 
 // Mailer queues the registration mail in the outbox of tx.
