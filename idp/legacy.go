@@ -36,6 +36,7 @@ func (s *Server) buildLegacy(limiter *throttle.Limiter, proxies []netip.Prefix) 
 		Policy: pwpolicy.Policy{MinLength: c.Password.MinLength}, Normalize: pwpolicy.Normalize,
 		Second: legacySecond{s.twoStep}, Mailer: legacyMailer{s.composer}, Window: legacy.Window{Start: t.Start, End: t.End, Cutover: t.Cutover},
 		FirstRole: store.Role(c.Migration.FirstRole), LaterRole: store.Role(c.Migration.LaterRole),
+		ReminderDays: c.Migration.ReminderDaysBeforeEnd, ReminderLocale: c.Migration.ReminderLanguage,
 		TicketKey: key, BaseURL: c.Issuer, Now: s.deps.Now, Rand: s.deps.Rand, Logger: s.deps.Logger,
 	})
 	s.legacyUI = legacyui.New(legacyui.Deps{
@@ -91,3 +92,27 @@ func (m legacyMailer) SendRegistration(ctx context.Context, tx store.Durable, r 
 	}
 	return mail.Enqueue(ctx, tx, msg)
 }
+
+// SendReminder queues the reminder in the configured language, with the
+// window's end as the pre-registration pages show it.
+func (m legacyMailer) SendReminder(ctx context.Context, tx store.Durable, r legacy.ReminderMail) error {
+	msg, err := m.c.Compose(mail.KindLegacyReminder, language.Make(r.Locale), r.To, mail.LegacyReminderData{
+		LoginID: r.LoginID, Service: r.Service, Org: r.Org, Ends: legacyui.FormatTime(r.Ends, r.Locale), Link: r.Link})
+	if err != nil {
+		return err
+	}
+	return mail.Enqueue(ctx, tx, msg)
+}
+
+// SendLegacyReminders runs the migration's reminder job once (see
+// legacy.Service.SendReminders); Run calls it every ReminderInterval.
+func (s *Server) SendLegacyReminders(ctx context.Context) (int, error) {
+	n, err := s.legacy.SendReminders(ctx)
+	if n > 0 {
+		s.deps.Logger.InfoContext(ctx, "queued legacy reminders", "mails", n)
+	}
+	return n, err
+}
+
+// ReminderInterval is how often every replica looks for reminders due.
+const ReminderInterval = 5 * time.Minute

@@ -108,9 +108,10 @@ type SecondFactor interface {
 	Check(ctx context.Context, userID, code string, m Meta) (bool, error)
 }
 
-// Mailer queues the registration mail in the outbox of tx.
+// Mailer queues the registration and reminder mail in the outbox of tx.
 type Mailer interface {
 	SendRegistration(ctx context.Context, tx store.Durable, m RegistrationMail) error
+	SendReminder(ctx context.Context, tx store.Durable, m ReminderMail) error
 }
 
 // RegistrationMail is what the registration mail says.
@@ -135,6 +136,11 @@ type Deps struct {
 	// an administrator, LaterRole to the others (defaults administrator,
 	// normal).
 	FirstRole, LaterRole store.Role
+	// ReminderDays, when above 0, is how many days before the window
+	// ends the reminder mail goes out (SendReminders); ReminderLocale is
+	// its language.
+	ReminderDays   int
+	ReminderLocale string
 	// TicketKey signs tickets (32+ random bytes; every replica the same).
 	TicketKey []byte
 	// BaseURL is the absolute base of emailed links, without a slash.
