@@ -7,13 +7,19 @@ import (
 
 // Run does the background work until ctx ends: signing-key reload and
 // scheduled rotation (every 2 s), back-channel logout and mail delivery
-// (every 2 s), client origins for CORS (every 30 s), and purging usage
-// history past its retention and delivered outbox messages (hourly). Every
-// job is safe to run on every replica.
+// (every 2 s), client origins for CORS (every 30 s), the migration's
+// reminder mail (every 5 min; each login ID's once, whichever replica
+// wins), and purging usage history past its retention and delivered
+// outbox messages (hourly). Every job is safe to run on every replica.
 func (s *Server) Run(ctx context.Context) {
 	every(ctx, 30*time.Second, func() {
 		if err := s.origins.refresh(ctx, s.deps.Durable); err != nil {
 			s.deps.Logger.WarnContext(ctx, "refresh client origins", "err", err)
+		}
+	})
+	every(ctx, ReminderInterval, func() {
+		if _, err := s.SendLegacyReminders(ctx); err != nil {
+			s.deps.Logger.WarnContext(ctx, "legacy reminders", "err", err)
 		}
 	})
 	every(ctx, time.Hour, func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"net/netip"
 	"time"
@@ -16,12 +17,13 @@ import (
 	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/throttle"
 	"github.com/customerhub/hubid/legacy"
+	"github.com/customerhub/hubid/mfa"
 	"github.com/customerhub/hubid/store"
 )
 
-// buildLegacy wires the migration service and its pages. The second
-// factor of existing accounts is not wired yet (legacy.Deps.Second nil):
-// an account with a confirmed TOTP enrollment is then refused a link.
+// buildLegacy wires the migration service and its pages. An existing
+// account confirming a link passes its second factor through the
+// two-step verification service (legacySecond), built before it.
 func (s *Server) buildLegacy(limiter *throttle.Limiter, proxies []netip.Prefix) error {
 	c := s.deps.Config
 	key, err := hkdf.Key(sha256.New, s.deps.CryptoSecret, nil, "hubid legacy ticket", 32)
@@ -32,8 +34,9 @@ func (s *Server) buildLegacy(limiter *throttle.Limiter, proxies []netip.Prefix) 
 	s.legacy = legacy.New(legacy.Deps{
 		Store: s.deps.Durable, Hasher: s.deps.Hasher, Throttle: legacyThrottle{limiter},
 		Policy: pwpolicy.Policy{MinLength: c.Password.MinLength}, Normalize: pwpolicy.Normalize,
-		Mailer: legacyMailer{s.composer}, Window: legacy.Window{Start: t.Start, End: t.End, Cutover: t.Cutover},
+		Second: legacySecond{s.twoStep}, Mailer: legacyMailer{s.composer}, Window: legacy.Window{Start: t.Start, End: t.End, Cutover: t.Cutover},
 		FirstRole: store.Role(c.Migration.FirstRole), LaterRole: store.Role(c.Migration.LaterRole),
+		ReminderDays: c.Migration.ReminderDaysBeforeEnd, ReminderLocale: c.Migration.ReminderLanguage,
 		TicketKey: key, BaseURL: c.Issuer, Now: s.deps.Now, Rand: s.deps.Rand, Logger: s.deps.Logger,
 	})
 	s.legacyUI = legacyui.New(legacyui.Deps{
@@ -59,6 +62,26 @@ func (t legacyThrottle) Failed(ctx context.Context, key, ip string) error {
 }
 func (t legacyThrottle) Succeed(ctx context.Context, key string) error { return t.l.Succeed(ctx, key) }
 
+// legacySecond is the two-step verification service as the migration's
+// SecondFactor: a TOTP code (accepted once, as at sign-in) or a recovery
+// code; a wrong one is refused and recorded in the person's history.
+type legacySecond struct{ m *mfa.Service }
+
+func (f legacySecond) Enrolled(ctx context.Context, userID string) (bool, error) {
+	return f.m.Enrolled(ctx, userID)
+}
+
+func (f legacySecond) Check(ctx context.Context, userID, code string, m legacy.Meta) (bool, error) {
+	_, err := f.m.VerifySignIn(ctx, userID, code, mfa.Meta{ActorID: userID, IP: m.IP, UserAgent: m.UserAgent})
+	switch {
+	case errors.Is(err, mfa.ErrWrongCode), errors.Is(err, mfa.ErrNotEnrolled):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
 type legacyMailer struct{ c *mail.Composer }
 
 func (m legacyMailer) SendRegistration(ctx context.Context, tx store.Durable, r legacy.RegistrationMail) error {
@@ -69,3 +92,27 @@ func (m legacyMailer) SendRegistration(ctx context.Context, tx store.Durable, r 
 	}
 	return mail.Enqueue(ctx, tx, msg)
 }
+
+// SendReminder queues the reminder in the configured language, with the
+// window's end as the pre-registration pages show it.
+func (m legacyMailer) SendReminder(ctx context.Context, tx store.Durable, r legacy.ReminderMail) error {
+	msg, err := m.c.Compose(mail.KindLegacyReminder, language.Make(r.Locale), r.To, mail.LegacyReminderData{
+		LoginID: r.LoginID, Service: r.Service, Org: r.Org, Ends: legacyui.FormatTime(r.Ends, r.Locale), Link: r.Link})
+	if err != nil {
+		return err
+	}
+	return mail.Enqueue(ctx, tx, msg)
+}
+
+// SendLegacyReminders runs the migration's reminder job once (see
+// legacy.Service.SendReminders); Run calls it every ReminderInterval.
+func (s *Server) SendLegacyReminders(ctx context.Context) (int, error) {
+	n, err := s.legacy.SendReminders(ctx)
+	if n > 0 {
+		s.deps.Logger.InfoContext(ctx, "queued legacy reminders", "mails", n)
+	}
+	return n, err
+}
+
+// ReminderInterval is how often every replica looks for reminders due.
+const ReminderInterval = 5 * time.Minute

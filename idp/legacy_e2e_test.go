@@ -22,8 +22,13 @@ import (
 // legacyEnv is the demo seed with the window shifted by start/end/cutover
 // from now.
 func legacyEnv(t *testing.T, start, end, cutover time.Duration) *hubtest.Env {
+	return legacyEnvOn(t, "embedded", start, end, cutover)
+}
+
+// legacyEnvOn is legacyEnv on a backend of hubtest.Backends.
+func legacyEnvOn(t *testing.T, backend string, start, end, cutover time.Duration) *hubtest.Env {
 	now := time.Now().UTC()
-	env := hubtest.New(t, hubtest.Options{Config: func(c *config.Config) {
+	env := hubtest.New(t, hubtest.Options{Backend: backend, Config: func(c *config.Config) {
 		c.Migration.PreregistrationStart = now.Add(start).Format(time.RFC3339)
 		c.Migration.PreregistrationEnd = now.Add(end).Format(time.RFC3339)
 		c.Migration.Cutover = now.Add(cutover).Format(time.RFC3339)

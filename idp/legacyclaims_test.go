@@ -52,7 +52,12 @@ func TestGoldenLegacyIDsClaim(t *testing.T) {
 			raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
 			_ = json.Unmarshal(raw, &at)
 		}
-		return map[string]any{"id_token": claims["legacy_ids"], "userinfo": info["legacy_ids"], "access_token": at["legacy_ids"]}
+		in := introspect(t, env, r, tok.AccessToken)
+		if in["active"] != true {
+			t.Fatalf("introspection: %v", in)
+		}
+		return map[string]any{"id_token": claims["legacy_ids"], "userinfo": info["legacy_ids"], "access_token": at["legacy_ids"],
+			"introspection": in["legacy_ids"]}
 	}
 	out := map[string]any{
 		"nk-ships": issue("nk-ships-demo", "nk-ships-demo-secret-not-for-production-0001", "http://localhost:9001/callback"),

@@ -219,3 +219,42 @@ func BenchmarkImport100k(b *testing.B) {
 		}
 	}
 }
+
+// The bad-line kinds TestImportBadLines leaves out: lengths, encoding,
+// control characters, malformed argon2id and PBKDF2 hashes, broken CSV
+// quoting; each with its line number, and the good lines around them
+// still counted.
+func TestImportMoreBadLineKinds(t *testing.T) {
+	d := openSQLite(t)
+	svc := importer(t, d)
+	file := header +
+		strings.Repeat("L", 129) + ",ACME,Acme,,\n" + // 2
+		"OK-2," + strings.Repeat("C", 65) + ",Acme,,\n" + // 3
+		"OK-3,ACME2," + strings.Repeat("n", 201) + ",,\n" + // 4
+		"OK-4,ACME,Acme," + strings.Repeat("h", 513) + ",\n" + // 5
+		"OK-5,ACME,Ac\xffme,,\n" + // 6
+		"OK-6,ACME,Ac\x01me,,\n" + // 7
+		"OK-7,ACME,Acme,$argon2id$v=19$m=x,\n" + // 8
+		"OK-8,ACME,Acme,\"$pbkdf2-sha256$i=1000,l=32$c2FsdA$!!\",\n" + // 9
+		"OK-9,ACME,Ac\"me,,\n" + // 10
+		"OK-10,ACME,Acme,,\n" // 11
+	rep, err := svc.Import(context.Background(), "nk-ships", strings.NewReader(file), legacy.ImportOptions{SkipBad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{2: "login_id: longer than 128", 3: "org_code: longer than 64", 4: "org_name: longer than 200",
+		5: "password_hash: longer than 512", 6: "not UTF-8", 7: "control characters", 8: "password_hash:", 9: "password_hash:",
+		10: "not valid CSV"}
+	got := map[int]string{}
+	for _, p := range rep.Problems {
+		got[p.Line] = p.Reason
+	}
+	for line, w := range want {
+		if !strings.Contains(got[line], w) {
+			t.Errorf("line %d: %q, want %q", line, got[line], w)
+		}
+	}
+	if len(rep.Problems) != len(want) || rep.Created != 1 {
+		t.Fatalf("problems %v, created %d (want OK-10 only)", rep.Problems, rep.Created)
+	}
+}

@@ -384,7 +384,7 @@ func (s *Service) CompleteExisting(ctx context.Context, token, pw, code string, 
 		s.d.Hasher.DummyVerify(pw[:min(len(pw), maxPasswordBytes)])
 	}
 	if ok {
-		ok, err = s.secondFactor(ctx, u.ID, code)
+		ok, err = s.secondFactor(ctx, u.ID, code, m)
 		if err != nil {
 			return store.User{}, err
 		}
@@ -417,7 +417,7 @@ func (s *Service) CompleteExisting(ctx context.Context, token, pw, code string, 
 }
 
 // secondFactor checks the code when the account is enrolled.
-func (s *Service) secondFactor(ctx context.Context, userID, code string) (bool, error) {
+func (s *Service) secondFactor(ctx context.Context, userID, code string, m Meta) (bool, error) {
 	if s.d.Second == nil {
 		// Nothing wired to check a code: an enrolled account is refused.
 		c, err := s.d.Store.GetTOTP(ctx, userID)
@@ -439,7 +439,7 @@ func (s *Service) secondFactor(ctx context.Context, userID, code string) (bool, 
 	if code == "" {
 		return false, nil
 	}
-	ok, err := s.d.Second.Check(ctx, userID, code)
+	ok, err := s.d.Second.Check(ctx, userID, code, m)
 	if err != nil {
 		return false, storeErr("second factor", err)
 	}

@@ -98,17 +98,20 @@ type Policy interface {
 }
 
 // SecondFactor checks an existing account's second factor when it
-// confirms a link. The two-step verification package provides it; nil
-// means none is wired, and an account with a confirmed TOTP enrollment is
-// then refused (never linked without its second factor).
+// confirms a link (idp wires the two-step verification service). Check
+// accepts a code at most once, as the sign-in does; m says who asks, for
+// the person's history. nil means none is wired, and an account with a
+// confirmed TOTP enrollment is then refused (never linked without its
+// second factor).
 type SecondFactor interface {
 	Enrolled(ctx context.Context, userID string) (bool, error)
-	Check(ctx context.Context, userID, code string) (bool, error)
+	Check(ctx context.Context, userID, code string, m Meta) (bool, error)
 }
 
-// Mailer queues the registration mail in the outbox of tx.
+// Mailer queues the registration and reminder mail in the outbox of tx.
 type Mailer interface {
 	SendRegistration(ctx context.Context, tx store.Durable, m RegistrationMail) error
+	SendReminder(ctx context.Context, tx store.Durable, m ReminderMail) error
 }
 
 // RegistrationMail is what the registration mail says.
@@ -133,6 +136,11 @@ type Deps struct {
 	// an administrator, LaterRole to the others (defaults administrator,
 	// normal).
 	FirstRole, LaterRole store.Role
+	// ReminderDays, when above 0, is how many days before the window
+	// ends the reminder mail goes out (SendReminders); ReminderLocale is
+	// its language.
+	ReminderDays   int
+	ReminderLocale string
 	// TicketKey signs tickets (32+ random bytes; every replica the same).
 	TicketKey []byte
 	// BaseURL is the absolute base of emailed links, without a slash.

@@ -9,8 +9,9 @@
 // the sign-in step, recovery codes, turning off, resets, organization
 // policy), each change written with its audit event in one transaction;
 // the sign-in and account pages, the console and the hubid command are
-// thin adapters over it. Used TOTP steps are recorded in the ephemeral
-// store (Redis in production), so a code is accepted once across replicas.
+// thin adapters over it. Each account's last used TOTP step is recorded
+// in the ephemeral store (Redis in production) with one compare-and-set,
+// so a code is accepted once across replicas.
 package mfa
 
 import (

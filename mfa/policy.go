@@ -27,7 +27,9 @@ func otpauthURL(issuer, account, secret string) string {
 // Required reports whether u must use two-step verification: u belongs
 // to an organization that requires it. The rule applies to every sign-in
 // of u, not only to that organization's services, because the SSO session
-// a sign-in creates later reaches those services without a new password.
+// a sign-in creates later reaches those services without a new password
+// (docs/decisions.md); the token endpoint refuses refreshes without the
+// second step for the organization's services (idp/oidcstore).
 func (s *Service) Required(ctx context.Context, userID string) (bool, error) {
 	ms, err := s.c.Store.ListMembershipsByUser(ctx, userID)
 	if err != nil {

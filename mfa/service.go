@@ -89,8 +89,8 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx store.Durable) error) error
 }
 
-// Steps records used TOTP steps in the ephemeral store (shared by every
-// replica): store.Ephemeral satisfies it.
+// Steps records each account's last used TOTP step in the ephemeral
+// store (shared by every replica): store.Ephemeral satisfies it.
 type Steps interface {
 	UseTOTPStep(ctx context.Context, userID string, step int64, expiresAt time.Time) error
 }
@@ -265,11 +265,13 @@ func (s *Service) enrollment(u store.User, secret, url string) (Enrollment, erro
 // (its code leaves the skew window), so its record may go.
 func stepExpiry(step int64) time.Time { return time.Unix((step+Skew+2)*Period, 0) }
 
-// useCode accepts a TOTP code of secret once across every replica: Verify
-// as a pure function, then the matched step recorded atomically in the
-// ephemeral store (a replay, here or on another replica, finds it). The
-// two steps before it are recorded too, so an older code seen over the
-// person's shoulder is refused once a newer one was used.
+// useCode accepts a TOTP code of secret at most once across every
+// replica: Verify as a pure function, then the matched step made the
+// account's last used step in one atomic compare-and-set in the ephemeral
+// store (Redis script or the memory store's lock). A replay, here or on
+// another replica, finds its step recorded; a code of an earlier step
+// than the last accepted one (seen over the person's shoulder) is
+// refused as well.
 func (s *Service) useCode(ctx context.Context, userID, secret, code string) error {
 	step, ok := Verify(secret, code, s.c.Now(), 0)
 	if !ok {
@@ -281,11 +283,6 @@ func (s *Service) useCode(ctx context.Context, userID, secret, code string) erro
 	}
 	if err != nil {
 		return fmt.Errorf("mfa: record TOTP step: %w", err)
-	}
-	for older := step - 1; older >= step-2*Skew; older-- {
-		if err := s.c.Steps.UseTOTPStep(ctx, userID, older, stepExpiry(older)); err != nil && !errors.Is(err, store.ErrAlreadyUsed) {
-			return fmt.Errorf("mfa: record TOTP step: %w", err)
-		}
 	}
 	return nil
 }

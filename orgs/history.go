@@ -10,8 +10,13 @@ import (
 
 // MemberEventKinds are the events of a member's own that an
 // organization's history shows beside its administrative events: their
-// sign-ins (which belong to no organization).
-var MemberEventKinds = []string{"signin.success", "signin.failure", "signin.denied", "signin.mfa.failure"}
+// sign-ins and their two-step verification (setup, activation, failed
+// codes, recovery codes used, turning off, removal by a password reset or
+// an operator), which belong to no organization. The kinds are package
+// mfa's (mfa.Kind*), written out to keep orgs apart from mfa.
+var MemberEventKinds = []string{"signin.success", "signin.failure", "signin.denied", "signin.mfa.failure",
+	"mfa.setup.started", "mfa.setup.verified", "mfa.enabled", "mfa.disabled", "mfa.reset", "mfa.cleared",
+	"mfa.code.failed", "mfa.recovery.used", "mfa.recovery.regenerated"}
 
 // HistoryQuery selects a page of an organization's usage history.
 type HistoryQuery struct {

@@ -209,10 +209,14 @@ type CounterStore interface {
 	ResetCounter(ctx context.Context, key string) error
 }
 
-// TOTPStepStore remembers used TOTP time steps so a code works once.
+// TOTPStepStore remembers the last TOTP time step accepted per account,
+// so a code works once and no code of an earlier step works after it.
 type TOTPStepStore interface {
-	// UseTOTPStep records (userID, step) until expiresAt; ErrAlreadyUsed if
-	// it was recorded before.
+	// UseTOTPStep makes step the last used step of userID, in one atomic
+	// compare-and-set, if it is above the recorded one; ErrAlreadyUsed if
+	// the recorded step is step or later. The record lives until
+	// expiresAt (when no step at or below it can be accepted any more); a
+	// step whose expiresAt has passed is accepted and not recorded.
 	UseTOTPStep(ctx context.Context, userID string, step int64, expiresAt time.Time) error
 }
 

@@ -44,6 +44,15 @@ type LegacyReportRow struct {
 	People      int // distinct people linked to them
 }
 
+// LegacyReminder is a login ID due the reminder mail, with what the mail
+// names.
+type LegacyReminder struct {
+	ServiceID, ServiceCode, ServiceName string
+	LoginID                             string
+	OrgID, OrgCode, OrgName             string
+	ContactEmail                        string
+}
+
 // LegacyRegistration is a pre-registration waiting for its emailed link;
 // only the hash of the link's token is stored.
 type LegacyRegistration struct {
@@ -85,6 +94,15 @@ type LegacyBulkStore interface {
 	// linked, and the people linked; serviceID "" means every service.
 	// Sorted by service code, then organization code.
 	LegacyReport(ctx context.Context, serviceID string) ([]LegacyReportRow, error)
+
+	// ListLegacyReminders returns up to limit login IDs due the reminder
+	// mail: with a password hash and a contact address, not disabled, not
+	// linked to anyone and not reminded yet; by service code, login ID.
+	ListLegacyReminders(ctx context.Context, limit int) ([]LegacyReminder, error)
+	// MarkLegacyReminded records the reminder of a login ID once, with one
+	// conditional UPDATE: ErrAlreadyUsed when it was recorded before,
+	// ErrNotFound when the login ID is missing.
+	MarkLegacyReminded(ctx context.Context, serviceID, loginID string, at time.Time) error
 
 	CreateLegacyRegistration(ctx context.Context, r LegacyRegistration) error
 	// GetLegacyRegistration returns a registration whatever its state.

@@ -16,6 +16,21 @@ type Migration struct {
 	// an organization that has no administrator; LaterRole of the others.
 	FirstRole string `yaml:"first_role"` // default administrator
 	LaterRole string `yaml:"later_role"` // default normal
+	// ReminderDaysBeforeEnd, when above 0, mails the contact_email of
+	// every login ID not yet pre-registered this many days before
+	// preregistration_end, once per login ID (0: no reminder).
+	ReminderDaysBeforeEnd int `yaml:"reminder_days_before_end"`
+	// ReminderLanguage is the reminder's language, en or ja (default ja):
+	// an imported contact address has no language of its own.
+	ReminderLanguage string `yaml:"reminder_language"`
+}
+
+// ReminderFrom is when reminders start (zero: no reminder).
+func (t MigrationTimes) ReminderFrom(days int) time.Time {
+	if days <= 0 || t.End.IsZero() {
+		return time.Time{}
+	}
+	return t.End.AddDate(0, 0, -days)
 }
 
 // MigrationTimes are the parsed window; zero times when unset.
@@ -33,7 +48,18 @@ func (m Migration) Times() MigrationTimes {
 }
 
 func (m Migration) validate(add func(string, ...any)) {
+	switch m.ReminderLanguage {
+	case "en", "ja":
+	default:
+		add("migration.reminder_language: %q is not one of en, ja", m.ReminderLanguage)
+	}
+	if m.ReminderDaysBeforeEnd < 0 || m.ReminderDaysBeforeEnd > 365 {
+		add("migration.reminder_days_before_end: %d is not a number of days from 0 (no reminder) to 365", m.ReminderDaysBeforeEnd)
+	}
 	if m.PreregistrationStart == "" && m.PreregistrationEnd == "" && m.Cutover == "" {
+		if m.ReminderDaysBeforeEnd > 0 {
+			add("migration.reminder_days_before_end: needs the migration dates")
+		}
 		return
 	}
 	var ts [3]time.Time

@@ -39,7 +39,7 @@ const (
 
 // Kinds lists every kind of mail.
 var Kinds = []string{KindPasswordReset, KindPasswordResetDone, KindVerifyEmail, KindEmailChangeNotice, KindPasswordChanged,
-	KindOrgInvitation, KindOrgApplicationApproved, KindOrgApplicationRejected, KindMFARemoved, KindLegacyRegister}
+	KindOrgInvitation, KindOrgApplicationApproved, KindOrgApplicationRejected, KindMFARemoved, KindLegacyRegister, KindLegacyReminder}
 
 // LinkData is the data of KindPasswordReset and KindVerifyEmail.
 type LinkData struct {

@@ -66,6 +66,10 @@ var composeCases = []struct {
 		l("mail.greeting", "Taro"), l("mail.legacy_register.intro", "NKS-1", "NK-SHIPS"), l("mail.link.expires", 1440),
 		l("mail.legacy_register.shared"), l("mail.ignore"),
 	}, true},
+	{KindLegacyReminder, LegacyReminderData{LoginID: "NKS-1", Service: "NK-SHIPS", Org: "Alpha", Ends: "14 September 2026", Link: link}, []line{
+		l("mail.greeting.anon"), l("mail.legacy_reminder.intro", "NKS-1", "NK-SHIPS", "Alpha"), l("mail.legacy_reminder.ends", "14 September 2026"),
+		l("mail.legacy_reminder.how"), l("mail.legacy_reminder.why"),
+	}, true},
 }
 
 func TestComposeEveryKindInBothLanguages(t *testing.T) {

@@ -61,4 +61,10 @@ var Messages = i18n.Table{
 	"mail.legacy_register.intro":            {EN: "You asked to register this email address for login ID %s of %s. Open the link below to finish: you will set a password, or sign in if you already have an account.", JA: "%[2]s のログイン ID %[1]s に、このメールアドレスの登録が申請されました。下のリンクを開いて登録を完了してください（パスワードを設定するか、アカウントをお持ちの場合はサインインします）。"},
 	"mail.legacy_register.action":           {EN: "Finish registration", JA: "登録を完了する"},
 	"mail.legacy_register.shared":           {EN: "If this is a group or shared mailbox, everyone who reads it can reset the password of the account.", JA: "グループや共有のメールアドレスの場合、このメールを読めるすべての人がアカウントのパスワードを再設定できます。"},
+	"mail.legacy_reminder.subject":          {EN: "[Customer Hub] Register your personal email address before the deadline", JA: "【カスタマーハブ】期限までに個人のメールアドレスを登録してください"},
+	"mail.legacy_reminder.intro":            {EN: "Nobody has registered a personal email address for login ID %s of %s (%s) yet.", JA: "%[2]s のログイン ID %[1]s（%[3]s）には、まだ個人のメールアドレスが登録されていません。"},
+	"mail.legacy_reminder.ends":             {EN: "Pre-registration ends on %s. After the switch-over, shared login IDs can no longer be used to sign in: everyone who uses this login ID should register their own email address before then.", JA: "事前登録の期限は %s です。切り替え後は共有のログイン ID ではサインインできなくなります。このログイン ID をお使いの方は、それまでに各自のメールアドレスを登録してください。"},
+	"mail.legacy_reminder.how":              {EN: "Open the page below, choose the service, sign in with the login ID and its current password, and press Register.", JA: "下のページを開き、サービスを選んで、ログイン ID と現在のパスワードでサインインし、「登録」を押してください。"},
+	"mail.legacy_reminder.action":           {EN: "Register now", JA: "今すぐ登録する"},
+	"mail.legacy_reminder.why":              {EN: "You receive this message because this address is the contact of the login ID. It is sent once.", JA: "このアドレスがログイン ID の連絡先として登録されているため、このメールをお送りしています（送信は 1 回のみです）。"},
 }

@@ -71,7 +71,7 @@ func TestStopQueueRestartDeliversEveryMessageExactlyOnce(t *testing.T) {
 	var ids []int64
 	for i, kind := range Kinds {
 		data := map[string]any{"Name": fmt.Sprintf("User %d", i), "Link": link, "ExpiresMinutes": 30, "NewEmail": "new@example.com",
-			"OrgName": "Alpha", "InviterName": "", "RoleKey": RoleKey("normal"), "ExpiresDays": 7, "ServiceName": "NK-PASS", "Reason": "r", "LoginID": "NKS-1", "Service": "NK-SHIPS"}
+			"OrgName": "Alpha", "InviterName": "", "RoleKey": RoleKey("normal"), "ExpiresDays": 7, "ServiceName": "NK-PASS", "Reason": "r", "LoginID": "NKS-1", "Service": "NK-SHIPS", "Org": "Alpha", "Ends": "14 September 2026"}
 		lang := []language.Tag{language.English, language.Japanese}[i%2]
 		m, err := c.Compose(kind, lang, fmt.Sprintf("user%d@example.com", i), data)
 		if err != nil {

@@ -310,10 +310,38 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	// client's service (or from the organization selected at sign-in)
 	// gets invalid_grant; a role change shows in the claims minted next.
 	r := &RefreshRequest{t: t, scopes: t.Scopes}
-	if _, err := s.requestClaims(ctx, r); err != nil {
+	c, err := s.requestClaims(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkSecondStep(ctx, t, c); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// checkSecondStep refuses a refresh whose sign-in lacked the second step
+// when an organization the tokens are for (one entitled to the client's
+// service that the person belongs to) now requires two-step
+// verification: no token for that organization's services is issued
+// without it, so the person signs in again (and is taken through setup).
+func (s *Storage) checkSecondStep(ctx context.Context, t store.RefreshToken, c *orgs.Claims) error {
+	if c == nil || slices.Contains(t.AMR, "otp") {
+		return nil
+	}
+	for _, oc := range c.Orgs {
+		o, err := s.db.GetOrganization(ctx, oc.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return s.serverError(ctx, "load organization", err)
+		}
+		if o.RequireMFA {
+			return oidc.ErrInvalidGrant().WithDescription("two-step verification is now required; sign in again")
+		}
+	}
+	return nil
 }
 
 // refreshToken looks up the refresh token a client presented; ErrNotFound

@@ -74,9 +74,10 @@ type Options struct {
 	Tracing *tracing.Tracing
 	// Logger, when set, replaces the provider's logger (and Log).
 	Logger *slog.Logger
-	// ReplicaOf starts a second hubid on the same PostgreSQL schema and
-	// Redis prefix (its own connections) and the same KEK as another
-	// external Env: two replicas of one deployment.
+	// ReplicaOf starts a second hubid with the same KEK and the stores of
+	// another Env: for an external one the same PostgreSQL schema and
+	// Redis prefix (its own connections), for an embedded one the very
+	// same SQLite and memory stores. Two replicas of one deployment.
 	ReplicaOf *Env
 }
 
@@ -97,7 +98,8 @@ type Env struct {
 	PostgresProxy *testenv.Proxy
 
 	kek                     seal.KEK
-	dsn, redisAddr, redisNS string // external backend, for replicas
+	dsn, redisAddr, redisNS string        // external backend, for replicas
+	rawDurable              store.Durable // before usercache, for embedded replicas
 }
 
 // FastHasher is argon2id with tiny parameters, for tests only.
@@ -153,6 +155,9 @@ func New(t testing.TB, opt Options) *Env {
 	kek := seal.NewKEK(key)
 	if opt.ReplicaOf != nil {
 		kek, opt.Backend = opt.ReplicaOf.kek, "external"
+		if opt.ReplicaOf.dsn == "" {
+			opt.Backend = "replica"
+		}
 	}
 	kr, err := seal.NewKeyring(kek)
 	if err != nil {
@@ -161,6 +166,8 @@ func New(t testing.TB, opt Options) *Env {
 	env := &Env{URL: issuer, Hasher: hasher, Config: c, HTTP: ts, kek: kek}
 	durName, ephName := "sqlite", "memory"
 	switch opt.Backend {
+	case "replica": // of an embedded Env: share its stores
+		env.Durable, env.Ephemeral = opt.ReplicaOf.rawDurable, opt.ReplicaOf.Ephemeral
 	case "", "embedded":
 		env.Durable = storetest.OpenSQLite(t, time.Now)
 		mem := memory.New(memory.Options{Now: time.Now})
@@ -219,6 +226,7 @@ func New(t testing.TB, opt Options) *Env {
 	if opt.Now != nil {
 		now = opt.Now
 	}
+	env.rawDurable = env.Durable
 	// As in cmd/hubid: the only durable handle announces user writes, so
 	// a test changing a user through env.Durable evicts cached copies.
 	if bus, ok := env.Ephemeral.(usercache.Bus); ok {

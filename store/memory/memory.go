@@ -50,7 +50,7 @@ type Store struct {
 	families  map[string]family
 	revoked   map[string]time.Time // token ID -> until
 	counters  map[string]counter
-	totp      map[totpKey]time.Time // (user, step) -> until
+	totp      map[string]lastStep // user -> last used TOTP step
 
 	inval store.Callbacks // see invalidate.go
 }
@@ -68,9 +68,10 @@ type counter struct {
 	end   time.Time
 }
 
-type totpKey struct {
-	user string
-	step int64
+// lastStep is an account's last used TOTP step and until when it matters.
+type lastStep struct {
+	step  int64
+	until time.Time
 }
 
 var _ store.Ephemeral = (*Store)(nil)
@@ -88,7 +89,7 @@ func New(opt Options) *Store {
 		families: map[string]family{},
 		revoked:  map[string]time.Time{},
 		counters: map[string]counter{},
-		totp:     map[totpKey]time.Time{},
+		totp:     map[string]lastStep{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -168,8 +169,8 @@ func (s *Store) sweep(now time.Time) {
 			delete(s.counters, k)
 		}
 	}
-	for k, until := range s.totp {
-		if !live(until, now) {
+	for k, x := range s.totp {
+		if !live(x.until, now) {
 			delete(s.totp, k)
 		}
 	}

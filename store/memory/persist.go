@@ -71,7 +71,7 @@ func (s *Store) Save(path string) error {
 		st.Counters[k] = fileCounter{Count: v.count, End: v.end}
 	}
 	for k, v := range s.totp {
-		st.TOTP = append(st.TOTP, fileTOTP{User: k.user, Step: k.step, Until: v})
+		st.TOTP = append(st.TOTP, fileTOTP{User: k, Step: v.step, Until: v.until})
 	}
 	var buf bytes.Buffer
 	err := gob.NewEncoder(&buf).Encode(st) // under the lock: maps are shared
@@ -143,7 +143,7 @@ func (s *Store) Load(path string) error {
 		s.counters[k] = counter{count: v.Count, end: v.End}
 	}
 	for _, v := range st.TOTP {
-		s.totp[totpKey{user: v.User, step: v.Step}] = v.Until
+		s.totp[v.User] = lastStep{step: v.Step, until: v.Until}
 	}
 	s.sweep(now) // expired entries are dropped on load
 	return nil

@@ -254,17 +254,17 @@ func (s *Store) ResetCounter(_ context.Context, key string) error {
 	return nil
 }
 
-// UseTOTPStep records (userID, step) until expiresAt; ErrAlreadyUsed if it
-// is recorded. A step whose expiresAt has passed is not recorded.
+// UseTOTPStep makes step userID's last used TOTP step if it is above the
+// recorded one (compare-and-set under the store's lock); ErrAlreadyUsed
+// otherwise. A step whose expiresAt has passed is not recorded.
 func (s *Store) UseTOTPStep(_ context.Context, userID string, step int64, expiresAt time.Time) error {
 	now := s.begin()
 	defer s.mu.Unlock()
-	k := totpKey{user: userID, step: step}
-	if until, ok := s.totp[k]; ok && live(until, now) {
+	if x, ok := s.totp[userID]; ok && live(x.until, now) && x.step >= step {
 		return fmt.Errorf("store/memory: use TOTP step: %w", store.ErrAlreadyUsed)
 	}
 	if live(expiresAt, now) {
-		s.totp[k] = expiresAt
+		s.totp[userID] = lastStep{step: step, until: expiresAt}
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func TestKeysHaveTTL(t *testing.T) {
 		kind, _, _ := strings.Cut(strings.TrimPrefix(k, s.prefix), ":")
 		kinds[kind] = true
 	}
-	for _, kind := range []string{"session", "user_sessions", "authreq", "code", "refresh", "family", "revocations", "counter", "totp"} {
+	for _, kind := range []string{"session", "user_sessions", "authreq", "code", "refresh", "family", "revocations", "counter", "totp_last"} {
 		if !kinds[kind] {
 			t.Errorf("no %s key among %v", kind, keys)
 		}

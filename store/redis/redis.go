@@ -198,9 +198,9 @@ func (s *Store) familyKey(familyID string) string { return s.key("family", "{"+f
 func (s *Store) tokenKey(familyID, id string) string {
 	return s.key("refresh", "{"+familyID+"}:"+id)
 }
-func (s *Store) totpKey(userID string, step int64) string {
-	return s.key("totp", userID+":"+strconv.FormatInt(step, 10))
-}
+
+// totpKey is an account's last used TOTP step (a hash: step, exp).
+func (s *Store) totpKey(userID string) string { return s.key("totp_last", userID) }
 
 // micros is t in Unix microseconds, the unit scripts compare. It is passed
 // to Lua as a decimal string: Lua numbers are doubles and would print large

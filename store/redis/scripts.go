@@ -171,14 +171,17 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1, ARGV[2]}
 `)
 
-// totpScript records a TOTP step once (SET NX, judged with the injected
-// clock). KEYS[1] step. ARGV: now, expires, ttl ms. Returns 0 when the
-// step was used, else 1.
+// totpScript makes a step the account's last used TOTP step if it is
+// above the recorded one (compare-and-set, the record judged live with
+// the injected clock). KEYS[1] the account's record. ARGV: now, step,
+// expires, ttl ms. Returns 0 when the recorded step is the step or later,
+// else 1.
 var totpScript = goredis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
-if tonumber(ARGV[3]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+local cur = redis.call('HMGET', KEYS[1], 'step', 'exp')
+if cur[1] and cur[2] and tonumber(cur[2]) > tonumber(ARGV[1]) and tonumber(cur[1]) >= tonumber(ARGV[2]) then return 0 end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('HSET', KEYS[1], 'step', ARGV[2], 'exp', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
 return 1
 `)

@@ -308,13 +308,15 @@ func (s *Store) ResetCounter(ctx context.Context, key string) error {
 	return s.fail("reset counter", s.c.Del(ctx, s.counterKey(key)).Err())
 }
 
-// UseTOTPStep records (userID, step) until expiresAt; ErrAlreadyUsed if it
-// is recorded. A step whose expiresAt has passed is not recorded.
+// UseTOTPStep makes step userID's last used TOTP step if it is above the
+// recorded one, in one script (every replica sees the same record);
+// ErrAlreadyUsed otherwise. A step whose expiresAt has passed is not
+// recorded.
 func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, expiresAt time.Time) error {
 	const op = "use TOTP step"
 	now := s.now()
-	n, err := totpScript.Run(ctx, s.c, []string{s.totpKey(userID, step)},
-		micros(now), micros(expiresAt), ttlMillis(expiresAt, now)).Int()
+	n, err := totpScript.Run(ctx, s.c, []string{s.totpKey(userID)},
+		micros(now), strconv.FormatInt(step, 10), micros(expiresAt), ttlMillis(expiresAt, now)).Int()
 	if err != nil {
 		return s.fail(op, err)
 	}

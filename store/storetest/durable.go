@@ -56,6 +56,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, now func() time.Time) stor
 		{"LegacyLink", durLegacyLink},
 		{"LegacyReport", durLegacyReport},
 		{"LegacyRegistration", durLegacyRegistration},
+		{"LegacyReminders", durLegacyReminders},
 		{"ContentionLegacyFirstAdmin", durContentionLegacyFirstAdmin},
 		{"SigningKeys", durSigningKeys},
 		{"Consent", durConsent},

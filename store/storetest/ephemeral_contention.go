@@ -193,6 +193,17 @@ func ephContentionTOTP(t *testing.T, open EphemeralOpener) {
 	if counts["nil"] != 1 || counts[store.ErrAlreadyUsed.Error()] != ephContenders-1 {
 		t.Fatalf("%d parallel uses of one step: %v (first other error: %v); want exactly one success", ephContenders, counts, other)
 	}
+	// Contenders with steps around the recorded one: whatever the order,
+	// the last used step only grows, so of the later steps each is
+	// accepted at most once and no earlier one is.
+	errs = Together(ephContenders, func(i int) error {
+		return s.UseTOTPStep(ctx, "user-1", 4240+int64(i%5), exp)
+	})
+	counts, other = ephTally(errs, store.ErrAlreadyUsed)
+	if counts["nil"] < 1 || counts["nil"] > 2 || other != nil {
+		t.Fatalf("steps 4240..4244 after 4242: %v (first other error: %v); want one or two successes (4243, 4244)", counts, other)
+	}
+	ephIs(t, "after the race", s.UseTOTPStep(ctx, "user-1", 4244, exp), store.ErrAlreadyUsed)
 }
 
 func ephContentionUpdateSession(t *testing.T, open EphemeralOpener) {

@@ -400,13 +400,17 @@ func ephTOTPSteps(t *testing.T, open EphemeralOpener) {
 	exp := clock.Now().Add(90 * time.Second)
 	ephIs(t, "use", s.UseTOTPStep(ctx, "user-1", 1000, exp), nil)
 	ephIs(t, "use again", s.UseTOTPStep(ctx, "user-1", 1000, exp), store.ErrAlreadyUsed)
-	ephIs(t, "next step", s.UseTOTPStep(ctx, "user-1", 1001, exp), nil)
-	ephIs(t, "other user", s.UseTOTPStep(ctx, "user-2", 1000, exp), nil)
-	clock.Advance(89 * time.Second)
-	ephIs(t, "use before expiry", s.UseTOTPStep(ctx, "user-1", 1000, exp), store.ErrAlreadyUsed)
+	ephIs(t, "next step", s.UseTOTPStep(ctx, "user-1", 1001, exp.Add(30*time.Second)), nil)
+	ephIs(t, "an earlier step after a later one", s.UseTOTPStep(ctx, "user-1", 1000, exp), store.ErrAlreadyUsed)
+	ephIs(t, "a step far later", s.UseTOTPStep(ctx, "user-3", 1005, exp), nil)
+	ephIs(t, "any step below the last one, never used", s.UseTOTPStep(ctx, "user-3", 1002, exp), store.ErrAlreadyUsed)
+	ephIs(t, "other user", s.UseTOTPStep(ctx, "user-2", 999, exp), nil)
+	clock.Advance(119 * time.Second)
+	ephIs(t, "use before expiry", s.UseTOTPStep(ctx, "user-1", 1001, exp), store.ErrAlreadyUsed)
 	clock.Advance(time.Second)
 	ephIs(t, "use after expiry", s.UseTOTPStep(ctx, "user-1", 1000, clock.Now().Add(time.Minute)), nil)
-	ephIs(t, "use expired step", s.UseTOTPStep(ctx, "user-1", 7, clock.Now()), nil)
+	ephIs(t, "expired step, not recorded", s.UseTOTPStep(ctx, "user-2", 7, clock.Now()), nil)
+	ephIs(t, "after an unrecorded step", s.UseTOTPStep(ctx, "user-2", 7, clock.Now().Add(time.Minute)), nil)
 }
 
 // ephRefreshReuseEarlierClock: a caller whose clock reading is earlier
