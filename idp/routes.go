@@ -373,7 +373,7 @@ func (s *Server) buildInternal() http.Handler {
 		{Name: s.deps.DurableName, P: s.deps.Durable},
 		{Name: s.deps.EphemeralName, P: s.deps.Ephemeral},
 	}
-	mux.HandleFunc("GET /readyz", readyz(checks))
+	mux.HandleFunc("GET /readyz", readyz(checks, s.draining.Load))
 	reg.MustRegister(&stateCollector{checks: checks, outbox: s.deps.Durable, now: s.deps.Now})
 	// Only the admin APIs are traced here, not probes and scrapes.
 	return s.deps.Tracing.Handler(mux, internalRoute, "/metrics", "/healthz", "/readyz", "/debug/")

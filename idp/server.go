@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -109,6 +110,7 @@ type Server struct {
 	console  *console.Handler
 	public   http.Handler
 	internal http.Handler
+	draining atomic.Bool // set by Drain: /readyz answers 503
 }
 
 // New wires everything and makes sure signing keys exist.
@@ -267,6 +269,12 @@ func usersFrom(c *usercache.Cache) func(context.Context, string) (store.User, er
 	}
 	return c.Get
 }
+
+// Drain marks the server as stopping: from now on /readyz answers 503
+// "draining" while every other route keeps serving, so that the load
+// balancer stops sending new requests before the listeners close
+// (listen.shutdown_delay).
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // Shutdown waits for background request work (password-reset mail jobs)
 // to finish; call it after the HTTP servers have shut down.

@@ -177,7 +177,8 @@ func openTraced(ctx context.Context, c config.Config, migrate bool, tr *tracing.
 	}
 	log := newLogger(c, os.Stderr)
 	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now,
-		Logger: log.With(slog.String("component", "redis"))})
+		Logger:       log.With(slog.String("component", "redis")),
+		WaitReplicas: c.Redis.WaitReplicas, WaitTimeout: c.Redis.WaitTimeout.D()})
 	return &env{
 		// User writes of every command announce themselves, so that
 		// running replicas drop their cached copies (idp/usercache).
@@ -222,6 +223,7 @@ func devConfig(listen string) (config.Config, error) {
 	c.Issuer = "http://" + host + ":" + port
 	c.Listen.HTTP = listen
 	c.Listen.Metrics = ""
+	c.Listen.ShutdownDelay = 0 // no load balancer in front: stop at once
 	c.Log.Format = "text"
 	c.KEK = config.KEK{}
 	// The demo's pre-registration window is open: it started 30 days ago

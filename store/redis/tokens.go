@@ -48,7 +48,7 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, id string) (store.AuthCode,
 	if err != nil {
 		return store.AuthCode{}, fmt.Errorf("store/redis: %s: %w", op, err)
 	}
-	res, err := consumeScript.Run(ctx, s.c, []string{s.codeKey(id)}, micros(now), stamp(now), opID).Slice()
+	res, err := consumeScript.Run(ctx, s.w, []string{s.codeKey(id)}, micros(now), stamp(now), opID).Slice()
 	if errors.Is(err, goredis.Nil) {
 		return store.AuthCode{}, sentinel(op, store.ErrNotFound)
 	}
@@ -121,7 +121,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	}
 	keys := []string{s.tokenKey(t.FamilyID, t.ID), s.familyKey(t.FamilyID)}
 	args := append([]any{micros(now), data, micros(t.ExpiresAt), ttl}, extra...)
-	n, err := createTokenScript.Run(ctx, s.c, keys, args...).Int()
+	n, err := createTokenScript.Run(ctx, s.w, keys, args...).Int()
 	if err != nil {
 		return s.fail(op, err)
 	}
@@ -197,7 +197,7 @@ func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.Re
 	for range maxRotateAttempts {
 		keys := []string{oldKey, s.tokenKey(fid, next.ID), s.familyKey(fid), succKey}
 		args := []any{micros(now), stamp(now), next.ID, data, micros(next.ExpiresAt), ttl, grace.Microseconds(), succ}
-		res, err := rotateScript.Run(ctx, s.c, keys, args...).Slice()
+		res, err := rotateScript.Run(ctx, s.w, keys, args...).Slice()
 		if errors.Is(err, goredis.Nil) {
 			return store.RefreshToken{}, sentinel(op, store.ErrNotFound)
 		}
@@ -244,7 +244,7 @@ func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.Re
 // token expires, whichever is later.
 func (s *Store) RevokeFamily(ctx context.Context, familyID string, expiresAt time.Time) error {
 	now := s.now()
-	err := revokeFamilyScript.Run(ctx, s.c, []string{s.familyKey(familyID)},
+	err := revokeFamilyScript.Run(ctx, s.w, []string{s.familyKey(familyID)},
 		micros(now), micros(expiresAt), ttlMillis(expiresAt, now)).Err()
 	return s.fail("revoke family", err)
 }
@@ -267,7 +267,7 @@ func (s *Store) HitCounter(ctx context.Context, key string, window time.Duration
 	}
 	now := s.now()
 	end := now.Add(window)
-	res, err := hitScript.Run(ctx, s.c, []string{s.counterKey(key)},
+	res, err := hitScript.Run(ctx, s.w, []string{s.counterKey(key)},
 		micros(now), micros(end), ttlMillis(end, now)).Slice()
 	if err != nil {
 		return 0, time.Time{}, s.fail(op, err)
@@ -315,7 +315,7 @@ func (s *Store) ResetCounter(ctx context.Context, key string) error {
 func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, expiresAt time.Time) error {
 	const op = "use TOTP step"
 	now := s.now()
-	n, err := totpScript.Run(ctx, s.c, []string{s.totpKey(userID)},
+	n, err := totpScript.Run(ctx, s.w, []string{s.totpKey(userID)},
 		micros(now), strconv.FormatInt(step, 10), micros(expiresAt), ttlMillis(expiresAt, now)).Int()
 	if err != nil {
 		return s.fail(op, err)
