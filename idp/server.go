@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -107,6 +108,7 @@ type Server struct {
 	legacy   *legacy.Service
 	legacyUI *legacyui.Handler
 	console  *console.Handler
+	proxies  []netip.Prefix // trusted proxies, for the client address
 	public   http.Handler
 	internal http.Handler
 }

@@ -486,7 +486,10 @@ type OneTimeTokenStore interface {
 	DeleteOneTimeTokens(ctx context.Context, userID string, kind OneTimeTokenKind) error
 }
 
-// AuditStore appends and reads the usage history.
+// AuditStore appends and reads the usage history. AppendAudit fills an
+// event's empty IP and UserAgent from the context's request meta
+// (WithRequestMeta), so every write made for a request records who sent
+// it.
 type AuditStore interface {
 	AppendAudit(ctx context.Context, e AuditEvent) (int64, error)
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
