@@ -303,7 +303,7 @@ func (s *Server) buildPublic() http.Handler {
 	// both share the request memo, which carries the client
 	// authentication to op and an outage to unavailableStatus.
 	strict := &oauthstrict.Layer{Clients: s.storage, PageError: s.formError}
-	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(unavailableStatus(strict.Token(s.Provider)))))
+	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(unavailableStatus(strict.Token(s.storage.TokenOptions(s.Provider, s.Provider))))))
 	mux.Handle("/userinfo", s.corsFor(httpx.NoStore(unavailableStatus(strict.Userinfo(s.Provider)))))
 	mux.Handle("/oauth/introspect", httpx.NoStore(unavailableStatus(strict.Introspect(s.Provider))))
 	mux.Handle("/revoke", unavailableStatus(strict.Revoke(s.Provider)))

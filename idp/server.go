@@ -160,6 +160,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if err := km.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	if err := ensureClientAlgorithms(ctx, km, d.Durable); err != nil {
+		return nil, err
+	}
 	secure := strings.HasPrefix(c.Issuer, "https://")
 	sessions := session.New(session.Config{
 		RememberIdle: c.Sessions.RememberIdle.D(), RememberAbsolute: c.Sessions.RememberAbsolute.D(),
