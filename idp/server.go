@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -108,6 +109,7 @@ type Server struct {
 	legacy   *legacy.Service
 	legacyUI *legacyui.Handler
 	console  *console.Handler
+	proxies  []netip.Prefix // trusted proxies, for the client address
 	public   http.Handler
 	internal http.Handler
 	draining atomic.Bool // set by Drain: /readyz answers 503
@@ -161,6 +163,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	if err := km.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if err := ensureClientAlgorithms(ctx, km, d.Durable); err != nil {
+		return nil, err
 	}
 	secure := strings.HasPrefix(c.Issuer, "https://")
 	sessions := session.New(session.Config{

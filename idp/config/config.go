@@ -266,7 +266,7 @@ func Defaults() Config {
 		Audit:    Audit{Retention: Duration(400 * 24 * time.Hour)},
 		Tracing:  Tracing{SampleRatio: 0.1, ServiceName: "hubid"},
 
-		Migration: Migration{FirstRole: "administrator", LaterRole: "normal", ReminderLanguage: "ja"},
+		Migration: Migration{FirstRole: "administrator", LaterRole: "normal", ReminderLanguage: "both"},
 	}
 }
 

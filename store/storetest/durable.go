@@ -73,6 +73,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, now func() time.Time) stor
 		{"OneTimeTokens", durOneTimeTokens},
 		{"Audit", durAudit},
 		{"AuditPaging", durAuditPaging},
+		{"AuditRequestMeta", durAuditRequestMeta},
 		{"Outbox", durOutbox},
 		{"OutboxRetry", durOutboxRetry},
 		{"OutboxPurge", durOutboxPurge},
