@@ -154,11 +154,16 @@ type ErrorData struct {
 // always 503 "temporarily unavailable", whatever code the caller wrapped
 // it in and whatever message it asked for: a storage outage must never
 // tell a person that their sign-in expired or that the service's request
-// was wrong.
+// was wrong. A caller's own message that is not a generic "error.*" one
+// (say "recovery.partial": the password changed but the sessions could
+// not be ended) is kept: it tells the person a state, not a cause.
 func (r *Renderer) Error(w http.ResponseWriter, req *http.Request, p *i18n.Printer, err error, msgKey string) {
 	code := apperr.CodeOf(err)
 	if apperr.IsUnavailable(err) {
-		code, msgKey = apperr.Unavailable, "error.unavailable"
+		code = apperr.Unavailable
+		if msgKey == "" || strings.HasPrefix(msgKey, "error.") {
+			msgKey = "error.unavailable"
+		}
 	}
 	status := apperr.HTTPStatus(code)
 	lvl := slog.LevelWarn
