@@ -11,11 +11,14 @@ import (
 	"github.com/customerhub/hubid/idp/config"
 )
 
-// get sends one GET on a connection of its own and returns the status,
-// the Connection header and the decoded JSON body.
+// get sends one GET on a connection of its own (a client that would keep
+// it alive) and returns the status, "close" when the server closes the
+// connection after its answer, and the decoded JSON body.
 func get(t *testing.T, url string) (int, string, map[string]any) {
 	t.Helper()
-	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
