@@ -40,6 +40,7 @@ type options struct {
 	pprofDir   string
 	keepLogs   bool
 	idleSettle time.Duration
+	cpus       string // taskset CPU list hubid is pinned to; "" = not pinned
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -57,6 +58,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.users, "users", 100, "number of seeded users the sign-in scenario cycles through")
 	fs.StringVar(&o.perfDir, "perf", "", "record `perf record -g` of hubid during every run with the most connections into this directory")
 	fs.StringVar(&o.pprofDir, "pprof", "", "save a Go CPU profile of hubid (from /debug/pprof on its internal listener) during every run with the most connections into this directory")
+	fs.StringVar(&o.cpus, "cpus", "", "pin hubid to these CPUs with `taskset -c` (e.g. 1); the generator, PostgreSQL and Redis stay unpinned")
 	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
 	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
 	if err := fs.Parse(args); err != nil {
