@@ -47,7 +47,7 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		}
 	}
 
-	be, err := openBackends(ctx, o.postgres, o.redis)
+	be, err := openBackends(ctx, o.postgres, o.redis, o.redisDB)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		algs = append(algs, "ES256")
 	}
 	for i, alg := range algs {
-		cfg, err := writeConfig(tmp, alg, be)
+		cfg, err := writeConfig(tmp, alg, be, o.port)
 		if err != nil {
 			return rep, err
 		}
@@ -98,15 +98,18 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	return rep, nil
 }
 
-func writeConfig(dir, alg string, be *backends) (serverConfig, error) {
+func writeConfig(dir, alg string, be *backends, basePort int) (serverConfig, error) {
 	port, err1 := freePort()
 	mport, err2 := freePort()
 	if err := errors.Join(err1, err2); err != nil {
 		return serverConfig{}, err
 	}
+	if basePort > 0 { // a port range of one's own on a shared machine
+		port, mport = basePort, basePort+1
+	}
 	cfg := serverConfig{
 		alg: alg, port: port, metricsPort: mport,
-		dsn: be.dsn(), redis: be.redisAddr, prefix: be.redisPrefix, postgresMaxConns: 20,
+		dsn: be.dsn(), redis: be.redisAddr, redisDB: be.redisDB, prefix: be.redisPrefix, postgresMaxConns: 20,
 		configPath: filepath.Join(dir, "hubid-"+alg+".yaml"),
 	}
 	return cfg, os.WriteFile(cfg.configPath, []byte(cfg.yaml()), 0o600)
