@@ -397,6 +397,18 @@ type OrgStore interface {
 	PutEntitlement(ctx context.Context, e Entitlement) error // idempotent
 	DeleteEntitlement(ctx context.Context, orgID, serviceID string) error
 	ListEntitlementsByOrg(ctx context.Context, orgID string) ([]Entitlement, error)
+	// ListEntitledMemberships returns, in one read, userID's memberships
+	// in organizations entitled to serviceID, each with its organization
+	// (two-step policy included), by organization code: what a token's
+	// organization claims and the refresh grant's two-step check need.
+	ListEntitledMemberships(ctx context.Context, userID, serviceID string) ([]EntitledMembership, error)
+}
+
+// EntitledMembership is a membership in an organization entitled to a
+// service, with the organization.
+type EntitledMembership struct {
+	Organization Organization
+	Role         Role
 }
 
 // ClientStore keeps relying parties.

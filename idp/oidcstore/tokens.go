@@ -329,15 +329,10 @@ func (s *Storage) checkSecondStep(ctx context.Context, t store.RefreshToken, c *
 	if c == nil || slices.Contains(t.AMR, "otp") {
 		return nil
 	}
+	// The policy came with the claims (orgs.OrgClaim.RequireMFA), read
+	// in the same query: no second read per organization.
 	for _, oc := range c.Orgs {
-		o, err := s.db.GetOrganization(ctx, oc.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return s.serverError(ctx, "load organization", err)
-		}
-		if o.RequireMFA {
+		if oc.RequireMFA {
 			return oidc.ErrInvalidGrant().WithDescription("two-step verification is now required; sign in again")
 		}
 	}

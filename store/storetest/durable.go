@@ -48,6 +48,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, now func() time.Time) stor
 		{"Services", durServices},
 		{"Memberships", durMemberships},
 		{"Entitlements", durEntitlements},
+		{"EntitledMemberships", durEntitledMemberships},
 		{"Clients", durClients},
 		{"UpdateClient", durUpdateClient},
 		{"Legacy", durLegacy},
