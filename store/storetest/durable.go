@@ -56,6 +56,7 @@ func RunDurable(t *testing.T, open func(t *testing.T, now func() time.Time) stor
 		{"LegacyImportLarge", durLegacyImportLarge},
 		{"LegacyLink", durLegacyLink},
 		{"LegacyReport", durLegacyReport},
+		{"LegacyByOrg", durLegacyByOrg},
 		{"LegacyRegistration", durLegacyRegistration},
 		{"LegacyReminders", durLegacyReminders},
 		{"ContentionLegacyFirstAdmin", durContentionLegacyFirstAdmin},
