@@ -209,8 +209,17 @@ func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.Re
 		case status == "exists":
 			return store.RefreshToken{}, sentinel(op, store.ErrAlreadyExists)
 		case status == "retry" && len(res) == 2:
+			// A retry within grace is about to replace the successor
+			// succ: revoke the access token issued with it first. The
+			// revocation set lives in another Cluster slot, so this is
+			// a command of its own, ordered before the script; the
+			// script replaces only succ (the one revoked here), and an
+			// error here leaves succ in place and fails this call.
 			succ = str(res[1])
 			succKey = s.tokenKey(fid, succ)
+			if err := s.revokeAccessOf(ctx, op, succKey); err != nil {
+				return store.RefreshToken{}, err
+			}
 			continue
 		case len(res) != 4:
 			return store.RefreshToken{}, fmt.Errorf("store/redis: %s: %w", op, errReply)
@@ -238,6 +247,30 @@ func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.Re
 		return store.RefreshToken{}, fmt.Errorf("store/redis: %s: %w", op, errReply)
 	}
 	return store.RefreshToken{}, fmt.Errorf("store/redis: %s: gave up after %d attempts under contention: %w", op, maxRotateAttempts, store.ErrUnavailable)
+}
+
+// revokeAccessOf revokes the access token issued with the refresh token
+// stored under key (nothing when the token is gone or names none). A
+// token's AccessID never changes once stored.
+func (s *Store) revokeAccessOf(ctx context.Context, op, key string) error {
+	v, err := s.c.HGet(ctx, key, "v").Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return s.fail(op, err)
+	}
+	var t store.RefreshToken
+	if err := json.Unmarshal([]byte(v), &t); err != nil {
+		return fmt.Errorf("store/redis: %s: decode successor: %w", op, err)
+	}
+	if t.AccessID == "" {
+		return nil
+	}
+	if err := s.RevokeToken(ctx, t.AccessID, t.AccessExpiresAt); err != nil {
+		return fmt.Errorf("store/redis: %s: revoke the replaced successor's access token: %w", op, err)
+	}
+	return nil
 }
 
 // RevokeFamily revokes the family until expiresAt or until its last known
