@@ -169,3 +169,31 @@ func TestES256KeyCreatedOnFirstUse(t *testing.T) {
 		t.Fatalf("/keys algorithms %v, want active and next keys of RS256 and ES256", algs)
 	}
 }
+
+// TestAdminAPIAcceptsES256AccessTokens: an admin client whose access
+// tokens are ES256 gets into the admin API with its hubid:admin token,
+// and that token's revocation still shuts it out.
+func TestAdminAPIAcceptsES256AccessTokens(t *testing.T) {
+	a := newAdminEnv(t, "embedded")
+	_, err := a.env.Durable.UpdateClient(context.Background(), "ops", func(c *store.Client) error {
+		c.AccessTokenSigningAlgorithm = "ES256"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.env.Server.Keys.EnsureAlgorithm(context.Background(), "ES256"); err != nil {
+		t.Fatal(err)
+	}
+	admin := ccToken(t, a.ops, "hubid:admin")
+	if h := jwtHeader(t, admin); h["alg"] != "ES256" {
+		t.Fatalf("admin client token alg %v, want ES256", h["alg"])
+	}
+	if st, b := a.call(t, "GET", "/admin/v1/organizations", admin); st != 200 {
+		t.Fatalf("ES256 hubid:admin token: %d %s", st, b)
+	}
+	revoke(t, a.ops, admin)
+	if st, b := a.call(t, "GET", "/admin/v1/organizations", admin); st != 401 {
+		t.Fatalf("revoked ES256 token: %d %s", st, b)
+	}
+}

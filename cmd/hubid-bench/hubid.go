@@ -100,13 +100,14 @@ log:
 `, c.issuer(), c.port, c.metricsPort, c.dsn, c.postgresMaxConns, c.redis, c.redisDB, c.prefix, c.alg, algs)
 }
 
-// seedYAML is the seed file: one organization entitled to one service, a
-// first-party confidential client allowed every grant, and n users sharing
-// one argon2id hash made with hubid's default parameters (so a sign-in
-// verifies exactly as in production and never rehashes).
+// seedYAML is the seed file: one organization entitled to one service,
+// first-party confidential clients (the main one allowed every grant, and
+// one for each token option the refresh scenarios compare), and n users
+// sharing one argon2id hash made with hubid's default parameters (so a
+// sign-in verifies exactly as in production and never rehashes).
 func seedYAML(n int, passwordHash string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `# written by hubid-bench
+	b.WriteString(`# written by hubid-bench
 organizations:
   - {code: BENCH, name: Bench Org}
 services:
@@ -114,32 +115,20 @@ services:
 entitlements:
   - {org: BENCH, service: bench}
 clients:
-  - id: %s
-    name: hubid-bench
-    service: bench
-    secret: %s
-    first_party: true
-    redirect_uris: [%s]
-    grant_types: [authorization_code, refresh_token, client_credentials]
-  - id: %s
-    name: hubid-bench without ID token on refresh
-    service: bench
-    secret: %s
-    first_party: true
-    redirect_uris: [%s]
-    grant_types: [authorization_code, refresh_token]
-    refresh_id_token: false
-  - id: %s
-    name: hubid-bench without ID token on refresh, ES256 access tokens
-    service: bench
-    secret: %s
-    first_party: true
-    redirect_uris: [%s]
-    grant_types: [authorization_code, refresh_token]
-    refresh_id_token: false
-    access_token_signing_algorithm: ES256
-users:
-`, clientID, clientSecret, redirectURI, noIDClientID, clientSecret, redirectURI, es256ClientID, clientSecret, redirectURI)
+`)
+	for _, c := range []struct{ id, grants, options string }{
+		{clientID, "authorization_code, refresh_token, client_credentials", ""},
+		{noIDClientID, "authorization_code, refresh_token", "refresh_id_token: false"},
+		{es256ClientID, "authorization_code, refresh_token", "refresh_id_token: false, access_token_signing_algorithm: ES256"},
+	} {
+		fmt.Fprintf(&b, "  - {id: %s, name: %s, service: bench, secret: %s, first_party: true, redirect_uris: [%q], grant_types: [%s]",
+			c.id, c.id, clientSecret, redirectURI, c.grants)
+		if c.options != "" {
+			b.WriteString(", " + c.options)
+		}
+		b.WriteString("}\n")
+	}
+	b.WriteString("users:\n")
 	for i := range n {
 		fmt.Fprintf(&b, "  - {email: %s, name: Bench User %d, email_verified: true, password_hash: %q, memberships: [{org: BENCH, role: normal}]}\n",
 			userEmail(i), i, passwordHash)

@@ -1,8 +1,9 @@
 // Command hubid-bench is hubid's load generator. It builds hubid, gives it
 // a fresh PostgreSQL schema and Redis key prefix, seeds a client and users,
 // starts `hubid serve` as a child process and drives each scenario
-// (discovery, JWKS, client_credentials, refresh, the full browser sign-in,
-// userinfo, introspection) for a fixed time at 1 and 32 connections. It
+// (discovery, JWKS, client_credentials, refresh, refresh for clients with
+// refresh_id_token false and ES256 access tokens, the full browser
+// sign-in, userinfo, introspection) for a fixed time at 1 and 32 connections. It
 // measures throughput, client-side latency, errors and — the figure that
 // matters on a small machine where the generator competes for CPU —
 // requests per CPU-second of the hubid process, read from /proc. It then
