@@ -108,3 +108,59 @@ func TestTwoStepRememberedForTheSession(t *testing.T) {
 	b3 := newBrowser(t, env)
 	toSecondStep(t, b3, ships, u.Email)
 }
+
+// TestTwoStepRegenerateCodesAndTurnOffOnAccountPage: Generate new
+// recovery codes shows 10 new ones and the old ones stop working; turning
+// two-step verification off needs the password and a current code (either
+// wrong changes nothing), and then the next sign-in has no second step.
+func TestTwoStepRegenerateCodesAndTurnOffOnAccountPage(t *testing.T) {
+	env, ships, _, u := setup(t, "embedded")
+	ctx := context.Background()
+	b := newBrowser(t, env)
+	f := b.authorize(ships)
+	b.signIn(f, u.Email, testPassword, false)
+	f.code(t)
+	key, old := enrollOnAccountPage(t, b)
+
+	resp := b.post(b.url("/account/mfa/codes"), url.Values{})
+	var fresh []string
+	for _, m := range codesRe.FindAllStringSubmatch(body(t, resp), -1) {
+		fresh = append(fresh, m[1])
+	}
+	if len(fresh) != 10 {
+		t.Fatalf("%d new recovery codes shown", len(fresh))
+	}
+	meta := mfa.Meta{ActorID: u.ID}
+	if _, err := env.Server.TwoStep().VerifySignIn(ctx, u.ID, old[0], meta); err == nil {
+		t.Fatal("an old recovery code still works after regenerating")
+	}
+	if _, err := env.Server.TwoStep().VerifySignIn(ctx, u.ID, fresh[0], meta); err != nil {
+		t.Fatalf("a new recovery code: %v", err)
+	}
+
+	enabled := func() bool {
+		st, err := env.Server.TwoStep().Status(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Enabled
+	}
+	for _, form := range []url.Values{
+		{"current": {"not the password"}, "code": {totpAt(t, key, 1)}},
+		{"current": {testPassword}, "code": {wrongCode(t, key)}},
+		{"current": {testPassword}},
+	} {
+		resp := b.post(b.url("/account/mfa/off"), form)
+		if drain(resp); resp.StatusCode < 400 || !enabled() {
+			t.Fatalf("turned off with %v: %s", form, resp.Status)
+		}
+	}
+	resp = b.post(b.url("/account/mfa/off"), url.Values{"current": {testPassword}, "code": {totpAt(t, key, 1)}})
+	if drain(resp); resp.StatusCode != http.StatusOK || enabled() {
+		t.Fatalf("turn off with the password and a current code: %s, enabled %v", resp.Status, enabled())
+	}
+	b2 := newBrowser(t, env)
+	f = b2.authorize(ships)
+	b2.signIn(f, u.Email, testPassword, false)
+	f.code(t)
+}
