@@ -10,6 +10,7 @@ import (
 
 	"github.com/customerhub/hubid/internal/hubtest"
 	"github.com/customerhub/hubid/mfa"
+	"github.com/customerhub/hubid/store"
 )
 
 // TestTwoStepAccountPageRecentSignInAndFewCodes: setting two-step
@@ -18,12 +19,8 @@ import (
 // warns when 2 or fewer recovery codes are left, not before.
 func TestTwoStepAccountPageRecentSignInAndFewCodes(t *testing.T) {
 	clk := &hubtest.Clock{}
-	env, ships, _, u := setup(t, "embedded", func(o *hubtest.Options) { o.Now = clk.Now })
+	env, _, _, u, b := signedInOnTheHub(t, func(o *hubtest.Options) { o.Now = clk.Now })
 	ctx := context.Background()
-	b := newBrowser(t, env)
-	f := b.authorize(ships)
-	b.signIn(f, u.Email, testPassword, false)
-	f.code(t)
 	_, codes := enrollOnAccountPage(t, b)
 
 	page := func() string {
@@ -81,15 +78,11 @@ func TestTwoStepAccountPageRecentSignInAndFewCodes(t *testing.T) {
 // code being asked, while a new browser gets both steps.
 func TestTwoStepRememberedForTheSession(t *testing.T) {
 	clk := &hubtest.Clock{}
-	env, ships, pass, u := setup(t, "embedded", func(o *hubtest.Options) { o.Now = clk.Now })
-	b := newBrowser(t, env)
-	f := b.authorize(ships)
-	b.signIn(f, u.Email, testPassword, false)
-	f.code(t)
+	env, ships, pass, u, b := signedInOnTheHub(t, func(o *hubtest.Options) { o.Now = clk.Now })
 	key, _ := enrollOnAccountPage(t, b)
 
 	b2 := newBrowser(t, env)
-	f = b2.authorize(ships)
+	f := b2.authorize(ships)
 	b2.signIn(f, u.Email, testPassword, true)
 	if path(f.resp) != "/login/mfa" {
 		t.Fatalf("after the password: %s, want the second step", f.resp.Request.URL)
@@ -114,12 +107,8 @@ func TestTwoStepRememberedForTheSession(t *testing.T) {
 // two-step verification off needs the password and a current code (either
 // wrong changes nothing), and then the next sign-in has no second step.
 func TestTwoStepRegenerateCodesAndTurnOffOnAccountPage(t *testing.T) {
-	env, ships, _, u := setup(t, "embedded")
+	env, ships, _, u, b := signedInOnTheHub(t)
 	ctx := context.Background()
-	b := newBrowser(t, env)
-	f := b.authorize(ships)
-	b.signIn(f, u.Email, testPassword, false)
-	f.code(t)
 	key, old := enrollOnAccountPage(t, b)
 
 	resp := b.post(b.url("/account/mfa/codes"), url.Values{})
@@ -160,7 +149,19 @@ func TestTwoStepRegenerateCodesAndTurnOffOnAccountPage(t *testing.T) {
 		t.Fatalf("turn off with the password and a current code: %s, enabled %v", resp.Status, enabled())
 	}
 	b2 := newBrowser(t, env)
-	f = b2.authorize(ships)
+	f := b2.authorize(ships)
 	b2.signIn(f, u.Email, testPassword, false)
 	f.code(t)
+}
+
+// signedInOnTheHub is setup's hubid with a browser signed in (password
+// only) as its user.
+func signedInOnTheHub(t *testing.T, adjust ...func(*hubtest.Options)) (*hubtest.Env, *rp, *rp, store.User, *browser) {
+	t.Helper()
+	env, ships, pass, u := setup(t, "embedded", adjust...)
+	b := newBrowser(t, env)
+	f := b.authorize(ships)
+	b.signIn(f, u.Email, testPassword, false)
+	f.code(t)
+	return env, ships, pass, u, b
 }
