@@ -23,6 +23,7 @@ package tokencache
 import (
 	"crypto/sha256"
 	"fmt"
+	"hash"
 	"sync"
 	"time"
 
@@ -42,8 +43,29 @@ const Overhead = 128
 // Key is the SHA-256 of a token.
 type Key [sha256.Size]byte
 
-// KeyOf returns the key of token.
-func KeyOf(token string) Key { return sha256.Sum256([]byte(token)) }
+// KeyOf returns the key of token. It hashes through a pooled digest and
+// buffer: a token is about a kilobyte, which sha256.Sum256([]byte(token))
+// would copy to the heap at every request.
+func KeyOf(token string) Key {
+	d := digests.Get().(*digest)
+	d.h.Reset()
+	for len(token) > 0 {
+		n := copy(d.buf[:], token)
+		d.h.Write(d.buf[:n])
+		token = token[n:]
+	}
+	k := Key(d.h.Sum(d.sum[:0]))
+	digests.Put(d)
+	return k
+}
+
+type digest struct {
+	h   hash.Hash
+	buf [512]byte
+	sum [sha256.Size]byte
+}
+
+var digests = sync.Pool{New: func() any { return &digest{h: sha256.New()} }}
 
 // Config configures a Cache. Zero values get defaults.
 type Config struct {

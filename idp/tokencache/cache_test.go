@@ -1,6 +1,7 @@
 package tokencache
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"sync"
@@ -226,5 +227,18 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if f.c.Len() > 50 {
 		t.Fatalf("%d entries, bound 50", f.c.Len())
+	}
+}
+
+func TestKeyIsTheSHA256OfTheToken(t *testing.T) {
+	for _, n := range []int{0, 1, 511, 512, 513, 1500} {
+		tok := strings.Repeat("a", n)
+		if got, want := KeyOf(tok), Key(sha256.Sum256([]byte(tok))); got != want {
+			t.Fatalf("%d bytes: %x, want %x", n, got, want)
+		}
+	}
+	tok := strings.Repeat("x", 1200)
+	if a := testing.AllocsPerRun(100, func() { KeyOf(tok) }); a != 0 {
+		t.Fatalf("%v allocations per key", a)
 	}
 }
