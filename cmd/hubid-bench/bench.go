@@ -47,6 +47,9 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		}
 	}
 
+	if o.dev {
+		return benchDev(ctx, o, log, r, bin, tmp)
+	}
 	be, err := openBackends(ctx, o.postgres, o.redis)
 	if err != nil {
 		return nil, err
@@ -114,7 +117,8 @@ func writeConfig(dir, alg string, be *backends) (serverConfig, error) {
 // runPass starts one hubid, measures its idle RSS, runs the scenarios and
 // stops it.
 func runPass(ctx context.Context, o options, log io.Writer, bin string, env []string, cfg serverConfig, ps *pass, logPath string) (err error) {
-	fmt.Fprintf(log, "hubid-bench: starting hubid serve (%s) on %s\n", cfg.alg, cfg.issuer())
+	args, _ := cfg.command()
+	fmt.Fprintf(log, "hubid-bench: starting hubid %s (%s) on %s\n", args[0], cfg.alg, cfg.issuer())
 	h, err := startHubid(ctx, bin, env, cfg, logPath)
 	if err != nil {
 		return err

@@ -40,6 +40,7 @@ type options struct {
 	pprofDir   string
 	keepLogs   bool
 	idleSettle time.Duration
+	dev        bool
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -59,6 +60,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.pprofDir, "pprof", "", "save a Go CPU profile of hubid (from /debug/pprof on its internal listener) during every run with the most connections into this directory")
 	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
 	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
+	fs.BoolVar(&o.dev, "dev", false, "measure `hubid dev` (SQLite + memory, RS256 only; no -o, -pprof) instead of hubid serve on PostgreSQL + Redis")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -82,6 +84,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			}
 			o.scenarios[n] = true
 		}
+	}
+	if o.dev && (o.out != "" || o.pprofDir != "") {
+		return o, errors.New("-dev: the report is printed only (no -o), and hubid dev has no /debug/pprof (no -pprof)")
 	}
 	if o.duration <= 0 || o.users < 1 {
 		return o, errors.New("-d and -users must be positive")

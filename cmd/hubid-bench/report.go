@@ -175,7 +175,11 @@ func (r *report) Markdown() string {
 	p("| Kernel | Linux %s |\n", m.kernel)
 	p("| Go | %s |\n", m.goVersion)
 	p("| hubid | %s |\n", m.hubid)
-	p("| PostgreSQL / Redis | %s / %s (same machine) |\n", m.postgres, m.redis)
+	if m.postgres == "" {
+		p("| Stores | `hubid dev`: SQLite and in-process memory (no PostgreSQL, no Redis) |\n")
+	} else {
+		p("| PostgreSQL / Redis | %s / %s (same machine) |\n", m.postgres, m.redis)
+	}
 	tck := fmt.Sprintf("CLK_TCK %d (from `getconf`)", m.clkTck)
 	if !m.clkTckRead {
 		tck = fmt.Sprintf("CLK_TCK assumed %d (`getconf` unavailable)", m.clkTck)
