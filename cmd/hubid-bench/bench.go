@@ -64,12 +64,8 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	}()
 	fmt.Fprintf(log, "hubid-bench: schema %s, redis prefix %s\n", be.schema, be.redisPrefix)
 
-	hash, err := defaultPasswordHash()
+	seedPath, err := writeSeed(tmp, o.users)
 	if err != nil {
-		return nil, err
-	}
-	seedPath := filepath.Join(tmp, "seed.yaml")
-	if err := os.WriteFile(seedPath, []byte(seedYAML(o.users, hash)), 0o600); err != nil {
 		return nil, err
 	}
 	env := append(os.Environ(), "HUBID_KEK="+newKEK())
@@ -98,6 +94,16 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		}
 	}
 	return rep, nil
+}
+
+// writeSeed writes the seed file (seedYAML) into dir.
+func writeSeed(dir string, users int) (string, error) {
+	hash, err := defaultPasswordHash()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "seed.yaml")
+	return path, os.WriteFile(path, []byte(seedYAML(users, hash)), 0o600)
 }
 
 func writeConfig(dir, alg string, be *backends) (serverConfig, error) {

@@ -13,12 +13,8 @@ import (
 // organization, client and users as hubid serve, so that the ratios
 // between scenarios can be compared with serve's.
 func benchDev(ctx context.Context, o options, log io.Writer, r *report, bin, tmp string) (*report, error) {
-	hash, err := defaultPasswordHash()
+	seedPath, err := writeSeed(tmp, o.users)
 	if err != nil {
-		return nil, err
-	}
-	seedPath := filepath.Join(tmp, "seed.yaml")
-	if err := os.WriteFile(seedPath, []byte(seedYAML(o.users, hash)), 0o600); err != nil {
 		return nil, err
 	}
 	port, err := freePort()
