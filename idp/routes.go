@@ -303,7 +303,7 @@ func (s *Server) buildPublic() http.Handler {
 	// The strict layer (idp/oauthstrict) runs inside unavailableStatus:
 	// both share the request memo, which carries the client
 	// authentication to op and an outage to unavailableStatus.
-	strict := &oauthstrict.Layer{Clients: s.storage, PageError: s.formError}
+	strict := &oauthstrict.Layer{Clients: s.storage, PageError: s.formError, Tokens: s.tokens}
 	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(unavailableStatus(strict.Token(s.storage.TokenOptions(s.Provider, s.Provider))))))
 	mux.Handle("/userinfo", s.corsFor(httpx.NoStore(unavailableStatus(strict.Userinfo(s.Provider)))))
 	mux.Handle("/oauth/introspect", httpx.NoStore(unavailableStatus(strict.Introspect(s.Provider))))

@@ -89,6 +89,7 @@ type Server struct {
 	Keys     *keys.Manager
 	Provider *op.Provider
 	storage  *oidcstore.Storage
+	tokens   *oidcstore.TokenInfo // userinfo and introspection (tokeninfo.go)
 	Sessions *session.Manager
 	// Orgs is the organizations service the console and the admin API
 	// adapt.
@@ -232,6 +233,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
 	s.Provider, s.storage = provider, stor
+	if s.tokens, err = s.newTokenInfo(); err != nil {
+		return nil, fmt.Errorf("token cache: %w", err)
+	}
 	s.logouts, err = backchannel.NewWorker(d.Durable, backchannel.Keys(km.Signing), backchannel.Config{
 		Issuer: c.Issuer, Now: d.Now, Rand: d.Rand, Logger: d.Logger,
 	})

@@ -47,6 +47,9 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		}
 	}
 
+	if o.dev {
+		return benchDev(ctx, o, log, r, bin, tmp)
+	}
 	be, err := openBackends(ctx, o.postgres, o.redis, o.redisDB)
 	if err != nil {
 		return nil, err
@@ -61,12 +64,8 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	}()
 	fmt.Fprintf(log, "hubid-bench: schema %s, redis prefix %s\n", be.schema, be.redisPrefix)
 
-	hash, err := defaultPasswordHash()
+	seedPath, err := writeSeed(tmp, o.users)
 	if err != nil {
-		return nil, err
-	}
-	seedPath := filepath.Join(tmp, "seed.yaml")
-	if err := os.WriteFile(seedPath, []byte(seedYAML(o.users, hash)), 0o600); err != nil {
 		return nil, err
 	}
 	env := append(os.Environ(), "HUBID_KEK="+newKEK())
@@ -98,6 +97,16 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	return rep, nil
 }
 
+// writeSeed writes the seed file (seedYAML) into dir.
+func writeSeed(dir string, users int) (string, error) {
+	hash, err := defaultPasswordHash()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "seed.yaml")
+	return path, os.WriteFile(path, []byte(seedYAML(users, hash)), 0o600)
+}
+
 func writeConfig(dir, alg string, be *backends, basePort int) (serverConfig, error) {
 	port, err1 := freePort()
 	mport, err2 := freePort()
@@ -118,7 +127,8 @@ func writeConfig(dir, alg string, be *backends, basePort int) (serverConfig, err
 // runPass starts one hubid, measures its idle RSS, runs the scenarios and
 // stops it.
 func runPass(ctx context.Context, o options, log io.Writer, bin string, env []string, cfg serverConfig, ps *pass, logPath string) (err error) {
-	fmt.Fprintf(log, "hubid-bench: starting hubid serve (%s) on %s\n", cfg.alg, cfg.issuer())
+	args, _ := cfg.command()
+	fmt.Fprintf(log, "hubid-bench: starting hubid %s (%s) on %s\n", args[0], cfg.alg, cfg.issuer())
 	h, err := startHubid(ctx, bin, env, cfg, logPath)
 	if err != nil {
 		return err

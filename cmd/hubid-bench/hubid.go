@@ -67,6 +67,19 @@ type serverConfig struct {
 	postgresMaxConns   int
 	configPath         string
 	cpus               string // taskset -c list; "" = not pinned
+	// dataDir, when set, runs `hubid dev` on this data directory
+	// (SQLite + memory, no metrics listener) instead of `hubid serve`.
+	dataDir string
+}
+
+// command returns hubid's arguments and the URL that answers 200 once it
+// is ready.
+func (c serverConfig) command() (args []string, ready string) {
+	if c.dataDir != "" {
+		return []string{"dev", "--data", c.dataDir, "--listen", fmt.Sprintf("127.0.0.1:%d", c.port), "--demo=false"},
+			c.issuer() + "/.well-known/openid-configuration"
+	}
+	return []string{"serve", "--config", c.configPath}, fmt.Sprintf("http://127.0.0.1:%d/readyz", c.metricsPort)
 }
 
 func (c serverConfig) issuer() string { return fmt.Sprintf("http://127.0.0.1:%d", c.port) }
@@ -172,15 +185,17 @@ func runHubid(ctx context.Context, bin string, env []string, args ...string) (st
 	return out.String(), nil
 }
 
-// startHubid starts `hubid serve` and waits until /readyz answers 200.
+// startHubid starts `hubid serve` (or `hubid dev`) and waits until it is
+// ready.
 func startHubid(ctx context.Context, bin string, env []string, cfg serverConfig, logPath string) (*hubidProc, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--config", cfg.configPath)
+	args, ready := cfg.command()
+	cmd := exec.Command(bin, args...)
 	if cfg.cpus != "" { // taskset execs hubid: the PID stays the one measured
-		cmd = exec.Command("taskset", "-c", cfg.cpus, bin, "serve", "--config", cfg.configPath)
+		cmd = exec.Command("taskset", append([]string{"-c", cfg.cpus, bin}, args...)...)
 	}
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = f, f
@@ -196,7 +211,6 @@ func startHubid(ctx context.Context, bin string, env []string, cfg serverConfig,
 		f.Close()
 		close(p.done)
 	}()
-	ready := fmt.Sprintf("http://127.0.0.1:%d/readyz", cfg.metricsPort)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ready, nil)

@@ -44,6 +44,7 @@ type options struct {
 	keepLogs   bool
 	idleSettle time.Duration
 	cpus       string // taskset CPU list hubid is pinned to; "" = not pinned
+	dev        bool
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -66,6 +67,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cpus, "cpus", "", "pin hubid to these CPUs with `taskset -c` (e.g. 1); the generator, PostgreSQL and Redis stay unpinned")
 	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
 	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
+	fs.BoolVar(&o.dev, "dev", false, "measure `hubid dev` (SQLite + memory, RS256 only; no -o, -pprof) instead of hubid serve on PostgreSQL + Redis")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -89,6 +91,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			}
 			o.scenarios[n] = true
 		}
+	}
+	if o.dev && (o.out != "" || o.pprofDir != "") {
+		return o, errors.New("-dev: the report is printed only (no -o), and hubid dev has no /debug/pprof (no -pprof)")
 	}
 	if o.duration <= 0 || o.users < 1 {
 		return o, errors.New("-d and -users must be positive")

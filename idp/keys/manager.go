@@ -129,6 +129,7 @@ type snapshot struct {
 	jwks    []byte
 	signers map[string]crypto.Signer
 	signed  map[string]*atomic.Uint64
+	version uint64 // one more than the snapshot it replaced
 }
 
 // New returns a Manager; call Ensure before serving.
@@ -410,6 +411,10 @@ func (m *Manager) Reload(ctx context.Context) error {
 		m.reloadErrors.Add(1)
 		return err
 	}
+	s.version = 1
+	if old != nil {
+		s.version = old.version + 1
+	}
 	m.snap.Store(s)
 	m.changedMu.Lock()
 	close(m.changed)
@@ -538,6 +543,17 @@ func (m *Manager) JWKS() []byte {
 		return s.jwks
 	}
 	return []byte(`{"keys":[]}`)
+}
+
+// Version counts the changes of the served keys (0 before the first
+// load): it moves at every snapshot swap (a kid or a state changed), so
+// that what was verified under one version (idp/tokencache) is told apart
+// from what the current keys would verify.
+func (m *Manager) Version() uint64 {
+	if s := m.snap.Load(); s != nil {
+		return s.version
+	}
+	return 0
 }
 
 // Algorithms returns the algorithms the keys are kept for: the configured
