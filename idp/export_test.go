@@ -1,0 +1,5 @@
+package idp
+
+// KnownPaths are the public listener's fixed paths, for the navigation
+// test.
+var KnownPaths = knownPaths
