@@ -172,7 +172,7 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(web.Messages, login.Messages, login.NavMessages, login.MFAMessages, account.MFAMessages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages, legacyui.Messages, console.Messages)
+	bundle, err := i18n.New(web.Messages, login.Messages, login.NavMessages, login.MFAMessages, account.MFAMessages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, account.KindMessages, consentui.Messages, legacyui.Messages, console.Messages)
 	if err != nil {
 		return err
 	}
@@ -303,6 +303,27 @@ func (s *Server) endSession(ctx context.Context, id string) error {
 		}
 	}
 	return s.Sessions.End(ctx, id)
+}
+
+// serviceSignOut ends a browser session at the request of clientID
+// (RP-initiated logout with an id_token_hint) and records it in the
+// person's history; a session already ended is not recorded again.
+func (s *Server) serviceSignOut(ctx context.Context, id, clientID string) error {
+	sess, err := s.Sessions.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.endSession(ctx, id); err != nil {
+		return err
+	}
+	e := store.AuditEvent{Time: s.deps.Now(), Kind: login.KindSignOutService, ActorID: sess.UserID, UserID: sess.UserID, ClientID: clientID}
+	if _, err := s.deps.Durable.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		s.deps.Logger.WarnContext(ctx, "audit", slog.String("kind", e.Kind), slog.Any("err", err))
+	}
+	return nil
 }
 
 func (s *Server) buildPublic() http.Handler {
