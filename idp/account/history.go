@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/customerhub/hubid/apperr"
@@ -178,6 +179,9 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, v hub.Viewer) 
 		service := e.ClientID
 		if c, ok := names.get(e.ClientID); ok {
 			service = c.Name
+		}
+		if service == "" && (strings.HasPrefix(e.Kind, "signin.") || e.Kind == "signout.hub") {
+			service = v.P.T("app.name") // signed in to or out of the hub itself
 		}
 		d.Rows = append(d.Rows, RowOf(v.P, e, h.kindName(v, e.Kind), service))
 	}
