@@ -193,6 +193,13 @@ func TestAvatarMenuOnEveryHubPage(t *testing.T) {
 	if strings.Contains(menu, `href="/console/"`) {
 		t.Error("a normal member's menu links the console")
 	}
+	// The 404 page shows the menu to a signed-in person.
+	if pg := admin.open("GET", "/no/such/page", "en"); !strings.Contains(pg.body, `<nav class="avatar"`) || pg.status != 404 {
+		t.Errorf("404 page of a signed-in person: %d, menu %v", pg.status, strings.Contains(pg.body, `class="avatar"`))
+	}
+	if pg := newBrowser(t, env).open("GET", "/no/such/page", "en"); strings.Contains(pg.body, `class="avatar"`) {
+		t.Error("404 page shows a menu without a session")
+	}
 	// Signed out, there is no menu; the home page links usage history.
 	if pg := newBrowser(t, env).open("GET", "/logged-out", "en"); strings.Contains(pg.body, `class="avatar"`) {
 		t.Error("menu without a session")

@@ -188,6 +188,7 @@ func (s *Server) buildLogin() error {
 	ipPolicy := throttle.Policy{DelayAfter: 5 * c.Throttle.DelayAfter, LockAfter: 5 * c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	s.renderer = renderer
 	s.guard = &hub.Guard{Sessions: s.Sessions, Directory: s.deps.Durable, Renderer: renderer, Logger: s.deps.Logger}
+	renderer.Peek = s.guard.Peek // the 404/405 pages show a signed-in person's menu
 	helpdesk := web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}
 	if s.composer, err = mail.NewComposer(bundle, helpdesk.String()); err != nil {
 		return err

@@ -96,6 +96,26 @@ func (g *Guard) Require(next func(w http.ResponseWriter, r *http.Request, v View
 	}
 }
 
+// Peek finds the signed-in person of a request no guard saw (the 404 and
+// 405 pages, web.Renderer.Peek): their avatar menu and language. It
+// returns nils when nobody is signed in, and on any failure (the page then
+// shows without a menu).
+func (g *Guard) Peek(w http.ResponseWriter, r *http.Request) (*web.Menu, *i18n.Printer) {
+	s, live, err := g.Sessions.Current(r.Context(), w, r)
+	if err != nil || !live || s.UserID == "" {
+		return nil, nil
+	}
+	u, err := g.Directory.GetUser(r.Context(), s.UserID)
+	if err != nil || u.Disabled || session.Stale(s, u) {
+		return nil, nil
+	}
+	m, err := g.menu(r.Context(), u)
+	if err != nil {
+		return nil, nil
+	}
+	return &m, g.Printer(r, &u)
+}
+
 // menu is u's avatar menu, which the layout shows on every hub page.
 func (g *Guard) menu(ctx context.Context, u store.User) (web.Menu, error) {
 	m := web.Menu{Name: u.Name, Email: u.Email}

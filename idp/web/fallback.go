@@ -13,6 +13,11 @@ import (
 // the layout, with a link on to the hub.
 func (r *Renderer) Status(w http.ResponseWriter, req *http.Request, status int) {
 	p := r.Bundle.Printer(r.Bundle.FromRequest(req))
+	if r.Peek != nil && MenuFrom(req.Context()) == nil {
+		if m, mp := r.Peek(w, req); m != nil && mp != nil {
+			req, p = req.WithContext(WithMenu(req.Context(), *m)), mp
+		}
+	}
 	title, msg := "error.notfound.title", "error.notfound.help"
 	if status == http.StatusMethodNotAllowed {
 		title, msg = "error.method.title", "error.method"

@@ -47,6 +47,10 @@ type Renderer struct {
 	Bundle   *i18n.Bundle
 	Helpdesk Helpdesk
 	Logger   *slog.Logger
+	// Peek, when set, finds the signed-in person of a request that no
+	// guard saw (Status: the 404 and 405 pages), for the avatar menu and
+	// the person's language; nils: signed out.
+	Peek func(http.ResponseWriter, *http.Request) (*Menu, *i18n.Printer)
 }
 
 // NewRenderer parses the layout and the error page from this package and
