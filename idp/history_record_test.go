@@ -138,8 +138,9 @@ func TestHistoryRecordsEverySignInAndSignOutOnce(t *testing.T) {
 				t.Errorf("%s history shows %q", lang, bad)
 			}
 		}
-		want := map[string][]string{"en": {"single sign-on", "Signed out through a service", "told that you signed out", "continuing access"},
-			"ja": {"シングルサインオン", "サービスからサインアウト", "サインアウトを通知", "継続的なアクセス"}}[lang]
+		want := map[string][]string{"en": {"single sign-on", "Signed out through a service", "told that you signed out", "continuing access",
+			`data-label="Service">Customer Hub</td>`, `data-label="Service">DOCK</td>`},
+			"ja": {"シングルサインオン", "サービスからサインアウト", "サインアウトを通知", "継続的なアクセス", `data-label="サービス">カスタマーハブ</td>`}}[lang]
 		for _, w := range want {
 			if !strings.Contains(pg.body, w) {
 				t.Errorf("%s history lacks %q", lang, w)
