@@ -95,7 +95,11 @@ var apiPaths = map[string]bool{
 func TestEveryRouteAndErrorIsALayoutPageInBothLanguages(t *testing.T) {
 	env, _, admin, _ := navEnv(t)
 	anon := newBrowser(t, env)
-	paths := append([]string{"/", "/console", "/console/", "/console/NK0001/members", "/console/NK0001/applications"}, idp.KnownPaths...)
+	paths := []string{"/", "/console", "/console/"}
+	for _, sec := range []string{"", "/members", "/invitations", "/history", "/applications", "/security", "/legacy"} {
+		paths = append(paths, "/console/NK0001"+sec)
+	}
+	paths = append(paths, idp.KnownPaths...)
 	for _, lang := range []string{"en", "ja"} {
 		for who, b := range map[string]*browser{"signed in": admin, "signed out": anon} {
 			for _, p := range paths {
