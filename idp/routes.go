@@ -184,6 +184,7 @@ func (s *Server) buildLogin() error {
 	if err != nil {
 		return err
 	}
+	s.proxies = proxies
 	policy := throttle.Policy{DelayAfter: c.Throttle.DelayAfter, LockAfter: c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	ipPolicy := throttle.Policy{DelayAfter: 5 * c.Throttle.DelayAfter, LockAfter: 5 * c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	s.renderer = renderer
@@ -336,7 +337,7 @@ func (s *Server) buildPublic() http.Handler {
 	// both share the request memo, which carries the client
 	// authentication to op and an outage to unavailableStatus.
 	strict := &oauthstrict.Layer{Clients: s.storage, PageError: s.formError}
-	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(unavailableStatus(strict.Token(s.Provider)))))
+	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(unavailableStatus(strict.Token(s.storage.TokenOptions(s.Provider, s.Provider))))))
 	mux.Handle("/userinfo", s.corsFor(httpx.NoStore(unavailableStatus(strict.Userinfo(s.Provider)))))
 	mux.Handle("/oauth/introspect", httpx.NoStore(unavailableStatus(strict.Introspect(s.Provider))))
 	mux.Handle("/revoke", unavailableStatus(strict.Revoke(s.Provider)))
@@ -371,7 +372,7 @@ func (s *Server) buildPublic() http.Handler {
 	// Every other address (op's device endpoint included, which hubid does
 	// not offer) is the translated 404 or 405 page: no catch-all route.
 	m := httpx.NewMetrics(s.deps.Registry)
-	h := httpx.Deadline(httpx.SecurityHeaders(s.renderer.Fallback(mux, https), https), s.deps.Config.Listen.RequestTimeout.D(), s.deps.Logger)
+	h := httpx.Deadline(httpx.SecurityHeaders(requestMeta(s.renderer.Fallback(mux, https), s.proxies), https), s.deps.Config.Listen.RequestTimeout.D(), s.deps.Logger)
 	// The span is outermost, so that the access log line carries its
 	// trace_id and every storage call below is its child.
 	return s.deps.Tracing.Handler(httpx.Wrap(h, s.deps.Logger, m, route), route, "/healthz", "/static/")
@@ -407,10 +408,10 @@ func (s *Server) buildInternal() http.Handler {
 		{Name: s.deps.DurableName, P: s.deps.Durable},
 		{Name: s.deps.EphemeralName, P: s.deps.Ephemeral},
 	}
-	mux.HandleFunc("GET /readyz", readyz(checks))
+	mux.HandleFunc("GET /readyz", readyz(checks, s.draining.Load))
 	reg.MustRegister(&stateCollector{checks: checks, outbox: s.deps.Durable, now: s.deps.Now})
 	// Only the admin APIs are traced here, not probes and scrapes.
-	return s.deps.Tracing.Handler(mux, internalRoute, "/metrics", "/healthz", "/readyz", "/debug/")
+	return s.deps.Tracing.Handler(requestMeta(mux, s.proxies), internalRoute, "/metrics", "/healthz", "/readyz", "/debug/")
 }
 
 // internalRoute names an internal listener path for span names.
