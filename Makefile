@@ -65,7 +65,7 @@ fuzz: ## run every fuzz target for 10 s
 	    echo "== $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$p || exit 1; \
 	  done; done
 
-screenshots: ## regenerate docs/screenshots/ with headless Chromium (needs chromium and fonts-noto-cjk)
+screenshots: ## regenerate docs/screenshots/ with headless Chromium, desktop and 360 px phone width (*-phone.png; needs chromium and fonts-noto-cjk)
 	HUBID_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowser' ./idp/ ./idp/console/
 
 clean: ## remove build output and the dev data directory

@@ -1,33 +1,13 @@
 package idp
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
 
 	"github.com/customerhub/hubid/apperr"
+	"github.com/customerhub/hubid/idp/httpx"
 	"github.com/customerhub/hubid/idp/oidcstore"
 )
-
-// bufferedWriter holds a response so it can be replaced before it is sent.
-type bufferedWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferedWriter) Header() http.Header { return b.header }
-func (b *bufferedWriter) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
-}
 
 // browserErrors wraps op's endpoints that a browser visits (/authorize,
 // /authorize/callback, /end_session). When op answers an error it could
@@ -46,30 +26,32 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 func (s *Server) browserErrors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := oidcstore.WithMemo(r.Context())
-		buf := &bufferedWriter{header: http.Header{}}
+		buf := httpx.NewBuffer()
 		next.ServeHTTP(buf, r.WithContext(ctx))
-		ct := buf.header.Get("Content-Type")
-		if buf.status >= 400 && buf.header.Get("Location") == "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/html") {
+		ct := buf.Header().Get("Content-Type")
+		plain := buf.Status >= 400 && buf.Header().Get("Location") == "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/html")
+		if plain && (buf.Status == http.StatusNotFound || buf.Status == http.StatusMethodNotAllowed) {
+			// No such endpoint under /authorize/, or not for this method.
+			if allow := buf.Header().Get("Allow"); allow != "" {
+				w.Header().Set("Allow", allow)
+			}
+			s.renderer.Status(w, r, buf.Status)
+			return
+		}
+		if plain {
 			p := s.renderer.Bundle.Printer(s.renderer.Bundle.FromRequest(r, r.URL.Query().Get("ui_locales")))
 			code := oidcstore.Failure(ctx)
 			switch {
 			case code != "":
-			case buf.status >= 500:
+			case buf.Status >= 500:
 				code = apperr.Internal
 			default:
 				code = apperr.Invalid
 			}
-			s.renderer.Error(w, r, p, apperr.New(code, "authorization endpoint: "+strings.TrimSpace(buf.body.String())), "")
+			s.renderer.Error(w, r, p, apperr.New(code, "authorization endpoint: "+strings.TrimSpace(buf.Body.String())), "")
 			return
 		}
-		for k, v := range buf.header {
-			w.Header()[k] = v
-		}
-		if buf.status == 0 {
-			buf.status = http.StatusOK
-		}
-		w.WriteHeader(buf.status)
-		_, _ = w.Write(buf.body.Bytes())
+		buf.Send(w)
 	})
 }
 
@@ -82,9 +64,9 @@ func (s *Server) browserErrors(next http.Handler) http.Handler {
 func unavailableStatus(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := oidcstore.WithMemo(r.Context())
-		buf := &bufferedWriter{header: http.Header{}}
+		buf := httpx.NewBuffer()
 		next.ServeHTTP(buf, r.WithContext(ctx))
-		if oidcstore.Unavailable(ctx) && (buf.status >= 400 || buf.status == 0) {
+		if oidcstore.Unavailable(ctx) && (buf.Status >= 400 || buf.Status == 0) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Retry-After", "5")
@@ -92,13 +74,6 @@ func unavailableStatus(next http.Handler) http.Handler {
 			_, _ = w.Write([]byte(`{"error":"` + oidcstore.TemporarilyUnavailable + `","error_description":"the service is temporarily unavailable; try again shortly"}`))
 			return
 		}
-		for k, v := range buf.header {
-			w.Header()[k] = v
-		}
-		if buf.status == 0 {
-			buf.status = http.StatusOK
-		}
-		w.WriteHeader(buf.status)
-		_, _ = w.Write(buf.body.Bytes())
+		buf.Send(w)
 	})
 }

@@ -208,7 +208,7 @@ func TestNotEntitledGetsAClearPageAndNoCode(t *testing.T) {
 	f := b.authorize(other)
 	b.signIn(f, "aiko@example.com", testPassword, false)
 	page := body(t, f.resp)
-	if f.resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "does not use this service") {
+	if f.resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "is not available to you") {
 		t.Fatalf("want 403 page, got %d %s", f.resp.StatusCode, page)
 	}
 	if loc := f.resp.Header.Get("Location"); loc != "" {

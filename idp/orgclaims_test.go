@@ -360,7 +360,7 @@ func TestRoleChangeAndRemovalTakeEffectAtNextRefresh(t *testing.T) {
 		// SSO to svc-a ends: the next authorization shows the page.
 		f = b.authorize(w.aonly)
 		page := body(t, f.resp)
-		if f.resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "does not use this service") {
+		if f.resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "is not available to you") {
 			t.Fatalf("authorize after removal: %d\n%s", f.resp.StatusCode, page)
 		}
 		// Removal from the organization selected for sel (BB02) ends that

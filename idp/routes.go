@@ -100,15 +100,26 @@ func trimDiscovery(b []byte) []byte {
 	return out
 }
 
+// knownPaths are the fixed paths of the public listener: the span and
+// metric names, and the addresses the navigation test walks.
+var knownPaths = []string{"/.well-known/openid-configuration", "/keys", "/authorize", "/authorize/callback",
+	"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke", "/end_session",
+	"/login", "/login/email", "/login/password", "/login/mfa", "/login/mfa/setup", "/login/mfa/continue", "/logout", "/logged-out", "/healthz", "/readyz",
+	"/forgot", "/forgot/sent", "/reset", "/reset/done", "/verify", "/verify/resend", "/verify/sent", "/signin",
+	"/account", "/account/password", "/account/email", "/account/history", "/account/profile",
+	"/account/mfa", "/account/mfa/setup", "/account/mfa/verify", "/account/mfa/activate", "/account/mfa/codes", "/account/mfa/off",
+	"/preregister", "/preregister/register", "/preregister/sent", "/preregister/confirm", orgs.AcceptPath, "/favicon.ico"}
+
+var knownPath = func() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range knownPaths {
+		m[p] = true
+	}
+	return m
+}()
+
 func route(p string) string {
-	switch p {
-	case "/.well-known/openid-configuration", "/keys", "/authorize", "/authorize/callback",
-		"/oauth/token", "/oauth/introspect", "/userinfo", "/revoke", "/end_session",
-		"/login", "/login/email", "/login/password", "/login/mfa", "/login/mfa/setup", "/login/mfa/continue", "/logout", "/logged-out", "/healthz", "/readyz",
-		"/forgot", "/forgot/sent", "/reset", "/reset/done", "/verify", "/verify/resend", "/verify/sent", "/signin",
-		"/account", "/account/password", "/account/email", "/account/history", "/account/profile",
-		"/account/mfa", "/account/mfa/setup", "/account/mfa/verify", "/account/mfa/activate", "/account/mfa/codes", "/account/mfa/off",
-		"/preregister", "/preregister/register", "/preregister/sent", "/preregister/confirm", orgs.AcceptPath:
+	if knownPath[p] {
 		return p
 	}
 	if p == "/console" || strings.HasPrefix(p, "/console/") {
@@ -161,7 +172,7 @@ func (s *Server) corsFor(h http.Handler) http.Handler {
 
 func (s *Server) buildLogin() error {
 	c := s.deps.Config
-	bundle, err := i18n.New(login.Messages, login.MFAMessages, account.MFAMessages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, consentui.Messages, legacyui.Messages, console.Messages)
+	bundle, err := i18n.New(web.Messages, login.Messages, login.NavMessages, login.MFAMessages, account.MFAMessages, hub.Messages, mail.Messages, recovery.Messages, pwpolicy.Messages, account.Messages, account.KindMessages, consentui.Messages, legacyui.Messages, console.Messages)
 	if err != nil {
 		return err
 	}
@@ -178,6 +189,7 @@ func (s *Server) buildLogin() error {
 	ipPolicy := throttle.Policy{DelayAfter: 5 * c.Throttle.DelayAfter, LockAfter: 5 * c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	s.renderer = renderer
 	s.guard = &hub.Guard{Sessions: s.Sessions, Directory: s.deps.Durable, Renderer: renderer, Logger: s.deps.Logger}
+	renderer.Peek = s.guard.Peek // the 404/405 pages show a signed-in person's menu
 	helpdesk := web.Helpdesk{Email: c.Helpdesk.Email, Phone: c.Helpdesk.Phone, URL: c.Helpdesk.URL}
 	if s.composer, err = mail.NewComposer(bundle, helpdesk.String()); err != nil {
 		return err
@@ -295,6 +307,27 @@ func (s *Server) endSession(ctx context.Context, id string) error {
 	return s.Sessions.End(ctx, id)
 }
 
+// serviceSignOut ends a browser session at the request of clientID
+// (RP-initiated logout with an id_token_hint) and records it in the
+// person's history; a session already ended is not recorded again.
+func (s *Server) serviceSignOut(ctx context.Context, id, clientID string) error {
+	sess, err := s.Sessions.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.endSession(ctx, id); err != nil {
+		return err
+	}
+	e := store.AuditEvent{Time: s.deps.Now(), Kind: login.KindSignOutService, ActorID: sess.UserID, UserID: sess.UserID, ClientID: clientID}
+	if _, err := s.deps.Durable.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		s.deps.Logger.WarnContext(ctx, "audit", slog.String("kind", e.Kind), slog.Any("err", err))
+	}
+	return nil
+}
+
 func (s *Server) buildPublic() http.Handler {
 	https := strings.HasPrefix(s.deps.Config.Issuer, "https://")
 	mux := http.NewServeMux()
@@ -309,7 +342,8 @@ func (s *Server) buildPublic() http.Handler {
 	mux.Handle("/oauth/introspect", httpx.NoStore(unavailableStatus(strict.Introspect(s.Provider))))
 	mux.Handle("/revoke", unavailableStatus(strict.Revoke(s.Provider)))
 	mux.HandleFunc("GET /healthz", healthz)
-	mux.Handle("/static/", web.Static())
+	mux.Handle("/static/", web.Static(s.renderer.NotFound()))
+	mux.Handle("GET /favicon.ico", web.Favicon())
 	if s.deps.DevMailDir != "" {
 		mux.Handle("GET /dev/mail/", mail.DevMailbox(s.deps.DevMailDir))
 		mux.Handle("GET /dev/mail", http.RedirectHandler("/dev/mail/", http.StatusSeeOther))
@@ -323,7 +357,7 @@ func (s *Server) buildPublic() http.Handler {
 	s.consent.Mount(pages)
 	s.legacyUI.Mount(pages)
 	s.console.Mount(pages)
-	protected := httpx.Forms(web.LangSwitch(s.renderer.Bundle, https, web.Protect(pages)), s.formError)
+	protected := httpx.Forms(web.LangSwitch(s.renderer.Bundle, https, web.Protect(s.renderer.Fallback(pages, https))), s.formError)
 	for _, p := range []string{"GET /{$}", "/signin", "/login", "/login/", "/logout", "/logged-out",
 		"/forgot", "/forgot/", "/preregister", "/preregister/", "/reset", "/reset/", "/verify", "/verify/", "/account", "/account/", "/consent"} {
 		mux.Handle(p, protected)
@@ -335,10 +369,10 @@ func (s *Server) buildPublic() http.Handler {
 	mux.Handle("/authorize", browser)
 	mux.Handle("/authorize/", browser)
 	mux.Handle("/end_session", browser)
-	mux.Handle("/device_authorization", http.NotFoundHandler())
-	mux.Handle("/", s.Provider)
+	// Every other address (op's device endpoint included, which hubid does
+	// not offer) is the translated 404 or 405 page: no catch-all route.
 	m := httpx.NewMetrics(s.deps.Registry)
-	h := httpx.Deadline(httpx.SecurityHeaders(requestMeta(mux, s.proxies), https), s.deps.Config.Listen.RequestTimeout.D(), s.deps.Logger)
+	h := httpx.Deadline(httpx.SecurityHeaders(requestMeta(s.renderer.Fallback(mux, https), s.proxies), https), s.deps.Config.Listen.RequestTimeout.D(), s.deps.Logger)
 	// The span is outermost, so that the access log line carries its
 	// trace_id and every storage call below is its child.
 	return s.deps.Tracing.Handler(httpx.Wrap(h, s.deps.Logger, m, route), route, "/healthz", "/static/")

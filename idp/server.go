@@ -195,6 +195,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		ClientCacheTTL:          5 * time.Second,
 		Users:                   usersFrom(users),
 		EndSession:              s.endSession,
+		SignOut:                 s.serviceSignOut,
 		Audit: func(ctx context.Context, e store.AuditEvent) {
 			if _, err := d.Durable.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
 				d.Logger.WarnContext(ctx, "audit", slog.String("kind", e.Kind), slog.Any("err", err))

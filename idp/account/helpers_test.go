@@ -85,7 +85,7 @@ func newEnv(t *testing.T) *env {
 	p.Memory, p.Time = 64, 1
 	e.hasher = &password.Hasher{Params: p}
 	var err error
-	e.bundle, err = i18n.New(hub.Messages, Messages, pwpolicy.Messages, mail.Messages)
+	e.bundle, err = i18n.New(web.Messages, hub.Messages, Messages, KindMessages, pwpolicy.Messages, mail.Messages)
 	if err != nil {
 		t.Fatal(err)
 	}

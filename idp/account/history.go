@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/customerhub/hubid/apperr"
@@ -27,14 +28,16 @@ type KindGroup struct {
 // kind of event a person should find by kind adds it to a group and a
 // "history.kind.<kind>" message to Messages (a test checks both).
 var KindGroups = []KindGroup{
-	{"signin", "history.group.signin", []string{"signin.success", "signin.failure", "signin.denied", "signin.mfa.failure"}},
+	{"signin", "history.group.signin", []string{"signin.success", "signin.sso", "signin.failure", "signin.denied", "signin.mfa.failure",
+		"legacy.signin.success", "legacy.signin.failure"}},
 	{"account", "history.group.account", []string{KindPasswordChanged, KindPasswordChangeFailed,
 		"password.reset.requested", "password.reset", KindEmailChangeRequested, KindEmailChangeFailed,
 		"email.verification.sent", "email.verified", "email.changed", KindProfileUpdated}},
 	{"mfa", "history.group.mfa", []string{"mfa.setup.started", "mfa.setup.verified",
 		"mfa.enabled", "mfa.disabled", "mfa.cleared", "mfa.reset", "mfa.recovery.regenerated", "mfa.recovery.used",
 		"mfa.code.failed", "mfa.setup.skipped", KindMFAPasswordFailed, "org.mfa.required", "org.mfa.optional"}},
-	{"sessions", "history.group.sessions", []string{KindSessionEnded, KindSessionsEnded, KindConsentRevoked}},
+	{"sessions", "history.group.sessions", []string{KindSessionEnded, KindSessionsEnded, "signout.hub", "signout.service",
+		"signout.backchannel", KindConsentRevoked, "consent.granted", "consent.denied", "token.refresh.started", "token.refresh.revoked"}},
 }
 
 type groupOption struct {
@@ -176,6 +179,9 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, v hub.Viewer) 
 		service := e.ClientID
 		if c, ok := names.get(e.ClientID); ok {
 			service = c.Name
+		}
+		if service == "" && (strings.HasPrefix(e.Kind, "signin.") || e.Kind == "signout.hub") {
+			service = v.P.T("app.name") // signed in to or out of the hub itself
 		}
 		d.Rows = append(d.Rows, RowOf(v.P, e, h.kindName(v, e.Kind), service))
 	}

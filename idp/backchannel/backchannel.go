@@ -27,12 +27,17 @@ const Kind = "backchannel_logout"
 // Event is the logout token's event type (the key of its `events` claim).
 const Event = "http://schemas.openid.net/event/backchannel-logout"
 
-// Outbox is where Enqueue writes; a transaction's store.Durable satisfies
-// it, so the messages can be written together with the change that caused
-// them.
+// Outbox is where Enqueue writes the messages and the person's history;
+// a transaction's store.Durable satisfies it, so both are written together
+// with the change that caused them.
 type Outbox interface {
 	EnqueueOutbox(ctx context.Context, m store.OutboxMessage) (int64, error)
+	AppendAudit(ctx context.Context, e store.AuditEvent) (int64, error)
 }
+
+// AuditNotified is the audit kind of a sign-out sent to a service over
+// the back channel: one event per service, in the person's history.
+const AuditNotified = "signout.backchannel"
 
 // ClientGetter looks up a relying party.
 type ClientGetter interface {
@@ -53,8 +58,8 @@ type Payload struct {
 }
 
 // Enqueue queues a back-channel logout of session s for each of its
-// clients that has a back-channel logout URI, due at now, and returns how
-// many it queued. Clients that no longer exist are skipped; a client listed
+// clients that has a back-channel logout URI, due at now, records each in
+// the person's history (AuditNotified), and returns how many it queued. Clients that no longer exist are skipped; a client listed
 // twice is notified once. On error some messages may already be queued:
 // call it inside store.Durable.InTx for all or none.
 func Enqueue(ctx context.Context, out Outbox, clients ClientGetter, issuer string, s store.Session, now time.Time) (int, error) {
@@ -86,6 +91,10 @@ func Enqueue(ctx context.Context, out Outbox, clients ClientGetter, issuer strin
 			Kind: Kind, Payload: body, CreatedAt: now, NextAttempt: now,
 		}); err != nil {
 			return n, fmt.Errorf("backchannel: enqueue for client %q: %w", id, err)
+		}
+		if _, err := out.AppendAudit(ctx, store.AuditEvent{Time: now, Kind: AuditNotified, ActorID: s.UserID,
+			UserID: s.UserID, ClientID: c.ID}); err != nil {
+			return n, fmt.Errorf("backchannel: audit for client %q: %w", id, err)
 		}
 		n++
 	}

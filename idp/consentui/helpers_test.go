@@ -69,7 +69,7 @@ func newEnv(t *testing.T) *env {
 		RememberIdle: 14 * 24 * time.Hour, RememberAbsolute: 90 * 24 * time.Hour, BrowserIdle: 8 * time.Hour,
 		TouchInterval: time.Minute, Now: clk.Now,
 	}, mem)
-	e.bundle, err = i18n.New(Messages)
+	e.bundle, err = i18n.New(web.Messages, Messages)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,8 @@ func authorizationMatrix(t *testing.T, w *world) {
 					leak = append(leak, only[code]...)
 				}
 				for _, addr := range leak {
-					if strings.Contains(pg.body, addr) {
+					// The viewer's own address is in their avatar menu.
+					if addr != email(actor) && strings.Contains(pg.body, addr) {
 						t.Errorf("%s shows %s", name, addr)
 					}
 				}

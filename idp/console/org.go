@@ -25,7 +25,8 @@ type applicationsData struct {
 // applications lists the organization's service applications and the
 // services it may apply for ("New application for NK service usage").
 func (h *Handler) applications(w http.ResponseWriter, r *http.Request, q req) {
-	h.renderApplications(w, r, q, http.StatusOK, applicationsData{}, "")
+	// ?service= preselects a service (the not-entitled page links here).
+	h.renderApplications(w, r, q, http.StatusOK, applicationsData{Service: r.URL.Query().Get("service")}, "")
 }
 
 func (h *Handler) renderApplications(w http.ResponseWriter, r *http.Request, q req, status int, d applicationsData, errKey string) {

@@ -57,6 +57,7 @@ func (g *Guard) Printer(r *http.Request, u *store.User) *i18n.Printer {
 
 // Require wraps a page that needs a signed-in person. Without a live
 // session it redirects to /signin with the page as the return address.
+// The page's request carries the person's avatar menu (web.WithMenu).
 func (g *Guard) Require(next func(w http.ResponseWriter, r *http.Request, v Viewer)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, live, err := g.Sessions.Current(r.Context(), w, r)
@@ -85,8 +86,47 @@ func (g *Guard) Require(next func(w http.ResponseWriter, r *http.Request, v View
 			g.Renderer.Error(w, r, g.Printer(r, nil), err, "")
 			return
 		}
+		menu, err := g.menu(r.Context(), u)
+		if err != nil {
+			g.Renderer.Error(w, r, g.Printer(r, &u), err, "")
+			return
+		}
+		r = r.WithContext(web.WithMenu(r.Context(), menu))
 		next(w, r, Viewer{User: u, Session: s, P: g.Printer(r, &u)})
 	}
+}
+
+// Peek finds the signed-in person of a request no guard saw (the 404 and
+// 405 pages, web.Renderer.Peek): their avatar menu and language. It
+// returns nils when nobody is signed in, and on any failure (the page then
+// shows without a menu).
+func (g *Guard) Peek(w http.ResponseWriter, r *http.Request) (*web.Menu, *i18n.Printer) {
+	s, live, err := g.Sessions.Current(r.Context(), w, r)
+	if err != nil || !live || s.UserID == "" {
+		return nil, nil
+	}
+	u, err := g.Directory.GetUser(r.Context(), s.UserID)
+	if err != nil || u.Disabled || session.Stale(s, u) {
+		return nil, nil
+	}
+	m, err := g.menu(r.Context(), u)
+	if err != nil {
+		return nil, nil
+	}
+	return &m, g.Printer(r, &u)
+}
+
+// menu is u's avatar menu, which the layout shows on every hub page.
+func (g *Guard) menu(ctx context.Context, u store.User) (web.Menu, error) {
+	m := web.Menu{Name: u.Name, Email: u.Email}
+	ms, err := g.Directory.ListMembershipsByUser(ctx, u.ID)
+	if err != nil {
+		return m, err
+	}
+	for _, x := range ms {
+		m.Console = m.Console || x.Role == store.RoleAdministrator
+	}
+	return m, nil
 }
 
 // Handler serves the home page.

@@ -43,6 +43,7 @@ type Directory interface {
 	UpdateUser(ctx context.Context, id string, fn func(*store.User) error) (store.User, error)
 	GetClient(ctx context.Context, id string) (store.Client, error)
 	ListClients(ctx context.Context) ([]store.Client, error)
+	GetService(ctx context.Context, id string) (store.Service, error)
 	orgs.ClaimStore
 	AppendAudit(ctx context.Context, e store.AuditEvent) (int64, error)
 }
@@ -257,7 +258,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 		}
 		if !a.Entitled() {
 			h.audit(ctx, r, "signin.denied", s.UserID, ar.ClientID, map[string]string{"reason": "organization not entitled"})
-			h.d.Renderer.Error(w, r, p, apperr.New(apperr.Forbidden, "not entitled"), "error.notentitled")
+			h.notEntitled(w, r, p, c, s.UserID)
 			return
 		}
 		var ok bool
@@ -284,6 +285,10 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 		// A hub sign-in: back to the hub page it came from.
 		http.Redirect(w, r, LocalPath(ar.RedirectURI), http.StatusSeeOther)
 		return
+	}
+	if s.AuthTime.Before(ar.CreatedAt) {
+		// Single sign-on: the session signed in before this request.
+		h.audit(ctx, r, KindSignInSSO, s.UserID, ar.ClientID, nil)
 	}
 	if _, err := h.d.Sessions.AddClient(ctx, s.ID, ar.ClientID); err != nil {
 		h.d.Logger.WarnContext(ctx, "record client in session", slog.Any("err", err))

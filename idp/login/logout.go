@@ -26,15 +26,16 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // allowedRedirect accepts our own page or a registered post-logout URI of
-// some client (ignoring the state parameter op appended); anything else
-// would make /logout an open redirector.
-func (h *Handler) allowedRedirect(r *http.Request, target string) (string, error) {
+// some client (ignoring the state parameter op appended), and returns that
+// client ("" for our page); anything else would make /logout an open
+// redirector.
+func (h *Handler) allowedRedirect(r *http.Request, target string) (string, string, error) {
 	if target == "" || target == LoggedOutPath {
-		return LoggedOutPath, nil
+		return LoggedOutPath, "", nil
 	}
 	u, err := url.Parse(target)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	q := u.Query()
 	q.Del("state")
@@ -42,18 +43,18 @@ func (h *Handler) allowedRedirect(r *http.Request, target string) (string, error
 	bare := u.String()
 	cs, err := h.d.Directory.ListClients(r.Context())
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	for _, c := range cs {
 		if slices.Contains(c.PostLogoutRedirectURIs, bare) {
-			return target, nil
+			return target, c.ID, nil
 		}
 	}
-	return "", apperr.New(apperr.Invalid, "post_logout_redirect_uri is not registered")
+	return "", "", apperr.New(apperr.Invalid, "post_logout_redirect_uri is not registered")
 }
 
 func (h *Handler) postLogout(w http.ResponseWriter, r *http.Request) {
-	target, err := h.allowedRedirect(r, r.PostFormValue("post_logout_redirect_uri"))
+	target, clientID, err := h.allowedRedirect(r, r.PostFormValue("post_logout_redirect_uri"))
 	if err != nil {
 		h.d.Renderer.Error(w, r, h.printer(r, nil), err, "error.badrequest")
 		return
@@ -68,7 +69,11 @@ func (h *Handler) postLogout(w http.ResponseWriter, r *http.Request) {
 			h.d.Renderer.Error(w, r, h.printer(r, nil), err, "")
 			return
 		}
-		h.audit(r.Context(), r, "session.ended", s.UserID, "", map[string]string{"reason": "logout"})
+		kind := KindSignOutHub
+		if clientID != "" { // confirmed a service's logout request
+			kind = KindSignOutService
+		}
+		h.audit(r.Context(), r, kind, s.UserID, clientID, nil)
 	}
 	h.d.Sessions.Clear(w)
 	http.Redirect(w, r, target, http.StatusSeeOther)

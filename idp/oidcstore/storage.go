@@ -82,6 +82,10 @@ type Config struct {
 	Audit func(ctx context.Context, e store.AuditEvent)
 	// EndSession ends a browser session and notifies its clients.
 	EndSession func(ctx context.Context, sessionID string) error
+	// SignOut ends a browser session at the request of a service
+	// (RP-initiated logout with an id_token_hint) and records it in the
+	// person's history; nil: EndSession.
+	SignOut func(ctx context.Context, sessionID, clientID string) error
 	// LogoutConfirmURL is the confirmation page for end_session requests
 	// without a valid id_token_hint.
 	LogoutConfirmURL func(redirect string) string

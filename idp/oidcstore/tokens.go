@@ -192,6 +192,8 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		if err := s.eph.CreateRefreshToken(ctx, next); err != nil {
 			return "", "", time.Time{}, s.serverError(ctx, "store refresh token", err)
 		}
+		s.audit(ctx, store.AuditEvent{Time: now, Kind: AuditRefreshStarted, ActorID: next.UserID, UserID: next.UserID,
+			ClientID: next.ClientID, Detail: map[string]string{"family": next.FamilyID, "offline": fmt.Sprint(next.Offline)}})
 	case *RefreshRequest:
 		t := r.t
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = t.FamilyID, t.UserID, t.ClientID, t.SessionID
@@ -227,9 +229,29 @@ func (s *Storage) graceRetry(ctx context.Context, t store.RefreshToken) {
 	}
 }
 
-// AuditRefreshGraceRetry is the audit kind of a refresh token retried
-// within the reuse grace (a system event: not in the person's history).
-const AuditRefreshGraceRetry = "token.refresh.grace_retry"
+// Audit kinds of refresh tokens. A family starts at a code exchange and
+// ends when the service revokes it (RFC 7009) or a rotated token is used
+// again; both are in the person's history. A retry within the reuse grace
+// is a system event (no user).
+const (
+	AuditRefreshGraceRetry = "token.refresh.grace_retry"
+	AuditRefreshStarted    = "token.refresh.started"
+	AuditRefreshRevoked    = "token.refresh.revoked"
+)
+
+// audit records e when an audit hook is set.
+func (s *Storage) audit(ctx context.Context, e store.AuditEvent) {
+	if s.cfg.Audit != nil {
+		s.cfg.Audit(ctx, e)
+	}
+}
+
+// familyRevoked records the end of t's family (reason "revoked" by the
+// service, or "reuse").
+func (s *Storage) familyRevoked(ctx context.Context, t store.RefreshToken, reason string) {
+	s.audit(ctx, store.AuditEvent{Time: s.cfg.Now(), Kind: AuditRefreshRevoked, ActorID: t.UserID, UserID: t.UserID,
+		ClientID: t.ClientID, Detail: map[string]string{"family": t.FamilyID, "reason": reason}})
+}
 
 func (s *Storage) refreshExpiry(now, familyStart time.Time) time.Time {
 	idle := now.Add(s.cfg.RefreshIdle)
@@ -243,6 +265,7 @@ func (s *Storage) refreshError(ctx context.Context, t store.RefreshToken, err er
 	switch {
 	case errors.Is(err, store.ErrAlreadyUsed):
 		s.revokeGrant(ctx, t.FamilyID)
+		s.familyRevoked(ctx, t, "reuse")
 		s.cfg.Logger.WarnContext(ctx, "refresh token reuse: family revoked", slog.String("client_id", t.ClientID), slog.String("family", t.FamilyID))
 		return oidc.ErrInvalidGrant().WithDescription("refresh token reuse detected; sign in again")
 	case errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):
@@ -339,18 +362,26 @@ func (s *Storage) refreshToken(ctx context.Context, value string) (store.Refresh
 	return s.eph.GetRefreshToken(ctx, family, id)
 }
 
+// refreshRef marks the token ID GetRefreshTokenInfo hands op for
+// RevokeToken: the refresh token's value, which names its family (the
+// stored ID, a hash, does not).
+const refreshRef = "refresh:"
+
 // GetRefreshTokenInfo identifies a refresh token for revocation.
 func (s *Storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
 	t, err := s.refreshToken(ctx, token)
 	if err != nil || t.ClientID != clientID {
 		return "", "", op.ErrInvalidRefreshToken
 	}
-	return t.UserID, t.ID, nil
+	return t.UserID, refreshRef + token, nil
 }
 
 // RevokeToken revokes an access token (by ID) or a refresh token's family
 // (RFC 7009). Unknown tokens are not an error.
 func (s *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	if v, ok := strings.CutPrefix(tokenOrID, refreshRef); ok {
+		tokenOrID, userID = v, ""
+	}
 	if userID != "" {
 		a, err := decodeAccessInfo(tokenOrID)
 		if err != nil {
@@ -377,6 +408,9 @@ func (s *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 	}
 	s.revokeGrant(ctx, t.FamilyID)
+	if err == nil { // a family already revoked is not recorded twice
+		s.familyRevoked(ctx, t, "revoked")
+	}
 	return nil
 }
 
@@ -392,7 +426,18 @@ func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 	if req.IDTokenHintClaims == nil || req.IDTokenHintClaims.SessionID == "" {
 		return s.cfg.LogoutConfirmURL(req.RedirectURI), nil
 	}
-	if err := s.cfg.EndSession(ctx, req.IDTokenHintClaims.SessionID); err != nil {
+	end := s.cfg.EndSession
+	if s.cfg.SignOut != nil {
+		client := req.ClientID
+		if client == "" {
+			client = req.IDTokenHintClaims.GetAuthorizedParty()
+		}
+		if aud := req.IDTokenHintClaims.GetAudience(); client == "" && len(aud) > 0 {
+			client = aud[0]
+		}
+		end = func(ctx context.Context, id string) error { return s.cfg.SignOut(ctx, id, client) }
+	}
+	if err := end(ctx, req.IDTokenHintClaims.SessionID); err != nil {
 		return "", s.serverError(ctx, "end session", err)
 	}
 	return req.RedirectURI, nil

@@ -64,7 +64,7 @@ func newEnv(t *testing.T, adjust ...func(*Deps)) *env {
 	dir := t.TempDir()
 	db := storetest.OpenSQLiteAt(t, filepath.Join(dir, "hubid.db"), clk.Now)
 	mem := memory.New(memory.Options{Now: clk.Now})
-	bundle, err := i18n.New(Messages, pwpolicy.Messages, mail.Messages)
+	bundle, err := i18n.New(web.Messages, Messages, pwpolicy.Messages, mail.Messages)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func TestTemplatesHaveNoHardCodedText(t *testing.T) {
 // The package's messages and pages fit beside the other pages' (unique
 // keys and page names), and every key a template names exists.
 func TestMessagesAndPagesFitTheServer(t *testing.T) {
-	b, err := i18n.New(Messages, pwpolicy.Messages, mail.Messages, login.Messages, hub.Messages)
+	b, err := i18n.New(web.Messages, Messages, pwpolicy.Messages, mail.Messages, login.Messages, hub.Messages)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,10 @@ type Renderer struct {
 	Bundle   *i18n.Bundle
 	Helpdesk Helpdesk
 	Logger   *slog.Logger
+	// Peek, when set, finds the signed-in person of a request that no
+	// guard saw (Status: the 404 and 405 pages), for the avatar menu and
+	// the person's language; nils: signed out.
+	Peek func(http.ResponseWriter, *http.Request) (*Menu, *i18n.Printer)
 }
 
 // NewRenderer parses the layout and the error page from this package and
@@ -87,8 +91,14 @@ type Page struct {
 	Title    string // message key
 	Helpdesk string
 	URL      *url.URL // for the language switcher
-	Data     any
+	// Menu is the signed-in person's avatar menu (nil: signed out, or a
+	// page outside the hub's guard).
+	Menu *Menu
+	Data any
 }
+
+// Current reports whether path is the page shown (aria-current).
+func (p Page) Current(path string) bool { return p.URL != nil && p.URL.Path == path }
 
 // LangURL is the current page with lang set, for the switcher.
 func (p Page) LangURL(lang string) string {
@@ -128,7 +138,7 @@ func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, 
 		return
 	}
 	var buf bytes.Buffer
-	err := t.ExecuteTemplate(&buf, "layout", Page{P: p, Title: title, Helpdesk: r.Helpdesk.String(), URL: req.URL, Data: data})
+	err := t.ExecuteTemplate(&buf, "layout", Page{P: p, Title: title, Helpdesk: r.Helpdesk.String(), URL: req.URL, Menu: MenuFrom(req.Context()), Data: data})
 	if err != nil {
 		r.Logger.ErrorContext(req.Context(), "render page", slog.String("page", name), slog.Any("err", err))
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -205,11 +215,17 @@ func Protect(h http.Handler) http.Handler {
 	})
 }
 
-// Static serves /static/ with long caching.
-func Static() http.Handler {
+// Static serves /static/ with long caching; notFound answers a file that
+// does not exist.
+func Static(notFound http.Handler) http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if st, err := fs.Stat(sub, name); err != nil || st.IsDir() {
+			notFound.ServeHTTP(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		fsrv.ServeHTTP(w, r)
 	})

@@ -20,7 +20,7 @@ import (
 
 func newRenderer(t *testing.T) *Renderer {
 	t.Helper()
-	b, err := i18n.New()
+	b, err := i18n.New(Messages)
 	if err != nil {
 		t.Fatal(err)
 	}
