@@ -192,7 +192,7 @@ func (s *Server) buildLogin() error {
 		Directory: s.deps.Durable, Sessions: s.Sessions, EndSession: s.endSession,
 		Counters: s.deps.Ephemeral, Hasher: s.deps.Hasher,
 		Policy:   pwpolicy.Policy{MinLength: c.Password.MinLength},
-		Composer: s.composer, Renderer: renderer, Guard: s.guard,
+		Composer: s.composer, Renderer: renderer, Guard: s.guard, AuthRequests: s.deps.Ephemeral,
 		Issuer: c.Issuer, Proxies: proxies, Now: s.deps.Now, Rand: s.deps.Rand, Logger: s.deps.Logger,
 	})
 	limiter := &throttle.Limiter{Counters: s.deps.Ephemeral, Account: policy, IP: ipPolicy, Now: s.deps.Now}

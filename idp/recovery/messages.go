@@ -25,6 +25,7 @@ var Messages = i18n.Table{
 	"recovery.done.title":      {EN: "Your password has been changed", JA: "パスワードを変更しました"},
 	"recovery.done.body":       {EN: "You have been signed out on every device, and two-step verification has been turned off. Sign in with your new password.", JA: "すべてのデバイスでサインアウトし、2 段階認証を解除しました。新しいパスワードでサインインしてください。"},
 	"recovery.done.signin":     {EN: "Sign in", JA: "サインイン"},
+	"recovery.done.continue":   {EN: "Sign in to continue to %s", JA: "サインインして %s に戻る"},
 	"recovery.link.title":      {EN: "This link cannot be used", JA: "このリンクは使用できません"},
 	"recovery.link.expired":    {EN: "This password reset link has expired or is not valid. A link works for %d minutes, and only the most recent one works.", JA: "このパスワード再設定用リンクは有効期限が切れているか、正しくありません。リンクの有効期間は %d 分間で、最後に送信されたリンクだけが使用できます。"},
 	"recovery.link.used":       {EN: "This password reset link has already been used. If you did not use it yourself, request a new link and contact the helpdesk.", JA: "このパスワード再設定用リンクはすでに使用されています。ご自身で使用していない場合は、新しいリンクを請求し、ヘルプデスクにお問い合わせください。"},
