@@ -240,15 +240,17 @@ func (s *Server) buildLogin() error {
 		Logger: s.deps.Logger,
 	})
 	s.login = login.New(login.Deps{
-		Preregister:  s.legacyUI.Open,
-		Consent:      s.consent.Check,
-		AuthRequests: s.deps.Ephemeral,
-		Directory:    s.deps.Durable,
-		Sessions:     s.Sessions,
-		Limiter:      limiter,
-		Hasher:       s.deps.Hasher,
-		Renderer:     renderer,
-		Proxies:      proxies,
+		Preregister:   s.legacyUI.Open,
+		LegacyLoginID: s.legacyHint,
+		Helpdesk:      helpdesk.String(),
+		Consent:       s.consent.Check,
+		AuthRequests:  s.deps.Ephemeral,
+		Directory:     s.deps.Durable,
+		Sessions:      s.Sessions,
+		Limiter:       limiter,
+		Hasher:        s.deps.Hasher,
+		Renderer:      renderer,
+		Proxies:       proxies,
 		CallbackURL: func(id string) string {
 			return c.Issuer + "/authorize/callback?id=" + url.QueryEscape(id)
 		},

@@ -85,6 +85,12 @@ type Deps struct {
 	// Preregister, when set and true, links the email page to the legacy
 	// login ID pre-registration (its window is open).
 	Preregister func() bool
+	// LegacyLoginID, when set, tells what someone who typed something other
+	// than an address into the email box is to be told (legacy.go).
+	LegacyLoginID func(ctx context.Context, typed string) LegacyHint
+	// Helpdesk is the contact named to people whose login ID no longer
+	// signs in ("" names their organization's administrator).
+	Helpdesk string
 	// AuthRequestTTL bounds a hub sign-in (/signin) like an OIDC one.
 	AuthRequestTTL time.Duration
 	Rand           io.Reader
@@ -208,6 +214,9 @@ func (h *Handler) usableSession(w http.ResponseWriter, r *http.Request) (store.S
 type emailData struct {
 	AuthRequestID, ClientName, Email, Error string
 	Preregister                             bool
+	// Legacy is set when what was typed is a legacy login ID.
+	Legacy   LegacyHint
+	Helpdesk string
 }
 
 func (h *Handler) clientName(ctx context.Context, id string) string {
@@ -222,13 +231,17 @@ func (h *Handler) clientName(ctx context.Context, id string) string {
 }
 
 func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, email, errKey string) {
+	h.renderEmailHint(w, r, ar, email, errKey, NoLegacyHint)
+}
+
+func (h *Handler) renderEmailHint(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, email, errKey string, hint LegacyHint) {
 	status := http.StatusOK
 	if errKey != "" {
 		status = http.StatusBadRequest
 	}
 	h.d.Renderer.Render(w, r, status, "signin_email", h.printer(r, &ar), "signin.title",
 		emailData{AuthRequestID: ar.ID, ClientName: h.clientName(r.Context(), ar.ClientID), Email: email, Error: errKey,
-			Preregister: h.d.Preregister != nil && h.d.Preregister()})
+			Preregister: h.d.Preregister != nil && h.d.Preregister(), Legacy: hint, Helpdesk: h.d.Helpdesk})
 }
 
 // Finish completes ar with session s (entitlement, consent, callback);
