@@ -10,7 +10,7 @@ var Messages = i18n.Table{
 	"signin.next":                 {EN: "Next", JA: "次へ"},
 	"signin.password":             {EN: "Password", JA: "パスワード"},
 	"signin.remember":             {EN: "Automatically sign in next time", JA: "次回から自動的にサインイン"},
-	"signin.remember.help":        {EN: "You stay signed in on this device until 14 days pass without using it.", JA: "このデバイスでは、14日間利用がない場合までサインインしたままになります。"},
+	"signin.remember.help":        {EN: "You stay signed in on this device until 14 days pass without using it.", JA: "この端末では、14日間利用がない場合までサインインしたままになります。"},
 	"signin.submit":               {EN: "Sign in", JA: "サインイン"},
 	"signin.forgot":               {EN: "Forgot password?", JA: "パスワードをお忘れですか？"},
 	"signin.notyou":               {EN: "Use another email address", JA: "別のメールアドレスを使用"},
@@ -32,7 +32,7 @@ var Messages = i18n.Table{
 	"signin.org.hint.notentitled": {EN: "The service asked to sign you in for the organization “%s”, but that organization does not use this service.", JA: "サービスは組織「%s」としてのサインインを求めましたが、この組織はこのサービスを利用していません。"},
 	"signin.org.refused.next":     {EN: "Nothing was changed. Go back to %s and choose another organization, or ask your organization's administrator.", JA: "何も変更されていません。%s に戻って別の組織を選ぶか、組織の管理者にお問い合わせください。"},
 	"logout.title":                {EN: "Sign out", JA: "サインアウト"},
-	"logout.confirm":              {EN: "Do you want to sign out of the Customer Hub on this device?", JA: "このデバイスでカスタマーハブからサインアウトしますか？"},
+	"logout.confirm":              {EN: "Do you want to sign out of the Customer Hub on this device?", JA: "この端末でカスタマーハブからサインアウトしますか？"},
 	"logout.submit":               {EN: "Sign out", JA: "サインアウト"},
 	"logout.cancel":               {EN: "Stay signed in", JA: "サインインしたままにする"},
 	"logout.done":                 {EN: "You have been signed out.", JA: "サインアウトしました。"}}
