@@ -49,7 +49,9 @@ func TestBrowserAccessibility(t *testing.T) {
 			checkHere(t, ctx, "sign-in email page with an error",
 				chromedp.SendKeys(chromedp.CSS("#email"), "not-an-address"),
 				chromedp.Click(chromedp.CSS("button[type=submit]")),
-				chromedp.WaitVisible(chromedp.CSS("[role=alert]")))
+				// the message is tied to its field
+				chromedp.WaitVisible(chromedp.CSS("#email[aria-invalid=true][aria-describedby~=email-error]")),
+				chromedp.WaitVisible(chromedp.CSS("#email-error[role=alert]")))
 			checkHere(t, ctx, "sign-in password page",
 				chromedp.SetValue(chromedp.CSS("#email"), "admin@demo.example"),
 				chromedp.Click(chromedp.CSS("button[type=submit]")),
@@ -57,7 +59,8 @@ func TestBrowserAccessibility(t *testing.T) {
 			checkHere(t, ctx, "sign-in password page with an error",
 				chromedp.SendKeys(chromedp.CSS("#password"), "wrong password"),
 				chromedp.Click(chromedp.CSS("button[type=submit]")),
-				chromedp.WaitVisible(chromedp.CSS("[role=alert]")))
+				chromedp.WaitVisible(chromedp.CSS("#password[aria-invalid=true][aria-describedby~=password-error]")),
+				chromedp.WaitVisible(chromedp.CSS("#password-error[role=alert]")))
 			checkHere(t, ctx, "forgot password",
 				chromedp.Click(chromedp.CSS("a[href^='/forgot']")),
 				chromedp.WaitVisible(chromedp.CSS("form[action='/forgot']")))
