@@ -2,6 +2,7 @@ package idp_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -97,6 +98,21 @@ func TestBrowserAccessibility(t *testing.T) {
 					t.Errorf("console %s: ended at %s", p, loc)
 				}
 			}
+			// A person in two organizations, at a service that asks which one.
+			other := browsertest.New(t)
+			checkHere(t, other, "organization choice",
+				chromedp.Navigate(u+"/signin?lang="+lang),
+				chromedp.WaitVisible(chromedp.CSS("#email")),
+				chromedp.Navigate(u+"/authorize?"+url.Values{"client_id": {"nk-pass-demo"}, "redirect_uri": {"http://localhost:9002/callback"},
+					"response_type": {"code"}, "scope": {"openid"}, "state": {"a11y"},
+					"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()),
+				chromedp.WaitVisible(chromedp.CSS("#email")),
+				chromedp.SendKeys(chromedp.CSS("#email"), "multi@demo.example"),
+				chromedp.Click(chromedp.CSS("button[type=submit]")),
+				chromedp.WaitVisible(chromedp.CSS("#password")),
+				chromedp.SendKeys(chromedp.CSS("#password"), "hubid-demo-password"),
+				chromedp.Click(chromedp.CSS("button[type=submit]")),
+				chromedp.WaitVisible(chromedp.CSS("form[action='/login/org']")))
 			checkHere(t, ctx, "consent page",
 				chromedp.Navigate(rp.authURL("state-a11y")),
 				chromedp.WaitVisible(chromedp.CSS("form[action='/consent']")))
