@@ -64,6 +64,10 @@ func TestOneLanguagePerPerson(t *testing.T) {
 	if got := pageLang(t, resp); got != "ja" {
 		t.Fatalf("password page: %s, want the account's ja", got)
 	}
+	// The forgot-password detour keeps the language.
+	if got := pageLang(t, b.get(b.url("/forgot?authRequestID="+id))); got != "ja" {
+		t.Fatalf("forgot page from the sign-in: %s, want ja", got)
+	}
 	resp = b.post(b.url("/login/password"), url.Values{"authRequestID": {id}, "password": {"wrong password"}})
 	if got := pageLang(t, resp); got != "ja" {
 		t.Fatalf("password page after a wrong password: %s, want ja", got)

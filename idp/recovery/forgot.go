@@ -50,7 +50,7 @@ func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		d.AuthRequestID = ps.ID
 	}
-	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_forgot", h.d.Guard.Printer(r, nil), "recovery.forgot.title", d)
+	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_forgot", h.printer(r, ps, ok), "recovery.forgot.title", d)
 }
 
 // postForgot answers every plausible address with the same 303 before
@@ -59,8 +59,8 @@ func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
 // ID goes into ReturnCookie.
 func (h *Handler) postForgot(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	p := h.d.Guard.Printer(r, nil)
 	ps, ok := h.signIn(r.Context(), r.PostFormValue("authRequestID"))
+	p := h.printer(r, ps, ok)
 	if !plausibleEmail(email) {
 		d := forgotData{Email: safetext.Cut(email, maxEmailBytes), Error: "recovery.forgot.required", Back: back(ps, ok)}
 		if ok {
@@ -80,7 +80,7 @@ func (h *Handler) postForgot(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) forgotSent(w http.ResponseWriter, r *http.Request) {
 	ps, ok := h.signIn(r.Context(), r.URL.Query().Get("authRequestID"))
-	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_sent", h.d.Guard.Printer(r, nil), "recovery.sent.title",
+	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_sent", h.printer(r, ps, ok), "recovery.sent.title",
 		struct {
 			Minutes int
 			Back    string

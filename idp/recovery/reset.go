@@ -209,5 +209,5 @@ func (h *Handler) resetDone(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		d.Next, d.Service, d.Resumed = ps.Link(), ps.Service, true
 	}
-	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_done", h.d.Guard.Printer(r, nil), "recovery.done.title", d)
+	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_done", h.printer(r, ps, ok), "recovery.done.title", d)
 }

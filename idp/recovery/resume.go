@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/customerhub/hubid/idp/i18n"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -76,4 +77,17 @@ func (h *Handler) returnTo(w http.ResponseWriter, r *http.Request) (pendingSignI
 	http.SetCookie(w, &http.Cookie{Name: ReturnCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: strings.HasPrefix(h.d.Issuer, "https://"), SameSite: http.SameSiteLaxMode})
 	return h.signIn(r.Context(), c.Value)
+}
+
+// printer is the language of a forgot-password page: that of the person
+// signing in when the page belongs to a sign-in (like the sign-in pages
+// after the email step, so the detour does not change language), else the
+// browser's.
+func (h *Handler) printer(r *http.Request, p pendingSignIn, ok bool) *i18n.Printer {
+	if ok && p.Email != "" {
+		if u, err := h.d.Directory.GetUserByEmail(r.Context(), p.Email); err == nil {
+			return h.d.Guard.Printer(r, &u)
+		}
+	}
+	return h.d.Guard.Printer(r, nil)
 }
