@@ -13,8 +13,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -107,8 +109,10 @@ type Server struct {
 	legacy   *legacy.Service
 	legacyUI *legacyui.Handler
 	console  *console.Handler
+	proxies  []netip.Prefix // trusted proxies, for the client address
 	public   http.Handler
 	internal http.Handler
+	draining atomic.Bool // set by Drain: /readyz answers 503
 }
 
 // New wires everything and makes sure signing keys exist.
@@ -159,6 +163,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	if err := km.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if err := ensureClientAlgorithms(ctx, km, d.Durable); err != nil {
+		return nil, err
 	}
 	secure := strings.HasPrefix(c.Issuer, "https://")
 	sessions := session.New(session.Config{
@@ -267,6 +274,12 @@ func usersFrom(c *usercache.Cache) func(context.Context, string) (store.User, er
 	}
 	return c.Get
 }
+
+// Drain marks the server as stopping: from now on /readyz answers 503
+// "draining" while every other route keeps serving, so that the load
+// balancer stops sending new requests before the listeners close
+// (listen.shutdown_delay).
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // Shutdown waits for background request work (password-reset mail jobs)
 // to finish; call it after the HTTP servers have shut down.

@@ -19,6 +19,7 @@ import (
 type backends struct {
 	baseDSN, schema string
 	redisAddr       string
+	redisDB         int
 	redisPrefix     string
 	pgVersion       string
 	redisVersion    string
@@ -32,8 +33,8 @@ func randomName(prefix string) string {
 
 // openBackends creates the schema and picks the key prefix; it also reads
 // the servers' versions for the report.
-func openBackends(ctx context.Context, dsn, redisAddr string) (*backends, error) {
-	b := &backends{baseDSN: dsn, schema: randomName("hubid_bench_"), redisAddr: redisAddr}
+func openBackends(ctx context.Context, dsn, redisAddr string, redisDB int) (*backends, error) {
+	b := &backends{baseDSN: dsn, schema: randomName("hubid_bench_"), redisAddr: redisAddr, redisDB: redisDB}
 	b.redisPrefix = randomName("hubidbench:") + ":"
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -46,7 +47,7 @@ func openBackends(ctx context.Context, dsn, redisAddr string) (*backends, error)
 	if _, err := conn.Exec(cctx, "CREATE SCHEMA "+b.schema); err != nil {
 		return nil, fmt.Errorf("postgres: create schema: %w", err)
 	}
-	rc := redis.NewClient(&redis.Options{Addr: redisAddr, DialTimeout: 2 * time.Second})
+	rc := redis.NewClient(&redis.Options{Addr: redisAddr, DB: redisDB, DialTimeout: 2 * time.Second})
 	defer rc.Close()
 	info, err := rc.Info(cctx, "server").Result()
 	if err != nil {
@@ -91,7 +92,7 @@ func (b *backends) dropSchema() error {
 func (b *backends) deleteKeys() (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rc := redis.NewClient(&redis.Options{Addr: b.redisAddr})
+	rc := redis.NewClient(&redis.Options{Addr: b.redisAddr, DB: b.redisDB})
 	defer rc.Close()
 	n := 0
 	iter := rc.Scan(ctx, 0, b.redisPrefix+"*", 1000).Iterator()

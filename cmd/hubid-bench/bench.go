@@ -20,7 +20,7 @@ import (
 // bench runs everything and returns the report; on failure the report
 // holds what was measured before it.
 func bench(ctx context.Context, o options, log io.Writer) (rep *report, err error) {
-	r := &report{date: time.Now(), duration: o.duration, idle: o.idleSettle, conns: o.conns, users: o.users,
+	r := &report{date: time.Now(), duration: o.duration, idle: o.idleSettle, conns: o.conns, users: o.users, cpus: o.cpus,
 		machine: describeMachine(), loadBefore: loadAverage()}
 	defer func() { r.loadAfter = loadAverage() }()
 	rep = r
@@ -47,7 +47,7 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		}
 	}
 
-	be, err := openBackends(ctx, o.postgres, o.redis)
+	be, err := openBackends(ctx, o.postgres, o.redis, o.redisDB)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +76,11 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		algs = append(algs, "ES256")
 	}
 	for i, alg := range algs {
-		cfg, err := writeConfig(tmp, alg, be)
+		cfg, err := writeConfig(tmp, alg, be, o.port)
 		if err != nil {
 			return rep, err
 		}
+		cfg.cpus = o.cpus
 		if i == 0 {
 			out, err := runHubid(ctx, bin, env, "seed", "apply", "--config", cfg.configPath, seedPath)
 			if err != nil {
@@ -97,15 +98,18 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	return rep, nil
 }
 
-func writeConfig(dir, alg string, be *backends) (serverConfig, error) {
+func writeConfig(dir, alg string, be *backends, basePort int) (serverConfig, error) {
 	port, err1 := freePort()
 	mport, err2 := freePort()
 	if err := errors.Join(err1, err2); err != nil {
 		return serverConfig{}, err
 	}
+	if basePort > 0 { // a port range of one's own on a shared machine
+		port, mport = basePort, basePort+1
+	}
 	cfg := serverConfig{
 		alg: alg, port: port, metricsPort: mport,
-		dsn: be.dsn(), redis: be.redisAddr, prefix: be.redisPrefix, postgresMaxConns: 20,
+		dsn: be.dsn(), redis: be.redisAddr, redisDB: be.redisDB, prefix: be.redisPrefix, postgresMaxConns: 20,
 		configPath: filepath.Join(dir, "hubid-"+alg+".yaml"),
 	}
 	return cfg, os.WriteFile(cfg.configPath, []byte(cfg.yaml()), 0o600)
@@ -143,18 +147,26 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 	fmt.Fprintf(log, "hubid-bench: idle RSS %s\n", mb(ps.idleRSS))
 
 	maxConns := slices.Max(o.conns)
-	sessions, err := prepareSessions(ctx, c, maxConns, o.users)
+	bySession, err := prepareAll(ctx, c, o.scenarios, cfg.alg, maxConns, o.users)
 	if err != nil {
 		return err
 	}
+	sessions := bySession[""]
 	if ps.tokenAlgs, err = tokenAlgs(ctx, c, sessions[0]); err != nil {
 		return err
+	}
+	if es := bySession[es256ClientID]; len(es) > 0 {
+		alg, err := jwtAlg(es[0].AccessToken)
+		if err != nil || alg != "ES256" {
+			return fmt.Errorf("%s: access token alg %q (%v), want ES256", es256ClientID, alg, err)
+		}
+		ps.tokenAlgs += "; " + es256ClientID + " access token ES256"
 	}
 	fmt.Fprintf(log, "hubid-bench: %d sessions ready; tokens signed with %s\n", len(sessions), ps.tokenAlgs)
 
 	hz, _ := clockTicks()
 	meter := procCPU{pid: h.pid, hz: hz}
-	for _, s := range scenarios(c, sessions, o.users) {
+	for _, s := range scenarios(c, bySession, o.users) {
 		if o.scenarios != nil && !o.scenarios[s.name] {
 			continue
 		}
@@ -203,6 +215,27 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 		return err
 	}
 	return nil
+}
+
+// prepareAll signs in n sessions through the main bench client, and
+// through each other bench client a selected scenario of this pass
+// (only) needs.
+func prepareAll(ctx context.Context, c *client, only map[string]bool, alg string, n, users int) (map[string][]session, error) {
+	out := map[string][]session{}
+	var err error
+	if out[""], err = prepareSessions(ctx, c, n, users); err != nil {
+		return nil, err
+	}
+	one := []session{{}}
+	for _, s := range scenarios(c, map[string][]session{"": one, noIDClientID: one, es256ClientID: one}, users) {
+		if s.client == "" || out[s.client] != nil || (only != nil && !only[s.name]) || (alg != "RS256" && !s.es256) {
+			continue
+		}
+		if out[s.client], err = prepareSessions(ctx, c.as(s.client), n, users); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.client, err)
+		}
+	}
+	return out, nil
 }
 
 // tokenAlgs reports the algorithms hubid signs with, as seen in tokens.

@@ -169,15 +169,16 @@ func TestScenariosAgainstHubid(t *testing.T) {
 
 	ctx := context.Background()
 	c := newClient(env.URL, newTransport())
-	sessions, err := prepareSessions(ctx, c, 2, 3)
+	bySession, err := prepareAll(ctx, c, nil, "RS256", 2, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sessions := bySession[""]
 	algs, err := tokenAlgs(ctx, c, sessions[0])
 	if err != nil || !strings.Contains(algs, "ID token RS256") {
 		t.Fatalf("token algorithms %q, %v", algs, err)
 	}
-	for _, s := range scenarios(c, sessions, 3) {
+	for _, s := range scenarios(c, bySession, 3) {
 		res, err := runLoad(ctx, s, 2, 150*time.Millisecond, &fakeCPU{})
 		if err != nil {
 			t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 // reused across workers and iterations like a keep-alive client would.
 type client struct {
 	issuer    string
+	id        string // the bench client this one acts as (clientID unless as was used)
 	transport *http.Transport
 	http      *http.Client // no redirects followed, no cookies
 }
@@ -35,7 +36,7 @@ func newTransport() *http.Transport {
 }
 
 func newClient(issuer string, t *http.Transport) *client {
-	return &client{issuer: issuer, transport: t, http: &http.Client{
+	return &client{issuer: issuer, id: clientID, transport: t, http: &http.Client{
 		Transport:     t,
 		Timeout:       60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -115,7 +116,7 @@ func (c *client) postForm(ctx context.Context, path string, form url.Values) ([]
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
+	req.SetBasicAuth(url.QueryEscape(c.id), url.QueryEscape(clientSecret))
 	_, body, err := do(c.http, req, http.StatusOK)
 	return body, err
 }
@@ -149,6 +150,23 @@ func (c *client) ClientCredentials(ctx context.Context) (tokens, error) {
 // Refresh redeems a refresh token; the answer holds its successor.
 func (c *client) Refresh(ctx context.Context, refreshToken string) (tokens, error) {
 	return c.token(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}, true, true)
+}
+
+// RefreshNoID redeems a refresh token of a client registered with
+// refresh_id_token false: an answer with an ID token is an error.
+func (c *client) RefreshNoID(ctx context.Context, refreshToken string) (tokens, error) {
+	t, err := c.token(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}, true, false)
+	if err == nil && t.IDToken != "" {
+		return t, errors.New("refresh_token: an ID token for a client with refresh_id_token false")
+	}
+	return t, err
+}
+
+// as returns a client acting as the bench client id (same transport).
+func (c *client) as(id string) *client {
+	cp := *c
+	cp.id = id
+	return &cp
 }
 
 // Userinfo calls /userinfo with a bearer access token.
@@ -260,7 +278,7 @@ func (c *client) SignIn(ctx context.Context, email string) (tokens, error) {
 	state, nonce, verifier := randomString(), randomString(), randomString()
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{
-		"client_id": {clientID}, "response_type": {"code"}, "scope": {"openid offline_access profile email"},
+		"client_id": {c.id}, "response_type": {"code"}, "scope": {"openid offline_access profile email"},
 		"redirect_uri": {redirectURI}, "state": {state}, "nonce": {nonce},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
 	}

@@ -24,10 +24,14 @@ import (
 // Bench identities. The client secret is only ever used against the
 // throw-away schema of one run.
 const (
-	clientID     = "hubid-bench"
-	clientSecret = "hubid-bench-secret-not-for-production-0001"
-	redirectURI  = "http://127.0.0.1:9/callback" // never contacted: the generator stops at the redirect
-	userPassword = "hubid-bench-password"
+	clientID = "hubid-bench"
+	// noIDClientID is registered with refresh_id_token false, and
+	// es256ClientID also with access_token_signing_algorithm ES256.
+	noIDClientID  = "hubid-bench-noid"
+	es256ClientID = "hubid-bench-es256at"
+	clientSecret  = "hubid-bench-secret-not-for-production-0001"
+	redirectURI   = "http://127.0.0.1:9/callback" // never contacted: the generator stops at the redirect
+	userPassword  = "hubid-bench-password"
 )
 
 func userEmail(i int) string { return fmt.Sprintf("bench-%04d@bench.example", i) }
@@ -59,8 +63,10 @@ type serverConfig struct {
 	alg                string // RS256 or ES256: the signing algorithm of ID and access tokens
 	port, metricsPort  int
 	dsn, redis, prefix string
+	redisDB            int
 	postgresMaxConns   int
 	configPath         string
+	cpus               string // taskset -c list; "" = not pinned
 }
 
 func (c serverConfig) issuer() string { return fmt.Sprintf("http://127.0.0.1:%d", c.port) }
@@ -81,6 +87,7 @@ postgres:
   migrate_on_start: true
 redis:
   addrs: [%q]
+  db: %d
   key_prefix: %q
 tokens:
   id_token_signing_algorithm: %s
@@ -90,7 +97,7 @@ kek:
   current: {env: HUBID_KEK}
 log:
   level: warn
-`, c.issuer(), c.port, c.metricsPort, c.dsn, c.postgresMaxConns, c.redis, c.prefix, c.alg, algs)
+`, c.issuer(), c.port, c.metricsPort, c.dsn, c.postgresMaxConns, c.redis, c.redisDB, c.prefix, c.alg, algs)
 }
 
 // seedYAML is the seed file: one organization entitled to one service, a
@@ -114,8 +121,25 @@ clients:
     first_party: true
     redirect_uris: [%s]
     grant_types: [authorization_code, refresh_token, client_credentials]
+  - id: %s
+    name: hubid-bench without ID token on refresh
+    service: bench
+    secret: %s
+    first_party: true
+    redirect_uris: [%s]
+    grant_types: [authorization_code, refresh_token]
+    refresh_id_token: false
+  - id: %s
+    name: hubid-bench without ID token on refresh, ES256 access tokens
+    service: bench
+    secret: %s
+    first_party: true
+    redirect_uris: [%s]
+    grant_types: [authorization_code, refresh_token]
+    refresh_id_token: false
+    access_token_signing_algorithm: ES256
 users:
-`, clientID, clientSecret, redirectURI)
+`, clientID, clientSecret, redirectURI, noIDClientID, clientSecret, redirectURI, es256ClientID, clientSecret, redirectURI)
 	for i := range n {
 		fmt.Fprintf(&b, "  - {email: %s, name: Bench User %d, email_verified: true, password_hash: %q, memberships: [{org: BENCH, role: normal}]}\n",
 			userEmail(i), i, passwordHash)
@@ -166,6 +190,9 @@ func startHubid(ctx context.Context, bin string, env []string, cfg serverConfig,
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve", "--config", cfg.configPath)
+	if cfg.cpus != "" { // taskset execs hubid: the PID stays the one measured
+		cmd = exec.Command("taskset", "-c", cfg.cpus, bin, "serve", "--config", cfg.configPath)
+	}
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = f, f
 	// Should the generator die, the kernel stops hubid too.

@@ -20,6 +20,9 @@ type scenario struct {
 	long bool
 	// es256: also run in the ES256 pass (the scenarios that sign).
 	es256 bool
+	// client is the bench client whose signed-in sessions the scenario
+	// starts from ("" = clientID).
+	client string
 	// worker returns the loop body of worker i (0-based). State that
 	// must not be shared, such as a refresh token chain, lives in the
 	// closure.
@@ -196,16 +199,31 @@ func prepareSessions(ctx context.Context, c *client, n, users int) ([]session, e
 	return out, nil
 }
 
-// scenarios returns the scenarios against c. Refresh chains and access
-// tokens come from sessions; sign-ins cycle through users.
-func scenarios(c *client, sessions []session, users int) []scenario {
-	// One refresh chain per worker: each token is rotated on use, so a
-	// chain must not be shared. Chains carry over from the 1-connection
-	// to the 32-connection run.
+// refreshWorker rotates one refresh chain per worker with refresh: each
+// token is rotated on use, so a chain must not be shared. Chains carry
+// over from the 1-connection to the 32-connection run.
+func refreshWorker(sessions []session, refresh func(context.Context, string) (tokens, error)) func(i int) func(ctx context.Context) error {
 	chains := make([]string, len(sessions))
 	for i, s := range sessions {
 		chains[i] = s.RefreshToken
 	}
+	return func(i int) func(ctx context.Context) error {
+		i %= len(chains)
+		return func(ctx context.Context) error {
+			t, err := refresh(ctx, chains[i])
+			if err == nil {
+				chains[i] = t.RefreshToken
+			}
+			return err
+		}
+	}
+}
+
+// scenarios returns the scenarios against c. Refresh chains and access
+// tokens come from sessions (by bench client: "" is clientID); sign-ins
+// cycle through users.
+func scenarios(c *client, bySession map[string][]session, users int) []scenario {
+	sessions := bySession[""]
 	var mu sync.Mutex
 	nextUser := 0
 	return []scenario{
@@ -218,16 +236,11 @@ func scenarios(c *client, sessions []session, users int) []scenario {
 				return func(ctx context.Context) error { _, err := c.ClientCredentials(ctx); return err }
 			}},
 		{name: "refresh", title: "Refresh with rotation (access + ID token)", unit: "req", es256: true,
-			worker: func(i int) func(ctx context.Context) error {
-				i %= len(chains)
-				return func(ctx context.Context) error {
-					t, err := c.Refresh(ctx, chains[i])
-					if err == nil {
-						chains[i] = t.RefreshToken
-					}
-					return err
-				}
-			}},
+			worker: refreshWorker(sessions, c.Refresh)},
+		{name: "refresh-noid", title: "Refresh with rotation, `refresh_id_token: false` (access token only, RS256)", unit: "req",
+			client: noIDClientID, worker: refreshWorker(bySession[noIDClientID], c.as(noIDClientID).RefreshNoID)},
+		{name: "refresh-es256at", title: "Refresh with rotation, `refresh_id_token: false`, ES256 access token", unit: "req",
+			client: es256ClientID, worker: refreshWorker(bySession[es256ClientID], c.as(es256ClientID).RefreshNoID)},
 		{name: "signin", title: "Full sign-in, argon2id default (8 HTTP requests)", unit: "sign-in", es256: true, long: true,
 			worker: func(int) func(ctx context.Context) error {
 				return func(ctx context.Context) error {
@@ -255,7 +268,8 @@ func scenarios(c *client, sessions []session, users int) []scenario {
 // scenarioNames lists the scenario names in run order.
 func scenarioNames() []string {
 	var out []string
-	for _, s := range scenarios(nil, []session{{}}, 1) {
+	one := []session{{}}
+	for _, s := range scenarios(&client{}, map[string][]session{"": one, noIDClientID: one, es256ClientID: one}, 1) {
 		out = append(out, s.name)
 	}
 	return out

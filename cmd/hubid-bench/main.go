@@ -35,11 +35,14 @@ type options struct {
 	hubidBin   string
 	postgres   string
 	redis      string
+	redisDB    int
+	port       int // hubid's HTTP port (metrics: port+1); 0 = free ports
 	users      int
 	perfDir    string
 	pprofDir   string
 	keepLogs   bool
 	idleSettle time.Duration
+	cpus       string // taskset CPU list hubid is pinned to; "" = not pinned
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -54,9 +57,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.hubidBin, "hubid", "", "use this hubid binary instead of building ./cmd/hubid")
 	fs.StringVar(&o.postgres, "postgres", envOr("HUBID_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL DSN (a fresh schema is created in it and dropped at the end)")
 	fs.StringVar(&o.redis, "redis", envOr("HUBID_TEST_REDIS", "127.0.0.1:6379"), "Redis address (a fresh key prefix is used and deleted at the end)")
+	fs.IntVar(&o.redisDB, "redis-db", 0, "Redis database number hubid and the cleanup use")
+	fs.IntVar(&o.port, "port", 0, "hubid's HTTP port, the metrics listener on the next one (default: free ports)")
 	fs.IntVar(&o.users, "users", 100, "number of seeded users the sign-in scenario cycles through")
 	fs.StringVar(&o.perfDir, "perf", "", "record `perf record -g` of hubid during every run with the most connections into this directory")
 	fs.StringVar(&o.pprofDir, "pprof", "", "save a Go CPU profile of hubid (from /debug/pprof on its internal listener) during every run with the most connections into this directory")
+	fs.StringVar(&o.cpus, "cpus", "", "pin hubid to these CPUs with `taskset -c` (e.g. 1); the generator, PostgreSQL and Redis stay unpinned")
 	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
 	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
 	if err := fs.Parse(args); err != nil {
