@@ -13,6 +13,7 @@ import (
 
 	"github.com/customerhub/hubid/idp/i18n"
 	"github.com/customerhub/hubid/idp/legacyui"
+	"github.com/customerhub/hubid/idp/login"
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/throttle"
@@ -46,6 +47,27 @@ func (s *Server) buildLegacy(limiter *throttle.Limiter, proxies []netip.Prefix) 
 		Proxies: proxies, Logger: s.deps.Logger,
 	})
 	return nil
+}
+
+// legacyHint tells the email page what to say to someone who typed
+// something other than an address: in the pre-registration window, for a
+// known legacy login ID, where to register it; before the cutover, that
+// login IDs do not sign in here; after it, for anything typed without an
+// "@" (the imported IDs may be gone by then), that they no longer sign in.
+func (s *Server) legacyHint(ctx context.Context, typed string) login.LegacyHint {
+	switch s.legacy.Phase() {
+	case legacy.PhaseOpen:
+		if s.legacyUI.IsLegacyLoginID(ctx, typed) {
+			return login.LegacyPreregister
+		}
+	case legacy.PhaseBefore, legacy.PhaseClosed:
+		if s.legacyUI.IsLegacyLoginID(ctx, typed) {
+			return login.LegacyNotHere
+		}
+	case legacy.PhaseCutover:
+		return login.LegacyRetired
+	}
+	return login.NoLegacyHint
 }
 
 // Legacy is the migration service (for the admin API).

@@ -205,7 +205,7 @@ func (s *Server) buildLogin() error {
 		Directory: s.deps.Durable, Sessions: s.Sessions, EndSession: s.endSession,
 		Counters: s.deps.Ephemeral, Hasher: s.deps.Hasher,
 		Policy:   pwpolicy.Policy{MinLength: c.Password.MinLength},
-		Composer: s.composer, Renderer: renderer, Guard: s.guard,
+		Composer: s.composer, Renderer: renderer, Guard: s.guard, AuthRequests: s.deps.Ephemeral,
 		Issuer: c.Issuer, Proxies: proxies, Now: s.deps.Now, Rand: s.deps.Rand, Logger: s.deps.Logger,
 	})
 	limiter := &throttle.Limiter{Counters: s.deps.Ephemeral, Account: policy, IP: ipPolicy, Now: s.deps.Now}
@@ -253,15 +253,17 @@ func (s *Server) buildLogin() error {
 		Logger: s.deps.Logger,
 	})
 	s.login = login.New(login.Deps{
-		Preregister:  s.legacyUI.Open,
-		Consent:      s.consent.Check,
-		AuthRequests: s.deps.Ephemeral,
-		Directory:    s.deps.Durable,
-		Sessions:     s.Sessions,
-		Limiter:      limiter,
-		Hasher:       s.deps.Hasher,
-		Renderer:     renderer,
-		Proxies:      proxies,
+		Preregister:   s.legacyUI.Open,
+		LegacyLoginID: s.legacyHint,
+		Helpdesk:      helpdesk.String(),
+		Consent:       s.consent.Check,
+		AuthRequests:  s.deps.Ephemeral,
+		Directory:     s.deps.Durable,
+		Sessions:      s.Sessions,
+		Limiter:       limiter,
+		Hasher:        s.deps.Hasher,
+		Renderer:      renderer,
+		Proxies:       proxies,
 		CallbackURL: func(id string) string {
 			return c.Issuer + "/authorize/callback?id=" + url.QueryEscape(id)
 		},

@@ -6,7 +6,7 @@ import "github.com/customerhub/hubid/idp/i18n"
 // and of the setup form the sign-in shares ("mfa.*").
 var MFAMessages = i18n.Table{
 	"mfa.title":                 {EN: "Multifactor Authentication", JA: "多要素認証"},
-	"mfa.intro":                 {EN: "Two-step verification asks for a 6-digit code from an authentication app (Google Authenticator, Microsoft Authenticator, Twilio Authy…) after your password.", JA: "2段階認証では、パスワードの後に認証アプリ（Google Authenticator、Microsoft Authenticator、Twilio Authy など）の6桁のコードを入力します。"},
+	"mfa.intro":                 {EN: "Two-step verification asks for a 6-digit code from an authentication app (Google Authenticator, Microsoft Authenticator, Twilio Authy…) after your password.", JA: "2 段階認証では、パスワードの後に認証アプリ（Google Authenticator、Microsoft Authenticator、Twilio Authy など）の6桁のコードを入力します。"},
 	"mfa.state.on":              {EN: "On since", JA: "有効（設定日時）"},
 	"mfa.state.off":             {EN: "Off: sign-in asks only for your password.", JA: "無効：サインインはパスワードのみです。"},
 	"mfa.codes.left":            {EN: "%d recovery codes left", JA: "リカバリーコード残り %d 個"},
@@ -15,7 +15,7 @@ var MFAMessages = i18n.Table{
 	"mfa.setup.again":           {EN: "Set up again (replaces the current authenticator)", JA: "再設定（現在の認証アプリを置き換え）"},
 	"mfa.manage":                {EN: "Manage", JA: "管理"},
 	"mfa.reauth":                {EN: "For your security, enter your password again (your sign-in is more than 10 minutes old).", JA: "セキュリティのため、パスワードを再入力してください（サインインから10分以上経過しています）。"},
-	"mfa.setup.title":           {EN: "Set up two-step verification", JA: "2段階認証の設定"},
+	"mfa.setup.title":           {EN: "Set up two-step verification", JA: "2 段階認証の設定"},
 	"mfa.setup.install":         {EN: "Install the authentication software on your smartphone and register the registration code: scan the QR code, or type the key below.", JA: "スマートフォンに認証ソフトをインストールし、登録コードを登録してください。QRコードを読み取るか、下のキーを入力します。"},
 	"mfa.setup.qr.alt":          {EN: "QR code to register in the authentication app", JA: "認証アプリに登録するQRコード"},
 	"mfa.setup.key":             {EN: "Key (for manual entry; time-based, 6 digits):", JA: "キー（手動入力用、時間ベース、6桁）："},
@@ -32,9 +32,9 @@ var MFAMessages = i18n.Table{
 	"mfa.codes.done":            {EN: "I have saved the codes", JA: "コードを保存しました"},
 	"mfa.codes.regenerate":      {EN: "Generate new recovery codes", JA: "リカバリーコードを再発行"},
 	"mfa.codes.regenerate.help": {EN: "New codes replace the old ones, which stop working.", JA: "新しいコードを発行すると、以前のコードは使えなくなります。"},
-	"mfa.off.title":             {EN: "Turn off two-step verification", JA: "2段階認証を無効にする"},
+	"mfa.off.title":             {EN: "Turn off two-step verification", JA: "2 段階認証を無効にする"},
 	"mfa.off.help":              {EN: "Enter your password and a current code from the app.", JA: "パスワードとアプリの現在のコードを入力してください。"},
 	"mfa.off.submit":            {EN: "Turn off", JA: "無効にする"},
 	"mfa.off.wrong":             {EN: "The code is incorrect or has already been used.", JA: "コードが正しくないか、すでに使用されています。"},
-	"mfa.done.off":              {EN: "Two-step verification is off.", JA: "2段階認証を無効にしました。"},
+	"mfa.done.off":              {EN: "Two-step verification is off.", JA: "2 段階認証を無効にしました。"},
 }

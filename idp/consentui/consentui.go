@@ -199,18 +199,20 @@ func (h *Handler) decide(ctx context.Context, ar store.AuthRequest, userID strin
 	return consent.Decide(c, grant, ar.Scopes, ar.Prompt), c, nil
 }
 
-// printer negotiates the language: the switcher cookie, then ui_locales,
-// then the person's setting, then Accept-Language.
+// printer negotiates the language like the sign-in pages
+// (i18n.Bundle.ForPerson): the switcher cookie, then the person's
+// setting, then ui_locales, then Accept-Language.
 func (h *Handler) printer(r *http.Request, ar *store.AuthRequest, u *store.User) *i18n.Printer {
 	var prefs []string
 	if ar != nil {
 		prefs = append(prefs, strings.Join(ar.UILocales, " "))
 	}
+	locale := ""
 	if u != nil {
-		prefs = append(prefs, u.Locale)
+		locale = u.Locale
 	}
 	b := h.d.Renderer.Bundle
-	return b.Printer(b.FromRequest(r, prefs...))
+	return b.Printer(b.ForPerson(r, locale, prefs...))
 }
 
 // pending is a consent request the current browser may answer.

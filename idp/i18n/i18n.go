@@ -32,9 +32,10 @@ type Msg struct{ EN, JA string }
 type Table map[string]Msg
 
 // New builds the bundle from the shared messages and the packages'
-// tables; it fails when a message lacks a translation or a key is defined
-// twice, so a missing string is caught at start-up and in tests rather
-// than shown as a key.
+// tables; it fails when a message lacks a translation, a key is defined
+// twice or the Japanese breaks the Glossary, so a missing string or a
+// second name for one thing is caught at start-up and in tests rather
+// than shown.
 func New(tables ...Table) (*Bundle, error) {
 	b := &Bundle{cat: catalog.NewBuilder(catalog.Fallback(language.English)), matcher: language.NewMatcher(Supported), keys: map[string]bool{}}
 	all := Table{}
@@ -45,6 +46,9 @@ func New(tables ...Table) (*Bundle, error) {
 			}
 			all[k] = m
 		}
+	}
+	if err := checkGlossary(all); err != nil {
+		return nil, err
 	}
 	for key, m := range all {
 		if m.EN == "" || m.JA == "" {
@@ -93,6 +97,15 @@ func (b *Bundle) FromRequest(r *http.Request, prefs ...string) language.Tag {
 		prefs = append([]string{c.Value}, prefs...)
 	}
 	return b.Match(append(prefs, r.Header.Get("Accept-Language"))...)
+}
+
+// ForPerson is the language of a page once the person is known (and of
+// their mail, which has no cookie): the switcher's choice, then the
+// account's language, then the other preferences (the client's
+// ui_locales), then Accept-Language. Before the person is known pages use
+// FromRequest: the switcher, ui_locales and the browser decide.
+func (b *Bundle) ForPerson(r *http.Request, accountLocale string, prefs ...string) language.Tag {
+	return b.FromRequest(r, append([]string{accountLocale}, prefs...)...)
 }
 
 // LangCookie holds the language chosen with the switcher.

@@ -3,6 +3,7 @@ package i18n
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"golang.org/x/text/language"
@@ -58,5 +59,32 @@ func TestTranslations(t *testing.T) {
 	}
 	if _, err := New(Table{"error.title": {EN: "a", JA: "b"}}); err == nil {
 		t.Error("a duplicate key must fail")
+	}
+}
+
+func TestGlossary(t *testing.T) {
+	for ja, want := range map[string]int{
+		"この端末でサインアウト":          0,
+		"このデバイスでサインアウト":        1,
+		"ログイン ID でサインイン":       0, // the exception is not a sign-in verb
+		"ログインしてください":           1,
+		"ログインIDを入力":            2, // the spacing, and the bare verb
+		"2 段階認証と2段階認証":         1,
+		"ブラウザに貼り付け":            0,
+		"ブラウザーに貼り付け":           1,
+		"ユーザーとユーザ":             1,
+		"アカウント設定 → 多要素認証 → 設定": 0,
+	} {
+		if got := GlossaryProblems(ja); len(got) != want {
+			t.Errorf("%s: %v, want %d problems", ja, got, want)
+		}
+	}
+	if _, err := New(Table{"x.device": {EN: "device", JA: "デバイス"}}); err == nil || !strings.Contains(err.Error(), "x.device") {
+		t.Errorf("a bundle with a word outside the glossary must fail naming the key: %v", err)
+	}
+	for k, m := range messages {
+		if p := GlossaryProblems(m.JA); len(p) > 0 {
+			t.Errorf("%s: %v", k, p)
+		}
 	}
 }

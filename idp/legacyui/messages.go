@@ -40,7 +40,7 @@ var Messages = i18n.Table{
 	"legacy.confirm.password":       {EN: "Password of your account", JA: "アカウントのパスワード"},
 	"legacy.confirm.totp":           {EN: "Two-step verification code (if you use it)", JA: "2 段階認証のコード（ご利用の場合）"},
 	"legacy.confirm.recovery":       {EN: "Or a recovery code", JA: "またはリカバリーコード"},
-	"legacy.confirm.recovery.help":  {EN: "Without your phone, enter one of the recovery codes you saved when you set up two-step verification. Each code works once.", JA: "スマートフォンがない場合は、2段階認証の設定時に保存したリカバリーコードを1つ入力してください。各コードは1回だけ使用できます。"},
+	"legacy.confirm.recovery.help":  {EN: "Without your phone, enter one of the recovery codes you saved when you set up two-step verification. Each code works once.", JA: "スマートフォンがない場合は、2 段階認証の設定時に保存したリカバリーコードを1つ入力してください。各コードは1回だけ使用できます。"},
 	"legacy.confirm.link":           {EN: "Link the login ID", JA: "ログイン ID を紐付ける"},
 	"legacy.confirm.newpassword":    {EN: "Choose a password", JA: "パスワードの設定"},
 	"legacy.confirm.again":          {EN: "Password again", JA: "パスワード（確認）"},

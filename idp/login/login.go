@@ -86,6 +86,12 @@ type Deps struct {
 	// Preregister, when set and true, links the email page to the legacy
 	// login ID pre-registration (its window is open).
 	Preregister func() bool
+	// LegacyLoginID, when set, tells what someone who typed something other
+	// than an address into the email box is to be told (legacy.go).
+	LegacyLoginID func(ctx context.Context, typed string) LegacyHint
+	// Helpdesk is the contact named to people whose login ID no longer
+	// signs in ("" names their organization's administrator).
+	Helpdesk string
 	// AuthRequestTTL bounds a hub sign-in (/signin) like an OIDC one.
 	AuthRequestTTL time.Duration
 	Rand           io.Reader
@@ -113,13 +119,46 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.mountSecondStep(mux)
 }
 
+// printer is the language of a page of the sign-in ar: once the email
+// step is done (or the client named the person with id_token_hint), the
+// person's own (i18n.Bundle.ForPerson), so that the sign-in pages, the
+// consent page and the mail agree; before it, the switcher, ui_locales
+// and the browser's.
 func (h *Handler) printer(r *http.Request, ar *store.AuthRequest) *i18n.Printer {
 	var prefs []string
+	locale := ""
 	if ar != nil {
 		prefs = append(prefs, strings.Join(ar.UILocales, " "))
+		locale = h.accountLocale(r.Context(), *ar)
 	}
 	b := h.d.Renderer.Bundle
-	return b.Printer(b.FromRequest(r, prefs...))
+	return b.Printer(b.ForPerson(r, locale, prefs...))
+}
+
+// emailPrinter is the language of the email page, where the person is not
+// known yet (a login_hint from the client does not count).
+func (h *Handler) emailPrinter(r *http.Request, ar store.AuthRequest) *i18n.Printer {
+	return h.printer(r, &store.AuthRequest{UILocales: ar.UILocales})
+}
+
+// accountLocale is the language setting of the person ar is for: the one
+// the client named, else the one whose address was typed. An unknown
+// address has none, and its pages follow the browser.
+func (h *Handler) accountLocale(ctx context.Context, ar store.AuthRequest) string {
+	var u store.User
+	var err error
+	switch {
+	case ar.UserID != "":
+		u, err = h.d.Directory.GetUser(ctx, ar.UserID)
+	case ar.LoginHint != "":
+		u, err = h.d.Directory.GetUserByEmail(ctx, ar.LoginHint)
+	default:
+		return ""
+	}
+	if err != nil {
+		return ""
+	}
+	return u.Locale
 }
 
 // loadRequest loads the pending request named in the query or form; on
@@ -209,6 +248,9 @@ func (h *Handler) usableSession(w http.ResponseWriter, r *http.Request) (store.S
 type emailData struct {
 	AuthRequestID, ClientName, Email, Error string
 	Preregister                             bool
+	// Legacy is set when what was typed is a legacy login ID.
+	Legacy   LegacyHint
+	Helpdesk string
 }
 
 func (h *Handler) clientName(ctx context.Context, id string) string {
@@ -223,13 +265,17 @@ func (h *Handler) clientName(ctx context.Context, id string) string {
 }
 
 func (h *Handler) renderEmail(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, email, errKey string) {
+	h.renderEmailHint(w, r, ar, email, errKey, NoLegacyHint)
+}
+
+func (h *Handler) renderEmailHint(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, email, errKey string, hint LegacyHint) {
 	status := http.StatusOK
 	if errKey != "" {
 		status = http.StatusBadRequest
 	}
-	h.d.Renderer.Render(w, r, status, "signin_email", h.printer(r, &ar), "signin.title",
+	h.d.Renderer.Render(w, r, status, "signin_email", h.emailPrinter(r, ar), "signin.title",
 		emailData{AuthRequestID: ar.ID, ClientName: h.clientName(r.Context(), ar.ClientID), Email: email, Error: errKey,
-			Preregister: h.d.Preregister != nil && h.d.Preregister()})
+			Preregister: h.d.Preregister != nil && h.d.Preregister(), Legacy: hint, Helpdesk: h.d.Helpdesk})
 }
 
 // Finish completes ar with session s (entitlement, consent, callback);
@@ -241,7 +287,9 @@ func (h *Handler) Finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 // finish completes ar with session s and continues to the callback.
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) {
 	ctx := r.Context()
-	p := h.printer(r, &ar)
+	person := ar
+	person.UserID = s.UserID // the pages after this are the signed-in person's
+	p := h.printer(r, &person)
 	if step, err := h.needsSecondStep(ctx, ar, s); err != nil {
 		h.d.Renderer.Error(w, r, p, err, "")
 		return

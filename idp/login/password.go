@@ -12,6 +12,7 @@ import (
 	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/throttle"
+	"github.com/customerhub/hubid/internal/safetext"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -27,6 +28,11 @@ func (h *Handler) postEmail(w http.ResponseWriter, r *http.Request) {
 	}
 	email := r.PostFormValue("email")
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		email = safetext.Cut(email, 254)
+		if hint := h.legacyHint(r, email); hint != NoLegacyHint {
+			h.renderEmailHint(w, r, ar, email, hint.key(), hint)
+			return
+		}
 		h.renderEmail(w, r, ar, email, "signin.email.required")
 		return
 	}

@@ -7,7 +7,7 @@ var Messages = i18n.Table{
 	"mail.greeting":        {EN: "Hello %s,", JA: "%s 様"},
 	"mail.greeting.anon":   {EN: "Hello,", JA: "お客様"},
 	"mail.link.expires":    {EN: "The link works once and expires in %d minutes.", JA: "このリンクは1回だけ使用でき、%d 分後に無効になります。"},
-	"mail.link.fallback":   {EN: "If the button does not work, copy this address into your browser:", JA: "ボタンが機能しない場合は、次のアドレスをブラウザーに貼り付けてください:"},
+	"mail.link.fallback":   {EN: "If the button does not work, copy this address into your browser:", JA: "ボタンが機能しない場合は、次のアドレスをブラウザに貼り付けてください:"},
 	"mail.ignore":          {EN: "If you did not ask for this, ignore this email.", JA: "お心当たりがない場合は、このメールを無視してください。"},
 	"mail.notyou":          {EN: "If this was not you, contact the helpdesk immediately.", JA: "お心当たりがない場合は、すぐにヘルプデスクにご連絡ください。"},
 	"mail.notyou.contact":  {EN: "If this was not you, contact the helpdesk immediately: %s", JA: "お心当たりがない場合は、すぐにヘルプデスクにご連絡ください: %s"},
@@ -17,12 +17,12 @@ var Messages = i18n.Table{
 	"mail.password_reset.subject": {EN: "[Customer Hub] Reset your password", JA: "【カスタマーハブ】パスワードの再設定"},
 	"mail.password_reset.intro":   {EN: "We received a request to reset the password of your Customer Hub account. Open the link below to set a new password.", JA: "カスタマーハブのアカウントのパスワード再設定を受け付けました。下のリンクを開いて、新しいパスワードを設定してください。"},
 	"mail.password_reset.action":  {EN: "Set a new password", JA: "新しいパスワードを設定する"},
-	"mail.password_reset.mfa":     {EN: "Resetting your password also turns off two-step verification; set it up again after you sign in.", JA: "パスワードを再設定すると、2段階認証も解除されます。サインイン後にもう一度設定してください。"},
+	"mail.password_reset.mfa":     {EN: "Resetting your password also turns off two-step verification; set it up again after you sign in.", JA: "パスワードを再設定すると、2 段階認証も解除されます。サインイン後にもう一度設定してください。"},
 	"mail.password_reset.keep":    {EN: "If you did not ask for this, ignore this email: your password stays as it is.", JA: "お心当たりがない場合は、このメールを無視してください。パスワードは変更されません。"},
 
 	"mail.password_reset_done.subject": {EN: "[Customer Hub] Your password was reset", JA: "【カスタマーハブ】パスワードが再設定されました"},
-	"mail.password_reset_done.body":    {EN: "Your Customer Hub password was reset and two-step verification was turned off. You have been signed out on every device.", JA: "カスタマーハブのパスワードが再設定され、2段階認証が解除されました。すべてのデバイスでサインアウトされています。"},
-	"mail.password_reset_done.mfa":     {EN: "Sign in with your new password and set up two-step verification again.", JA: "新しいパスワードでサインインし、2段階認証をもう一度設定してください。"},
+	"mail.password_reset_done.body":    {EN: "Your Customer Hub password was reset and two-step verification was turned off. You have been signed out on every device.", JA: "カスタマーハブのパスワードが再設定され、2 段階認証が解除されました。すべての端末でサインアウトされています。"},
+	"mail.password_reset_done.mfa":     {EN: "Sign in with your new password and set up two-step verification again.", JA: "新しいパスワードでサインインし、2 段階認証をもう一度設定してください。"},
 
 	"mail.verify_email.subject": {EN: "[Customer Hub] Confirm your email address", JA: "【カスタマーハブ】メールアドレスの確認"},
 	"mail.verify_email.intro":   {EN: "Open the link below to confirm this email address for your Customer Hub account.", JA: "下のリンクを開いて、このメールアドレスをカスタマーハブのアカウントで使用することを確認してください。"},
@@ -33,8 +33,8 @@ var Messages = i18n.Table{
 	"mail.email_change_notice.after":   {EN: "Once the new address is confirmed, you sign in with it, and mail goes there instead of to this address.", JA: "新しいアドレスの確認が完了すると、サインインには新しいアドレスを使用し、メールはこのアドレスではなく新しいアドレスに届きます。"},
 
 	"mail.password_changed.subject": {EN: "[Customer Hub] Your password was changed", JA: "【カスタマーハブ】パスワードが変更されました"},
-	"mail.mfa_removed.subject":      {EN: "[Customer Hub] Two-step verification was removed", JA: "【カスタマーハブ】2段階認証が解除されました"},
-	"mail.mfa_removed.body":         {EN: "Two-step verification (authenticator app) was removed from your Customer Hub account. Your next sign-in offers to set it up again: Account Settings → Multifactor Authentication → Setup.", JA: "カスタマーハブのアカウントの2段階認証（認証アプリ）が解除されました。次回のサインイン時に再設定できます（アカウント設定 → 多要素認証 → 設定）。"},
+	"mail.mfa_removed.subject":      {EN: "[Customer Hub] Two-step verification was removed", JA: "【カスタマーハブ】2 段階認証が解除されました"},
+	"mail.mfa_removed.body":         {EN: "Two-step verification (authenticator app) was removed from your Customer Hub account. Your next sign-in offers to set it up again: Account Settings → Multifactor Authentication → Setup.", JA: "カスタマーハブのアカウントの 2 段階認証（認証アプリ）が解除されました。次回のサインイン時に再設定できます（アカウント設定 → 多要素認証 → 設定）。"},
 	"mail.password_changed.body":    {EN: "The password of your Customer Hub account was changed.", JA: "カスタマーハブのアカウントのパスワードが変更されました。"},
 
 	"mail.role.administrator": {EN: "administrator", JA: "管理者"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
 
@@ -20,33 +21,70 @@ import (
 type forgotData struct {
 	Email string
 	Error string // message key
+	// Back is the page "back to sign-in" leads to: the pending sign-in
+	// the page was opened from, else the hub's.
+	Back          string
+	AuthRequestID string
 }
 
+// back is where the forgot pages lead back to.
+func back(p pendingSignIn, ok bool) string {
+	if ok {
+		return "/login/password?authRequestID=" + url.QueryEscape(p.ID)
+	}
+	return "/signin"
+}
+
+// forgotPage shows the form. Opened from a sign-in (?authRequestID=), it
+// is filled in with the address typed there and remembers the sign-in.
 func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
 	email := r.URL.Query().Get("email")
 	if len(email) > maxEmailBytes {
 		email = ""
 	}
-	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_forgot", h.d.Guard.Printer(r, nil), "recovery.forgot.title", forgotData{Email: email})
+	ps, ok := h.signIn(r.Context(), r.URL.Query().Get("authRequestID"))
+	if ok && email == "" {
+		email = ps.Email
+	}
+	d := forgotData{Email: email, Back: back(ps, ok)}
+	if ok {
+		d.AuthRequestID = ps.ID
+	}
+	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_forgot", h.printer(r, ps, ok), "recovery.forgot.title", d)
 }
 
 // postForgot answers every plausible address with the same 303 before
 // anything about it is looked up; the work is done by a background job.
+// The answer depends only on the pending sign-in named in the form, whose
+// ID goes into ReturnCookie.
 func (h *Handler) postForgot(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	p := h.d.Guard.Printer(r, nil)
+	ps, ok := h.signIn(r.Context(), r.PostFormValue("authRequestID"))
+	p := h.printer(r, ps, ok)
 	if !plausibleEmail(email) {
-		h.d.Renderer.Render(w, r, http.StatusBadRequest, "recovery_forgot", p, "recovery.forgot.title",
-			forgotData{Email: safetext.Cut(email, maxEmailBytes), Error: "recovery.forgot.required"})
+		d := forgotData{Email: safetext.Cut(email, maxEmailBytes), Error: "recovery.forgot.required", Back: back(ps, ok)}
+		if ok {
+			d.AuthRequestID = ps.ID
+		}
+		h.d.Renderer.Render(w, r, http.StatusBadRequest, "recovery_forgot", p, "recovery.forgot.title", d)
 		return
 	}
 	h.start(r.Context(), forgotJob{email: email, meta: h.metaOf(r), lang: p.Tag})
+	if ok {
+		h.rememberReturn(w, ps)
+		http.Redirect(w, r, "/forgot/sent?authRequestID="+url.QueryEscape(ps.ID), http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/forgot/sent", http.StatusSeeOther)
 }
 
 func (h *Handler) forgotSent(w http.ResponseWriter, r *http.Request) {
-	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_sent", h.d.Guard.Printer(r, nil), "recovery.sent.title",
-		struct{ Minutes int }{int(ResetTTL.Minutes())})
+	ps, ok := h.signIn(r.Context(), r.URL.Query().Get("authRequestID"))
+	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_sent", h.printer(r, ps, ok), "recovery.sent.title",
+		struct {
+			Minutes int
+			Back    string
+		}{int(ResetTTL.Minutes()), back(ps, ok)})
 }
 
 // plausibleEmail accepts what could be an address: a local part, "@", a

@@ -81,6 +81,7 @@ type Tx interface {
 type Directory interface {
 	Tx
 	GetUserByEmail(ctx context.Context, email string) (store.User, error)
+	GetClient(ctx context.Context, id string) (store.Client, error)
 	InTx(ctx context.Context, fn func(tx store.Durable) error) error
 }
 
@@ -108,6 +109,9 @@ type Deps struct {
 	Policy   pwpolicy.Policy
 	Composer Composer
 	Renderer *web.Renderer
+	// AuthRequests, when set, lets /forgot keep the pending sign-in it was
+	// opened from (resume.go).
+	AuthRequests AuthRequests
 	// Guard gives the page language and the signed-in person of
 	// /verify/resend.
 	Guard *hub.Guard

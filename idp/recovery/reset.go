@@ -197,6 +197,17 @@ func (h *Handler) endSessions(ctx context.Context, u store.User, m meta) error {
 	return nil
 }
 
+// resetDone says what the reset did and leads on: back to the sign-in the
+// person was in when they asked for the link (ReturnCookie), while it is
+// pending, else to the hub's sign-in.
 func (h *Handler) resetDone(w http.ResponseWriter, r *http.Request) {
-	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_done", h.d.Guard.Printer(r, nil), "recovery.done.title", nil)
+	ps, ok := h.returnTo(w, r)
+	d := struct {
+		Next, Service string
+		Resumed       bool
+	}{Next: "/signin"}
+	if ok {
+		d.Next, d.Service, d.Resumed = ps.Link(), ps.Service, true
+	}
+	h.d.Renderer.Render(w, r, http.StatusOK, "recovery_done", h.printer(r, ps, ok), "recovery.done.title", d)
 }
