@@ -36,7 +36,7 @@ func TestBrowserTwoStepSetupAndSignInJapanese(t *testing.T) {
 	browsertest.RequireJapaneseFonts(t)
 	twoStepInBrowser(t, "ja", twoStepTexts{
 		activate: "MFAの確認と有効化", state: "有効（設定日時）", left: "リカバリーコード残り 10 個",
-		step: "2段階認証",
+		step: "2 段階認証",
 	})
 }
 
