@@ -73,6 +73,7 @@ func TestBrowserAccessibility(t *testing.T) {
 			visit(t, ctx, u, "/login?authRequestID=expired", "error page")
 			visit(t, ctx, u, "/preregister", "pre-registration")
 			visit(t, ctx, u, "/logged-out", "signed out")
+			visit(t, ctx, u, "/no-such-page", "not found")
 
 			// Signed in: the hub's pages.
 			checkHere(t, ctx, "hub home",
@@ -92,6 +93,7 @@ func TestBrowserAccessibility(t *testing.T) {
 				chromedp.Click(chromedp.CSS("#mfa-setup")),
 				chromedp.WaitVisible(chromedp.CSS("form[action='/account/mfa/activate'], form[action='/account/mfa/verify']")))
 			visit(t, ctx, u, "/console/", "console")
+			visit(t, ctx, u, "/no-such-page", "not found, signed in (avatar menu)")
 			for _, p := range []string{"members", "invitations", "applications", "security", "history", "legacy"} {
 				visit(t, ctx, u, "/console/NK0001/"+p, "console "+p)
 				if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/console/NK0001/"+p) {
