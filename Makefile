@@ -10,7 +10,7 @@ HELM_VERSION ?= v3.19.0
 TOOLS    ?= $(HOME)/.cache/hubid-tools
 HELM     ?= $(TOOLS)/helm-$(HELM_VERSION)
 
-.PHONY: help run build image helm lint-deploy test test-short test-cluster bench lint fmt fuzz screenshots clean
+.PHONY: help run build image helm lint-deploy test test-short test-cluster bench bench-seed lint fmt fuzz screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,19 @@ test-short: ## the tests without -race
 bench: ## go test -bench (hashing, stores, endpoints), then cmd/hubid-bench against hubid serve on PostgreSQL + Redis into docs/benchmarks.md
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	$(GO) run ./cmd/hubid-bench -o docs/benchmarks.md
+
+SEED_USERS    ?= 1000000
+SEED_ORGS     ?= 1000
+SEED_SESSIONS ?= $(SEED_USERS)
+SEED_FAMILIES ?= $(SEED_USERS)
+SEED_SCHEMA   ?= hubid_seeded
+SEED_PREFIX   ?= hubidseeded:
+SEED_REDIS_DB ?= 15
+SEED_KEY      ?= hubid-bench-seed
+
+bench-seed: ## seed $(SEED_USERS) users, sessions and refresh families into schema $(SEED_SCHEMA) and Redis DB $(SEED_REDIS_DB) (slow; by hand)
+	$(GO) run ./cmd/hubid-bench seed -users $(SEED_USERS) -orgs $(SEED_ORGS) -sessions $(SEED_SESSIONS) \
+	  -families $(SEED_FAMILIES) -schema $(SEED_SCHEMA) -prefix $(SEED_PREFIX) -redis-db $(SEED_REDIS_DB) -key '$(SEED_KEY)'
 
 lint: ## go vet, gofmt and staticcheck (installed on demand)
 	$(GO) vet $(PKGS)

@@ -30,7 +30,7 @@ const (
 	userPassword = "hubid-bench-password"
 )
 
-func userEmail(i int) string { return fmt.Sprintf("bench-%04d@bench.example", i) }
+func userEmail(i int) string { return fmt.Sprintf("bench-%07d@bench.example", i) }
 
 // buildHubid builds ./cmd/hubid into dir (unstripped, so perf can name
 // functions) and returns its path.
@@ -106,7 +106,18 @@ services:
   - {code: bench, name: Bench Service}
 entitlements:
   - {org: BENCH, service: bench}
-clients:
+%susers:
+`, clientYAML())
+	for i := range n {
+		fmt.Fprintf(&b, "  - {email: %s, name: Bench User %d, email_verified: true, password_hash: %q, memberships: [{org: BENCH, role: normal}]}\n",
+			userEmail(i), i, passwordHash)
+	}
+	return b.String()
+}
+
+// clientYAML is the seed file's clients section: the bench client.
+func clientYAML() string {
+	return fmt.Sprintf(`clients:
   - id: %s
     name: hubid-bench
     service: bench
@@ -114,13 +125,7 @@ clients:
     first_party: true
     redirect_uris: [%s]
     grant_types: [authorization_code, refresh_token, client_credentials]
-users:
 `, clientID, clientSecret, redirectURI)
-	for i := range n {
-		fmt.Fprintf(&b, "  - {email: %s, name: Bench User %d, email_verified: true, password_hash: %q, memberships: [{org: BENCH, role: normal}]}\n",
-			userEmail(i), i, passwordHash)
-	}
-	return b.String()
 }
 
 // defaultPasswordHash hashes the users' password with hubid's defaults.

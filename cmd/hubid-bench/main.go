@@ -10,6 +10,7 @@
 // report (optionally written into docs/benchmarks.md).
 //
 //	go run ./cmd/hubid-bench [-d 5s] [-o docs/benchmarks.md]
+//	go run ./cmd/hubid-bench seed -key K [-users N -orgs N -sessions N -families N] (see seed.go)
 package main
 
 import (
@@ -111,6 +112,20 @@ func parseInts(s string) ([]int, error) {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "seed" {
+		so, err := parseSeedOptions(os.Args[2:], os.Stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		if err == nil {
+			err = runSeed(ctx, so, os.Stdout, os.Stderr)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hubid-bench seed:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o, err := parseOptions(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return

@@ -31,11 +31,10 @@ func clampSession(x *store.Session) {
 // create stores rec under key unless a live record exists there; extra
 // are field/value pairs stored beside the JSON.
 func (s *Store) create(ctx context.Context, op, key string, rec any, exp, now time.Time, extra ...any) error {
-	data, err := json.Marshal(rec)
+	args, err := createArgs(op, rec, exp, now, extra...)
 	if err != nil {
-		return fmt.Errorf("store/redis: %s: encode: %w", op, err)
+		return err
 	}
-	args := append([]any{micros(now), data, micros(exp), ttlMillis(exp, now)}, extra...)
 	n, err := createScript.Run(ctx, s.c, []string{key}, args...).Int()
 	if err != nil {
 		return s.fail(op, err)
@@ -44,6 +43,15 @@ func (s *Store) create(ctx context.Context, op, key string, rec any, exp, now ti
 		return sentinel(op, store.ErrAlreadyExists)
 	}
 	return nil
+}
+
+// createArgs are createScript's arguments for rec.
+func createArgs(op string, rec any, exp, now time.Time, extra ...any) ([]any, error) {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("store/redis: %s: encode: %w", op, err)
+	}
+	return append([]any{micros(now), data, micros(exp), ttlMillis(exp, now)}, extra...), nil
 }
 
 // get reads the JSON record under key into rec; ErrNotFound when absent.

@@ -112,15 +112,13 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	if t.FamilyID == "" {
 		return errNoFamily
 	}
-	now := s.now()
-	ttl := ttlMillis(t.ExpiresAt, now)
-	extra := tokenFields(&t)
-	data, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("store/redis: %s: encode: %w", op, err)
-	}
 	keys := []string{s.tokenKey(t.FamilyID, t.ID), s.familyKey(t.FamilyID)}
-	args := append([]any{micros(now), data, micros(t.ExpiresAt), ttl}, extra...)
+	exp := t.ExpiresAt
+	extra := tokenFields(&t)
+	args, err := createArgs(op, t, exp, s.now(), extra...)
+	if err != nil {
+		return err
+	}
 	n, err := createTokenScript.Run(ctx, s.c, keys, args...).Int()
 	if err != nil {
 		return s.fail(op, err)
