@@ -47,7 +47,7 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		}
 	}
 
-	be, err := openBackends(ctx, o.postgres, o.redis)
+	be, err := openBackendsIn(ctx, o.postgres, o.redis, o.redisDB, o.schema, o.prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -61,15 +61,22 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	}()
 	fmt.Fprintf(log, "hubid-bench: schema %s, redis prefix %s\n", be.schema, be.redisPrefix)
 
-	hash, err := defaultPasswordHash()
-	if err != nil {
-		return nil, err
-	}
 	seedPath := filepath.Join(tmp, "seed.yaml")
-	if err := os.WriteFile(seedPath, []byte(seedYAML(o.users, hash)), 0o600); err != nil {
-		return nil, err
+	if !be.seeded {
+		hash, err := defaultPasswordHash()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(seedPath, []byte(seedYAML(o.users, hash)), 0o600); err != nil {
+			return nil, err
+		}
 	}
-	env := append(os.Environ(), "HUBID_KEK="+newKEK())
+	kek := newKEK()
+	if be.seeded {
+		// The signing keys a run creates in the kept schema stay readable.
+		kek = seedKeys{[]byte(o.key)}.kek()
+	}
+	env := append(os.Environ(), "HUBID_KEK="+kek)
 
 	algs := []string{"RS256"}
 	if !o.skipES256 {
@@ -80,7 +87,7 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		if err != nil {
 			return rep, err
 		}
-		if i == 0 {
+		if i == 0 && !be.seeded {
 			out, err := runHubid(ctx, bin, env, "seed", "apply", "--config", cfg.configPath, seedPath)
 			if err != nil {
 				return rep, err
@@ -105,7 +112,7 @@ func writeConfig(dir, alg string, be *backends) (serverConfig, error) {
 	}
 	cfg := serverConfig{
 		alg: alg, port: port, metricsPort: mport,
-		dsn: be.dsn(), redis: be.redisAddr, prefix: be.redisPrefix, postgresMaxConns: 20,
+		dsn: be.dsn(), redis: be.redisAddr, redisDB: be.redisDB, prefix: be.redisPrefix, postgresMaxConns: 20,
 		configPath: filepath.Join(dir, "hubid-"+alg+".yaml"),
 	}
 	return cfg, os.WriteFile(cfg.configPath, []byte(cfg.yaml()), 0o600)
@@ -154,7 +161,11 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 
 	hz, _ := clockTicks()
 	meter := procCPU{pid: h.pid, hz: hz}
-	for _, s := range scenarios(c, sessions, o.users) {
+	var pick cookiePicker
+	if o.schema != "" {
+		pick = seededCookies(seedKeys{[]byte(o.key)}, o.sessions)
+	}
+	for _, s := range scenarios(c, sessions, o.users, pick) {
 		if o.scenarios != nil && !o.scenarios[s.name] {
 			continue
 		}

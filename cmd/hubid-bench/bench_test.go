@@ -177,7 +177,7 @@ func TestScenariosAgainstHubid(t *testing.T) {
 	if err != nil || !strings.Contains(algs, "ID token RS256") {
 		t.Fatalf("token algorithms %q, %v", algs, err)
 	}
-	for _, s := range scenarios(c, sessions, 3) {
+	for _, s := range scenarios(c, sessions, 3, nil) {
 		res, err := runLoad(ctx, s, 2, 150*time.Millisecond, &fakeCPU{})
 		if err != nil {
 			t.Fatal(err)

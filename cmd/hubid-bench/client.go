@@ -256,7 +256,35 @@ func next(resp *http.Response, wantPath string) (*url.URL, error) {
 // /oauth/token (code + PKCE verifier, client_secret_basic). Eight
 // requests; the result holds an access, refresh and ID token.
 func (c *client) SignIn(ctx context.Context, email string) (tokens, error) {
+	t, _, err := c.signIn(ctx, email)
+	return t, err
+}
+
+// signIn is SignIn; it also returns the browser's session cookie.
+func (c *client) signIn(ctx context.Context, email string) (tokens, string, error) {
 	b := c.newBrowser()
+	t, err := c.signInWith(ctx, b, email)
+	return t, b.cookie(), err
+}
+
+// sessionCookieName is hubid's session cookie on an http issuer.
+const sessionCookieName = "hubid_session"
+
+// cookie returns the browser's hubid session cookie ("" when none).
+func (b *browser) cookie() string {
+	u, err := url.Parse(b.c.issuer)
+	if err != nil {
+		return ""
+	}
+	for _, ck := range b.http.Jar.Cookies(u) {
+		if ck.Name == sessionCookieName {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func (c *client) signInWith(ctx context.Context, b *browser, email string) (tokens, error) {
 	q, state, verifier := authorizeQuery()
 	nonce := q.Get("nonce")
 	resp, err := b.request(ctx, http.MethodGet, c.issuer+"/authorize?"+q.Encode(), nil, http.StatusFound)
@@ -376,7 +404,7 @@ func authorizeQuery() (url.Values, string, string) {
 func (c *client) SSO(ctx context.Context, cookie string) error {
 	b := c.newBrowser()
 	u, _ := url.Parse(c.issuer)
-	b.http.Jar.SetCookies(u, []*http.Cookie{{Name: "hubid_session", Value: cookie, Path: "/"}})
+	b.http.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: cookie, Path: "/"}})
 	q, state, _ := authorizeQuery()
 	resp, err := b.request(ctx, http.MethodGet, c.issuer+"/authorize?"+q.Encode(), nil, http.StatusFound)
 	if err != nil {

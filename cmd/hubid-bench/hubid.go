@@ -59,6 +59,7 @@ type serverConfig struct {
 	alg                string // RS256 or ES256: the signing algorithm of ID and access tokens
 	port, metricsPort  int
 	dsn, redis, prefix string
+	redisDB            int
 	postgresMaxConns   int
 	configPath         string
 }
@@ -81,6 +82,7 @@ postgres:
   migrate_on_start: true
 redis:
   addrs: [%q]
+  db: %d
   key_prefix: %q
 tokens:
   id_token_signing_algorithm: %s
@@ -90,7 +92,7 @@ kek:
   current: {env: HUBID_KEK}
 log:
   level: warn
-`, c.issuer(), c.port, c.metricsPort, c.dsn, c.postgresMaxConns, c.redis, c.prefix, c.alg, algs)
+`, c.issuer(), c.port, c.metricsPort, c.dsn, c.postgresMaxConns, c.redis, c.redisDB, c.prefix, c.alg, algs)
 }
 
 // seedYAML is the seed file: one organization entitled to one service, a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
@@ -170,7 +171,8 @@ func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
 // introspection scenarios start from.
 type session struct {
 	tokens
-	email string
+	email  string
+	cookie string // the browser's session cookie
 }
 
 // prepareSessions signs in n users (parallel, a few at a time) and
@@ -185,8 +187,8 @@ func prepareSessions(ctx context.Context, c *client, n, users int) ([]session, e
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			email := userEmail(i % users)
-			t, err := c.SignIn(ctx, email)
-			out[i], errs[i] = session{tokens: t, email: email}, err
+			t, cookie, err := c.signIn(ctx, email)
+			out[i], errs[i] = session{tokens: t, email: email, cookie: cookie}, err
 		})
 	}
 	wg.Wait()
@@ -196,9 +198,27 @@ func prepareSessions(ctx context.Context, c *client, n, users int) ([]session, e
 	return out, nil
 }
 
+// cookiePicker returns worker i's source of session cookies for the SSO
+// scenario.
+type cookiePicker func(i int) func() string
+
+// seededCookies picks seeded sessions at random (`hubid-bench seed`).
+func seededCookies(k seedKeys, n int) cookiePicker {
+	return func(int) func() string {
+		return func() string { return k.sessionCookie(mrand.IntN(n)) }
+	}
+}
+
 // scenarios returns the scenarios against c. Refresh chains and access
-// tokens come from sessions; sign-ins cycle through users.
-func scenarios(c *client, sessions []session, users int) []scenario {
+// tokens come from sessions; sign-ins cycle through users, from a random
+// one on; SSO uses the sessions' cookies unless pick is set.
+func scenarios(c *client, sessions []session, users int, pick cookiePicker) []scenario {
+	if pick == nil {
+		pick = func(i int) func() string {
+			v := sessions[i%len(sessions)].cookie
+			return func() string { return v }
+		}
+	}
 	// One refresh chain per worker: each token is rotated on use, so a
 	// chain must not be shared. Chains carry over from the 1-connection
 	// to the 32-connection run.
@@ -207,7 +227,7 @@ func scenarios(c *client, sessions []session, users int) []scenario {
 		chains[i] = s.RefreshToken
 	}
 	var mu sync.Mutex
-	nextUser := 0
+	nextUser := mrand.IntN(users)
 	return []scenario{
 		{name: "discovery", title: "Discovery (`/.well-known/openid-configuration`)", unit: "req",
 			worker: func(int) func(context.Context) error { return c.Discovery }},
@@ -239,6 +259,11 @@ func scenarios(c *client, sessions []session, users int) []scenario {
 					return err
 				}
 			}},
+		{name: "sso", title: "SSO: /authorize with a live session, up to the code (3 HTTP requests)", unit: "sign-in",
+			worker: func(i int) func(ctx context.Context) error {
+				next := pick(i)
+				return func(ctx context.Context) error { return c.SSO(ctx, next()) }
+			}},
 		{name: "userinfo", title: "Userinfo (JWT access token)", unit: "req",
 			worker: func(i int) func(ctx context.Context) error {
 				at := sessions[i%len(sessions)].AccessToken
@@ -255,7 +280,7 @@ func scenarios(c *client, sessions []session, users int) []scenario {
 // scenarioNames lists the scenario names in run order.
 func scenarioNames() []string {
 	var out []string
-	for _, s := range scenarios(nil, []session{{}}, 1) {
+	for _, s := range scenarios(nil, []session{{}}, 1, nil) {
 		out = append(out, s.name)
 	}
 	return out

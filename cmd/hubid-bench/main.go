@@ -41,6 +41,11 @@ type options struct {
 	pprofDir   string
 	keepLogs   bool
 	idleSettle time.Duration
+	// A store seeded by `hubid-bench seed`: schema, prefix, Redis DB, key
+	// and number of seeded sessions (users is the number of seeded users).
+	schema, prefix, key string
+	redisDB             int
+	sessions            int
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -60,11 +65,22 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.pprofDir, "pprof", "", "save a Go CPU profile of hubid (from /debug/pprof on its internal listener) during every run with the most connections into this directory")
 	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
 	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
+	fs.StringVar(&o.schema, "schema", "", "run against this schema seeded by `hubid-bench seed` (kept; -users is then the number of seeded users)")
+	fs.StringVar(&o.prefix, "prefix", "hubidbench:", "with -schema: the seeded Redis key prefix")
+	fs.IntVar(&o.redisDB, "redis-db", 0, "Redis database number (with -schema: the seeded one)")
+	fs.StringVar(&o.key, "key", "", "with -schema: the seed's -key (session cookies, KEK)")
+	fs.IntVar(&o.sessions, "sessions", 0, "with -schema: the number of seeded sessions the SSO scenario picks from (default -users)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.schema != "" && o.key == "" {
+		return o, errors.New("-schema needs the seed's -key")
+	}
+	if o.sessions == 0 {
+		o.sessions = o.users
 	}
 	var err error
 	if o.conns, err = parseInts(*conns); err != nil {

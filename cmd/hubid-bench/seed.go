@@ -39,7 +39,7 @@ import (
 type seedOptions struct {
 	users, orgs, sessions, families, batch int
 	dsn, schema                            string
-	migrate                                bool
+	migrate, redisOnly                     bool
 	redis, prefix                          string
 	redisDB                                int
 	key                                    string
@@ -57,6 +57,7 @@ func parseSeedOptions(args []string, stderr io.Writer) (seedOptions, error) {
 	fs.StringVar(&o.dsn, "dsn", envOr("HUBID_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL DSN")
 	fs.StringVar(&o.schema, "schema", "", "PostgreSQL schema: created when missing and used as search_path (empty: the DSN's)")
 	fs.BoolVar(&o.migrate, "migrate", true, "apply hubid's migrations first")
+	fs.BoolVar(&o.redisOnly, "redis-only", false, "write only the sessions and refresh families (the users were seeded before with the same -key and -users)")
 	fs.StringVar(&o.redis, "redis", envOr("HUBID_TEST_REDIS", "127.0.0.1:6379"), "Redis address")
 	fs.IntVar(&o.redisDB, "redis-db", 15, "Redis database number")
 	fs.StringVar(&o.prefix, "prefix", "hubidbench:", "Redis key prefix")
@@ -170,33 +171,26 @@ type seedTimes struct {
 }
 
 // populate writes the plan's records, in batches, reporting progress.
+// With d nil only the Redis records are written (the users exist).
 func populate(ctx context.Context, d bulkDurable, e bulkEphemeral, p seedPlan, log io.Writer) (seedTimes, error) {
 	var tm seedTimes
-	t0 := time.Now()
-	f, err := seed.Parse([]byte(seedOrgsYAML(p.orgs)), "hubid-bench seed")
-	if err != nil {
-		return tm, err
-	}
-	if _, err := seed.Apply(ctx, d, f, seed.Options{Now: func() time.Time { return p.now }}); err != nil {
-		return tm, fmt.Errorf("organizations and client: %w", err)
-	}
-	orgIDs := make([]string, p.orgs)
-	for i := range orgIDs {
-		o, err := d.GetOrganizationByCode(ctx, orgCode(i))
-		if err != nil {
-			return tm, fmt.Errorf("organization %s: %w", orgCode(i), err)
+	var orgIDs []string
+	users := 0
+	if d != nil {
+		t0 := time.Now()
+		var err error
+		if orgIDs, err = p.orgsAndClient(ctx, d); err != nil {
+			return tm, err
 		}
-		orgIDs[i] = o.ID
+		tm.orgs, users = time.Since(t0), p.users
 	}
-	tm.orgs = time.Since(t0)
-
 	phases := []struct {
 		name, what string
 		n          int
 		took       *time.Duration
 		fn         func(lo, hi int) error
 	}{
-		{"users", "users", p.users, &tm.users, func(lo, hi int) error {
+		{"users", "users", users, &tm.users, func(lo, hi int) error {
 			users, ms := p.userBatch(lo, hi, orgIDs)
 			return errors.Join(d.BulkCreateUsers(ctx, users), d.BulkCreateMemberships(ctx, ms))
 		}},
@@ -216,6 +210,27 @@ func populate(ctx context.Context, d bulkDurable, e bulkEphemeral, p seedPlan, l
 		p.done(ph.name)
 	}
 	return tm, nil
+}
+
+// orgsAndClient applies the seed file (organizations, service,
+// entitlements, client) and returns the organization IDs.
+func (p seedPlan) orgsAndClient(ctx context.Context, d bulkDurable) ([]string, error) {
+	f, err := seed.Parse([]byte(seedOrgsYAML(p.orgs)), "hubid-bench seed")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := seed.Apply(ctx, d, f, seed.Options{Now: func() time.Time { return p.now }}); err != nil {
+		return nil, fmt.Errorf("organizations and client: %w", err)
+	}
+	orgIDs := make([]string, p.orgs)
+	for i := range orgIDs {
+		o, err := d.GetOrganizationByCode(ctx, orgCode(i))
+		if err != nil {
+			return nil, fmt.Errorf("organization %s: %w", orgCode(i), err)
+		}
+		orgIDs[i] = o.ID
+	}
+	return orgIDs, nil
 }
 
 // userBatch is users [lo, hi) and their memberships.

@@ -22,18 +22,22 @@ import (
 // refresh family.
 func runSeed(ctx context.Context, o seedOptions, out, log io.Writer) error {
 	dsn := o.dsn
-	if o.schema != "" {
+	if o.schema != "" && !o.redisOnly {
 		be := &backends{baseDSN: o.dsn, schema: o.schema}
 		if err := execSQL(ctx, o.dsn, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{o.schema}.Sanitize()); err != nil {
 			return err
 		}
 		dsn = be.dsn()
 	}
-	db, err := postgres.Open(ctx, dsn, postgres.Options{Migrate: o.migrate})
-	if err != nil {
-		return err
+	var d bulkDurable
+	if !o.redisOnly {
+		db, err := postgres.Open(ctx, dsn, postgres.Options{Migrate: o.migrate})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		d = db
 	}
-	defer db.Close()
 	rc := redisstore.NewClient(redisstore.ClientConfig{Addrs: []string{o.redis}, DB: o.redisDB, Timeout: 30 * time.Second})
 	rs := redisstore.New(rc, redisstore.Options{Prefix: o.prefix})
 	defer rs.Close()
@@ -57,16 +61,18 @@ func runSeed(ctx context.Context, o seedOptions, out, log io.Writer) error {
 			}
 		}}
 	start := time.Now()
-	tm, err := populate(ctx, db, rs, p, log)
+	tm, err := populate(ctx, d, rs, p, log)
 	if err != nil {
 		return err
 	}
 	total := time.Since(start)
 
 	var usersBytes, membersBytes int64
-	if err := queryRow(ctx, dsn, `SELECT pg_total_relation_size('users'), pg_total_relation_size('memberships')`,
-		&usersBytes, &membersBytes); err != nil {
-		return err
+	if !o.redisOnly {
+		if err := queryRow(ctx, dsn, `SELECT pg_total_relation_size('users'), pg_total_relation_size('memberships')`,
+			&usersBytes, &membersBytes); err != nil {
+			return err
+		}
 	}
 	sess := keySample(ctx, rc, o.prefix+"session:*", o.prefix+"user_sessions:*")
 	fam := keySample(ctx, rc, o.prefix+"refresh:*", o.prefix+"family:*")
@@ -74,11 +80,13 @@ func runSeed(ctx context.Context, o seedOptions, out, log io.Writer) error {
 	fmt.Fprintf(out, "seeded %d users in %d organizations, %d sessions, %d refresh families in %.1f s\n",
 		o.users, o.orgs, o.sessions, o.families, total.Seconds())
 	fmt.Fprintf(out, "  organizations, service, client: %.1f s\n", tm.orgs.Seconds())
-	fmt.Fprintf(out, "  users + memberships (COPY):     %.1f s  (%s/s)\n", tm.users.Seconds(), num(float64(o.users)/tm.users.Seconds()))
+	fmt.Fprintf(out, "  users + memberships (COPY):     %.1f s  (%s/s)\n", tm.users.Seconds(), num(perSec(o.users, tm.users)))
 	fmt.Fprintf(out, "  sessions (Redis pipelines):     %.1f s  (%s/s)\n", tm.sessions.Seconds(), num(perSec(o.sessions, tm.sessions)))
 	fmt.Fprintf(out, "  refresh families (pipelines):   %.1f s  (%s/s)\n", tm.families.Seconds(), num(perSec(o.families, tm.families)))
-	fmt.Fprintf(out, "PostgreSQL: users %s, memberships %s (tables with indexes): %d bytes per user\n",
-		mb(usersBytes), mb(membersBytes), (usersBytes+membersBytes)/int64(o.users))
+	if !o.redisOnly {
+		fmt.Fprintf(out, "PostgreSQL: users %s, memberships %s (tables with indexes): %d bytes per user\n",
+			mb(usersBytes), mb(membersBytes), (usersBytes+membersBytes)/int64(o.users))
+	}
 	if o.sessions > 0 {
 		fmt.Fprintf(out, "Redis per session: %d bytes (INFO used_memory delta / count); MEMORY USAGE sample: %s\n",
 			(mem["sessions"]-mem["users"])/int64(o.sessions), sess)

@@ -29,7 +29,7 @@ func (s *Store) BulkCreateSessions(ctx context.Context, xs []store.Session) erro
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, x := range xs {
 			clampSession(&x)
-			args, err := createArgs(op, x, x.ExpiresAt, now)
+			args, err := createArgs(op, sessionJSON(x), x.ExpiresAt, now)
 			if err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ func (s *Store) BulkCreateRefreshTokens(ctx context.Context, ts []store.RefreshT
 			keys := []string{s.tokenKey(t.FamilyID, t.ID), s.familyKey(t.FamilyID)}
 			exp := t.ExpiresAt
 			extra := tokenFields(&t)
-			args, err := createArgs(op, t, exp, now, extra...)
+			args, err := createArgs(op, tokenJSON(t), exp, now, extra...)
 			if err != nil {
 				return err
 			}
