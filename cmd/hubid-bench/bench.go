@@ -150,7 +150,11 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 	fmt.Fprintf(log, "hubid-bench: idle RSS %s\n", mb(ps.idleRSS))
 
 	maxConns := slices.Max(o.conns)
-	sessions, err := prepareSessions(ctx, c, maxConns, o.users)
+	n := maxConns
+	if o.rate.step > 0 {
+		n = max(n, rateChains)
+	}
+	sessions, err := prepareSessions(ctx, c, n, o.users)
 	if err != nil {
 		return err
 	}
@@ -161,6 +165,13 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 
 	hz, _ := clockTicks()
 	meter := procCPU{pid: h.pid, hz: hz}
+	if o.rate.step > 0 {
+		ps.rates, err = searchRates(ctx, o.rate, log, c, sessions, o.users, meter)
+		if err == nil && !h.alive() {
+			err = fmt.Errorf("hubid exited: %v: %s", h.err, h.logTail(20))
+		}
+		return err
+	}
 	var pick cookiePicker
 	if o.schema != "" {
 		pick = seededCookies(seedKeys{[]byte(o.key)}, o.sessions)

@@ -46,6 +46,8 @@ type options struct {
 	schema, prefix, key string
 	redisDB             int
 	sessions            int
+	// rate: the open-loop rate search (rate.go) when rate.step > 0.
+	rate rateOptions
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -70,8 +72,26 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.redisDB, "redis-db", 0, "Redis database number (with -schema: the seeded one)")
 	fs.StringVar(&o.key, "key", "", "with -schema: the seed's -key (session cookies, KEK)")
 	fs.IntVar(&o.sessions, "sessions", 0, "with -schema: the number of seeded sessions the SSO scenario picks from (default -users)")
+	fs.Float64Var(&o.rate.step, "rate-step", 0, "instead of the scenarios: open-loop rate search, stepping the rate by this many requests a second (see rate.go)")
+	fs.Float64Var(&o.rate.start, "rate-start", 0, "first rate of the search (default -rate-step)")
+	fs.Float64Var(&o.rate.max, "rate-max", 5000, "last rate of the search")
+	fs.DurationVar(&o.rate.hold, "rate-hold", 2*time.Minute, "how long each rate is held")
+	fs.DurationVar(&o.rate.p99, "rate-p99", 200*time.Millisecond, "a rate is held when p99 latency stays below this with no error")
+	modes := fs.String("rate-modes", "refresh,mix", "what the search sends: refresh, mix (sign-ins, refreshes, userinfo) or both")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.rate.step > 0 {
+		if o.rate.start <= 0 {
+			o.rate.start = o.rate.step
+		}
+		for _, m := range strings.Split(*modes, ",") {
+			if m = strings.TrimSpace(m); modeTitles[m] == "" {
+				return o, errNoModes
+			}
+			o.rate.modes = append(o.rate.modes, m)
+		}
+		o.skipES256 = true
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -151,6 +171,18 @@ func main() {
 		os.Exit(2)
 	}
 	rep, err := bench(ctx, o, os.Stderr)
+	if rep != nil && o.rate.step > 0 {
+		var searches []rateSearch
+		if len(rep.passes) > 0 {
+			searches = rep.passes[0].rates
+		}
+		fmt.Print(ratesMarkdown(o.rate, rep, searches))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hubid-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if rep != nil {
 		md := rep.Markdown()
 		fmt.Print(md)
