@@ -55,6 +55,8 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	defer func() {
 		if cerr := be.cleanup(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
+		} else if be.seeded {
+			fmt.Fprintf(log, "hubid-bench: kept the seeded schema %s and keys %s*\n", be.schema, be.redisPrefix)
 		} else {
 			fmt.Fprintf(log, "hubid-bench: dropped schema %s and keys %s*\n", be.schema, be.redisPrefix)
 		}

@@ -80,7 +80,7 @@ func searchRates(ctx context.Context, o rateOptions, log io.Writer, c *client, s
 			}
 			rs.steps = append(rs.steps, st)
 			fmt.Fprintf(log, "hubid-bench: %-8s %6.0f/s for %s: %6d sent %4d errors  p50 %6s ms  p99 %6s ms  hubid %.2f cores  %s\n",
-				mode, rate, o.hold, st.sent, st.errors, ms(st.p50), ms(st.p99), st.hubidCPU.Seconds()/st.wall.Seconds(), mark(st.ok(o)))
+				mode, rate, o.hold, st.sent, st.errors, ms(st.p50), ms(st.p99), st.hubidCPU.Seconds()/st.wall.Seconds(), held(st.ok(o)))
 			if st.errSample != "" {
 				fmt.Fprintln(log, "    error:", st.errSample)
 			}
@@ -231,6 +231,13 @@ func openLoop(ctx context.Context, rate float64, hold time.Duration, op func(con
 	return st, nil
 }
 
+func held(ok bool) string {
+	if ok {
+		return "held"
+	}
+	return "missed"
+}
+
 // ratesMarkdown is the report of the searches.
 func ratesMarkdown(o rateOptions, r *report, searches []rateSearch) string {
 	var b strings.Builder
@@ -238,14 +245,14 @@ func ratesMarkdown(o rateOptions, r *report, searches []rateSearch) string {
 		r.date.UTC().Format("2006-01-02 15:04 MST"), r.machine.cpuModel, r.loadBefore, r.loadAfter, ms(o.p99), o.hold, o.step, o.start)
 	for _, s := range searches {
 		fmt.Fprintf(&b, "**%s**: highest rate held **%.0f/s**\n\n", modeTitles[s.mode], s.best)
-		b.WriteString("| rate asked | sent | errors | p50 ms | p99 ms | hubid cores | requests per hubid CPU-s | met |\n|---:|---:|---:|---:|---:|---:|---:|:-:|\n")
+		b.WriteString("| rate asked | sent | errors | p50 ms | p99 ms | hubid cores | requests per hubid CPU-s | objective |\n|---:|---:|---:|---:|---:|---:|---:|:-:|\n")
 		for _, st := range s.steps {
 			per := 0.0
 			if st.hubidCPU > 0 {
 				per = float64(st.sent-st.errors) / st.hubidCPU.Seconds()
 			}
 			fmt.Fprintf(&b, "| %.0f/s | %d | %d | %s | %s | %.2f | %s | %s |\n", st.rate, st.sent, st.errors,
-				ms(st.p50), ms(st.p99), st.hubidCPU.Seconds()/st.wall.Seconds(), num(per), mark(st.ok(o)))
+				ms(st.p50), ms(st.p99), st.hubidCPU.Seconds()/st.wall.Seconds(), num(per), held(st.ok(o)))
 		}
 		b.WriteString("\n")
 	}
