@@ -68,7 +68,7 @@ SEED_PREFIX   ?= hubidseeded:
 SEED_REDIS_DB ?= 15
 SEED_KEY      ?= hubid-bench-seed
 
-bench-seed: ## seed $(SEED_USERS) users, sessions and refresh families into schema $(SEED_SCHEMA) and Redis DB $(SEED_REDIS_DB) (slow; by hand)
+bench-seed: ## seed a million users, sessions and refresh families (SEED_USERS, SEED_SCHEMA, SEED_REDIS_DB=15) for the scale runs (slow; by hand)
 	$(GO) run ./cmd/hubid-bench seed -users $(SEED_USERS) -orgs $(SEED_ORGS) -sessions $(SEED_SESSIONS) \
 	  -families $(SEED_FAMILIES) -schema $(SEED_SCHEMA) -prefix $(SEED_PREFIX) -redis-db $(SEED_REDIS_DB) -key '$(SEED_KEY)'
 
