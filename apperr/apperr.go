@@ -82,6 +82,28 @@ func CodeOf(err error) Code {
 	return Internal
 }
 
+// IsUnavailable reports whether a backend failure is anywhere in err's
+// chain: store.ErrUnavailable, a context deadline, or an *Error coded
+// Unavailable, even beneath an *Error with another code. A caller that
+// wrapped a storage failure as "expired" or "invalid" must still answer
+// "temporarily unavailable": the failure is not the person's.
+func IsUnavailable(err error) bool {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		if e.Code == Unavailable {
+			return true
+		}
+		err = e.Err
+	}
+	return false
+}
+
 // MessageOf returns the client-safe message of err.
 func MessageOf(err error) string {
 	var e *Error

@@ -1,6 +1,7 @@
 package apperr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -48,5 +49,27 @@ func TestClassification(t *testing.T) {
 	}
 	if !errors.Is(Wrap(Internal, "x", store.ErrRevoked), store.ErrRevoked) {
 		t.Error("Wrap must keep the cause for errors.Is")
+	}
+}
+
+// IsUnavailable finds a backend failure anywhere in the chain, also under
+// an *Error of another code, and nothing else.
+func TestIsUnavailable(t *testing.T) {
+	for err, want := range map[error]bool{
+		store.ErrUnavailable:                                              true,
+		fmt.Errorf("redis: %w", store.ErrUnavailable):                     true,
+		fmt.Errorf("pg: %w", context.DeadlineExceeded):                    true,
+		New(Unavailable, "down"):                                          true,
+		Wrap(NotFound, "expired", store.ErrUnavailable):                   true,
+		Wrap(Invalid, "x", fmt.Errorf("y: %w", New(Unavailable, "down"))): true,
+		Wrap(NotFound, "expired", store.ErrNotFound):                      false,
+		New(Invalid, "bad"):                                               false,
+		errors.New("boom"):                                                false,
+		context.Canceled:                                                  false,
+		nil:                                                               false,
+	} {
+		if got := IsUnavailable(err); got != want {
+			t.Errorf("IsUnavailable(%v) = %v, want %v", err, got, want)
+		}
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -85,7 +87,7 @@ func TestHelmChart(t *testing.T) {
 	}
 	for mode, args := range modes {
 		docs := render(t, helm, args...)
-		for _, kind := range []string{"Deployment", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Service", "Ingress", "ServiceMonitor", "Secret", "Job", "ConfigMap"} {
+		for _, kind := range []string{"Deployment", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Service", "Ingress", "ServiceMonitor", "PrometheusRule", "Secret", "Job", "ConfigMap"} {
 			if len(docs[kind]) != 1 {
 				t.Errorf("%s: %d %s, want 1", mode, len(docs[kind]), kind)
 			}
@@ -138,6 +140,81 @@ func TestHelmChart(t *testing.T) {
 		if cfg.Postgres.MigrateOnStart {
 			t.Errorf("%s: migrate_on_start with a migration job", mode)
 		}
+		// Kubernetes kills the pod after the grace period: it must cover
+		// the drain (readiness 503, serving on) and the shutdown after it.
+		grace, _ := get(docs["Deployment"][0], "spec", "template", "spec", "terminationGracePeriodSeconds").(int)
+		if need := cfg.Listen.ShutdownDelay.D() + cfg.Listen.ShutdownTimeout.D(); time.Duration(grace)*time.Second <= need || cfg.Listen.ShutdownDelay.D() == 0 {
+			t.Errorf("%s: terminationGracePeriodSeconds %d, shutdown_delay %v + shutdown_timeout %v", mode, grace, cfg.Listen.ShutdownDelay.D(), cfg.Listen.ShutdownTimeout.D())
+		}
+	}
+}
+
+// TestHelmPrometheusRule: the chart's PrometheusRule is the rule file
+// deploy/prometheus/alerts.yaml, untouched by Helm's templating (the
+// rules' own {{ $labels }} survive), with the alerts for readiness, the
+// error ratio, signing key age and the outbox backlog; the values turn it
+// off and add labels for the Operator's ruleSelector.
+func TestHelmPrometheusRule(t *testing.T) {
+	helm := helmBinary(t)
+	linked, err := os.ReadFile("prometheus/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, err := os.ReadFile("helm/hubid/files/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(linked, source) {
+		t.Fatal("deploy/prometheus/alerts.yaml is not the chart's files/alerts.yaml: keep one source (a link)")
+	}
+	var want map[string]any
+	if err := yaml.Unmarshal(source, &want); err != nil {
+		t.Fatal(err)
+	}
+
+	docs := render(t, helm, "--set", "prometheusRule.labels.release=prometheus")
+	if len(docs["PrometheusRule"]) != 1 {
+		t.Fatalf("%d PrometheusRule, want 1", len(docs["PrometheusRule"]))
+	}
+	pr := docs["PrometheusRule"][0]
+	if pr["apiVersion"] != "monitoring.coreos.com/v1" || get(pr, "metadata", "labels", "release") != "prometheus" ||
+		get(pr, "metadata", "labels", "app.kubernetes.io/name") != "hubid" {
+		t.Errorf("PrometheusRule metadata: %v %v", pr["apiVersion"], pr["metadata"])
+	}
+	if !reflect.DeepEqual(pr["spec"], want) {
+		t.Errorf("PrometheusRule spec differs from files/alerts.yaml")
+	}
+	exprs := map[string]string{}
+	var summaries []string
+	for _, g := range get(pr, "spec", "groups").([]any) {
+		for _, r := range get(g, "rules").([]any) {
+			name, _ := get(r, "alert").(string)
+			exprs[name], _ = get(r, "expr").(string)
+			s, _ := get(r, "annotations", "summary").(string)
+			summaries = append(summaries, s)
+		}
+	}
+	for what, needle := range map[string]string{
+		"readiness":         "hubid_ready",
+		"error ratio":       `hubid_http_requests_total{code=~"5.."}`,
+		"signing key age":   "hubid_signing_key_age_seconds",
+		"outbox backlog":    "hubid_outbox_pending",
+		"outbox oldest age": "hubid_outbox_oldest_pending_age_seconds",
+	} {
+		found := false
+		for _, e := range exprs {
+			found = found || strings.Contains(e, needle)
+		}
+		if !found {
+			t.Errorf("no %s alert (an expression with %s): %v", what, needle, exprs)
+		}
+	}
+	if !strings.Contains(strings.Join(summaries, "\n"), "{{ $labels.") {
+		t.Error("the rules' {{ $labels… }} did not survive rendering")
+	}
+
+	if off := render(t, helm, "--set", "prometheusRule.enabled=false"); len(off["PrometheusRule"]) != 0 {
+		t.Errorf("prometheusRule.enabled=false still renders %d PrometheusRule", len(off["PrometheusRule"]))
 	}
 }
 

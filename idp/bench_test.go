@@ -2,7 +2,9 @@ package idp_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -95,5 +97,46 @@ func BenchmarkSignIn(b *testing.B) {
 	for b.Loop() {
 		_, f, code := signedIn(b, env, r)
 		r.exchange(b, f, code)
+	}
+}
+
+// BenchmarkUserinfoHandler and BenchmarkIntrospectionHandler serve one
+// access token again and again through the public handler in-process (no
+// client, no sockets): hubid's own CPU and allocations per request
+// (-benchmem), the part idp/tokencache changes.
+func BenchmarkUserinfoHandler(b *testing.B) {
+	env, r := benchSetup(b, "RS256")
+	_, f, code := signedIn(b, env, r)
+	tok, _, _ := r.exchange(b, f, code)
+	benchHandler(b, env, func() *http.Request {
+		req := httptest.NewRequest(http.MethodGet, env.URL+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		return req
+	})
+}
+
+func BenchmarkIntrospectionHandler(b *testing.B) {
+	env, r := benchSetup(b, "RS256")
+	_, f, code := signedIn(b, env, r)
+	tok, _, _ := r.exchange(b, f, code)
+	form := url.Values{"token": {tok.AccessToken}}.Encode()
+	benchHandler(b, env, func() *http.Request {
+		req := httptest.NewRequest(http.MethodPost, env.URL+"/oauth/introspect", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(r.client.ID, r.secret)
+		return req
+	})
+}
+
+func benchHandler(b *testing.B, env *hubtest.Env, newReq func() *http.Request) {
+	h := env.Server.Public()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, newReq())
+		if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), `"active":false`) {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
 	}
 }

@@ -23,14 +23,22 @@ func browserEnv(t *testing.T) *hubtest.Env {
 // signInInBrowser opens the hub and signs in as the demo administrator,
 // saving screenshots of the two sign-in pages and the home page.
 func signInInBrowser(t *testing.T, env *hubtest.Env, remember bool) context.Context {
+	return signInInBrowserIn(t, env, remember, "")
+}
+
+// signInInBrowserIn is signInInBrowser in language lang ("" = the
+// browser's, English), chosen with the pages' ?lang= switch; screenshots
+// of another language than English are named with "-<lang>".
+func signInInBrowserIn(t *testing.T, env *hubtest.Env, remember bool, lang string) context.Context {
 	ctx := browsertest.New(t)
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(env.URL+"/"),
+		chromedp.Navigate(env.URL+langQuery(lang)),
 		chromedp.WaitVisible(chromedp.CSS("#email")),
 	); err != nil {
 		t.Fatalf("sign-in page: %v", err)
 	}
-	browsertest.Screenshot(t, ctx, "signin-email")
+	shot := func(name string) { browsertest.Screenshot(t, ctx, name+langSuffix(lang)) }
+	shot("signin-email")
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#email"), "admin@demo.example"),
 		chromedp.Click(chromedp.CSS("button[type=submit]")),
@@ -38,7 +46,7 @@ func signInInBrowser(t *testing.T, env *hubtest.Env, remember bool) context.Cont
 	); err != nil {
 		t.Fatalf("email step: %v", err)
 	}
-	browsertest.Screenshot(t, ctx, "signin-password")
+	shot("signin-password")
 	steps := []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS("#password"), "hubid-demo-password")}
 	if remember {
 		steps = append(steps, chromedp.Click(chromedp.CSS("input[name=remember]")))
@@ -47,8 +55,25 @@ func signInInBrowser(t *testing.T, env *hubtest.Env, remember bool) context.Cont
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("password step: %v\npage: %s", err, browsertest.Text(t, ctx))
 	}
-	browsertest.Screenshot(t, ctx, "home")
+	shot("home")
 	return ctx
+}
+
+// langQuery is the path that opens the hub in lang ("" = as the browser
+// asks).
+func langQuery(lang string) string {
+	if lang == "" {
+		return "/"
+	}
+	return "/?lang=" + lang
+}
+
+// langSuffix names a screenshot of lang ("" for English).
+func langSuffix(lang string) string {
+	if lang == "" || lang == "en" {
+		return ""
+	}
+	return "-" + lang
 }
 
 // sessionCookie returns the session cookie's expiry and whether it is a

@@ -55,9 +55,18 @@ func pingAll(ctx context.Context, checks []Check) map[string]error {
 }
 
 // readyz pings every backend (in parallel, readyTimeout each) and answers
-// 503 naming the ones that are down.
-func readyz(checks []Check) http.HandlerFunc {
+// 503 naming the ones that are down. Once draining reports true (the
+// process is stopping) it answers 503 "draining" at once, without pinging:
+// the load balancer takes the replica out while it still serves.
+func readyz(checks []Check, draining func() bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if draining() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"draining"}` + "\n"))
+			return
+		}
 		status := map[string]string{}
 		var down []string
 		for name, err := range pingAll(r.Context(), checks) {
@@ -76,8 +85,6 @@ func readyz(checks []Check) http.HandlerFunc {
 			body["down"] = down
 			code = http.StatusServiceUnavailable
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(body)
 	}

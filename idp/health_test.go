@@ -26,7 +26,7 @@ func TestReadyzIsBoundedBelowOneSecond(t *testing.T) {
 	failed := pingFunc(func(ctx context.Context) error { return errors.New("down") })
 	ok := pingFunc(func(ctx context.Context) error { return nil })
 	rec := httptest.NewRecorder()
-	readyz([]Check{{"postgres", hung}, {"redis", failed}, {"memory", ok}})(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	readyz([]Check{{"postgres", hung}, {"redis", failed}, {"memory", ok}}, func() bool { return false })(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	if deadline.IsZero() || deadline.Sub(start) >= time.Second {
 		t.Fatalf("ping deadline %v after the start, want under 1s", deadline.Sub(start))
 	}
@@ -37,5 +37,30 @@ func TestReadyzIsBoundedBelowOneSecond(t *testing.T) {
 	_ = json.NewDecoder(rec.Body).Decode(&body)
 	if rec.Code != http.StatusServiceUnavailable || body.Checks["redis"] != "down" || body.Checks["memory"] != "ok" {
 		t.Fatalf("readyz: %d %+v", rec.Code, body)
+	}
+}
+
+// A draining server answers 503 "draining" at once, without asking its
+// backends (which are fine): the load balancer takes it out of rotation
+// while it still serves.
+func TestReadyzDraining(t *testing.T) {
+	var draining bool
+	pinged := 0
+	ok := pingFunc(func(context.Context) error { pinged++; return nil })
+	h := readyz([]Check{{"postgres", ok}, {"redis", ok}}, func() bool { return draining })
+	for _, tc := range []struct {
+		draining bool
+		code     int
+		status   string
+		pings    int
+	}{{false, http.StatusOK, "ok", 2}, {true, http.StatusServiceUnavailable, "draining", 0}} {
+		draining, pinged = tc.draining, 0
+		rec := httptest.NewRecorder()
+		h(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		var body struct{ Status string }
+		_ = json.NewDecoder(rec.Body).Decode(&body)
+		if rec.Code != tc.code || body.Status != tc.status || pinged != tc.pings {
+			t.Errorf("draining=%v: %d %q after %d pings, want %d %q after %d", tc.draining, rec.Code, body.Status, pinged, tc.code, tc.status, tc.pings)
+		}
 	}
 }

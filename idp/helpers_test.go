@@ -34,16 +34,24 @@ type rp struct {
 
 func newRP(t testing.TB, env *hubtest.Env, id, secret, service string) *rp {
 	t.Helper()
+	return newRPWith(t, env, id, secret, service, func(*store.Client) {})
+}
+
+// newRPWith is newRP with the registration adjusted before it is stored.
+func newRPWith(t testing.TB, env *hubtest.Env, id, secret, service string, adjust func(*store.Client)) *rp {
+	t.Helper()
 	redirect := "https://" + id + ".example/callback"
 	grants := []string{"authorization_code", "refresh_token", "client_credentials"}
 	if secret == "" {
 		grants = grants[:2] // a public client has no client_credentials
 	}
-	c := env.AddClient(t, store.Client{
+	reg := store.Client{
 		ID: id, Name: strings.ToUpper(id), ServiceID: env.EnsureService(t, service).ID,
 		RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: []string{"https://" + id + ".example/"},
 		GrantTypes: grants,
-	}, secret)
+	}
+	adjust(&reg)
+	c := env.AddClient(t, reg, secret)
 	p, err := oidc.NewProvider(context.Background(), env.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -93,11 +93,20 @@ func (m legacyMailer) SendRegistration(ctx context.Context, tx store.Durable, r 
 	return mail.Enqueue(ctx, tx, msg)
 }
 
-// SendReminder queues the reminder in the configured language, with the
-// window's end as the pre-registration pages show it.
+// SendReminder queues the reminder in the configured language ("both":
+// one mail, Japanese then English), with the window's end as the
+// pre-registration pages show it in each language.
 func (m legacyMailer) SendReminder(ctx context.Context, tx store.Durable, r legacy.ReminderMail) error {
-	msg, err := m.c.Compose(mail.KindLegacyReminder, language.Make(r.Locale), r.To, mail.LegacyReminderData{
-		LoginID: r.LoginID, Service: r.Service, Org: r.Org, Ends: legacyui.FormatTime(r.Ends, r.Locale), Link: r.Link})
+	data := func(lang string) any {
+		return mail.LegacyReminderData{LoginID: r.LoginID, Service: r.Service, Org: r.Org, Ends: legacyui.FormatTime(r.Ends, lang), Link: r.Link}
+	}
+	var msg mail.Message
+	var err error
+	if r.Locale == "both" {
+		msg, err = m.c.ComposeBilingual(mail.KindLegacyReminder, []language.Tag{language.Japanese, language.English}, r.To, data)
+	} else {
+		msg, err = m.c.Compose(mail.KindLegacyReminder, language.Make(r.Locale), r.To, data(r.Locale))
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package idp_test
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -98,5 +99,67 @@ func TestPreregistrationExistingAccountWithTwoStep(t *testing.T) {
 	}
 	if p := complete(t, env, tok, url.Values{"password": {testPassword}, "code": {totpAt(t, key, 1)}}); p.status != 200 {
 		t.Fatalf("next code: %d\n%s", p.status, p.body)
+	}
+}
+
+// An existing account with two-step verification but without its phone
+// confirms a link with its password and a recovery code, typed into the
+// field beside the TOTP code: the login ID is linked, the code is spent
+// (the person's history says so, with the codes left), and the same code
+// cannot confirm another link while an unused one can.
+func TestPreregistrationExistingAccountRecoveryCode(t *testing.T) {
+	env := legacyEnv(t, -time.Hour, 24*time.Hour, 48*time.Hour)
+	ctx := context.Background()
+	aiko := env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: testPassword})
+	e, err := env.Server.TwoStep().BeginSetup(ctx, aiko, mfa.Meta{ActorID: aiko.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := env.Server.TwoStep().Activate(ctx, aiko, e.Sealed, true, mfa.Meta{ActorID: aiko.ID})
+	if err != nil || len(codes) != mfa.RecoveryCodeCount {
+		t.Fatalf("activate: %d codes, %v", len(codes), err)
+	}
+
+	if p := preregister(t, env, "nk-ships", "NKS-0002", aiko.Email); p.status != 303 {
+		t.Fatalf("register: %+v", p)
+	}
+	tok := mailedLink(t, env, aiko.Email)
+	c := &http.Client{}
+	if p := get(t, c, env.URL+"/preregister/confirm?token="+tok); !strings.Contains(p.body, `name="recovery_code"`) || !strings.Contains(p.body, "Or a recovery code") {
+		t.Fatalf("no recovery code field on the confirm page:\n%s", p.body)
+	}
+	if p := complete(t, env, tok, url.Values{"password": {testPassword}, "recovery_code": {"aaaa-bbbb-cccc"}}); p.status != 401 {
+		t.Fatalf("unknown recovery code: %d", p.status)
+	}
+	if links, _ := env.Durable.ListLegacyLinksByUser(ctx, aiko.ID); len(links) != 0 {
+		t.Fatalf("linked with an unknown recovery code: %+v", links)
+	}
+	if p := complete(t, env, tok, url.Values{"password": {testPassword}, "code": {""}, "recovery_code": {" " + strings.ToUpper(codes[0]) + " "}}); p.status != 200 || !strings.Contains(p.body, "Registration complete") {
+		t.Fatalf("recovery code: %d\n%s", p.status, p.body)
+	}
+	if links, _ := env.Durable.ListLegacyLinksByUser(ctx, aiko.ID); len(links) != 1 || links[0].LoginID != "NKS-0002" {
+		t.Fatalf("links: %+v", links)
+	}
+	used, err := env.Durable.ListAudit(ctx, store.AuditFilter{UserID: aiko.ID, Kinds: []string{mfa.KindRecoveryUsed}})
+	if err != nil || len(used) != 1 || used[0].Detail["left"] != "9" {
+		t.Fatalf("recovery code use in the history: %+v %v", used, err)
+	}
+	if st, _ := env.Server.TwoStep().Status(ctx, aiko.ID); st.CodesLeft != mfa.RecoveryCodeCount-1 {
+		t.Fatalf("codes left: %d", st.CodesLeft)
+	}
+
+	// The spent code does not confirm a second link; another one does.
+	if p := preregister(t, env, "nk-pass", "NKP-0001", aiko.Email); p.status != 303 {
+		t.Fatalf("register: %+v", p)
+	}
+	tok = mailedLink(t, env, aiko.Email)
+	if p := complete(t, env, tok, url.Values{"password": {testPassword}, "recovery_code": {codes[0]}}); p.status != 401 {
+		t.Fatalf("spent recovery code: %d", p.status)
+	}
+	if p := complete(t, env, tok, url.Values{"password": {testPassword}, "recovery_code": {codes[1]}}); p.status != 200 {
+		t.Fatalf("second recovery code: %d\n%s", p.status, p.body)
+	}
+	if links, _ := env.Durable.ListLegacyLinksByUser(ctx, aiko.ID); len(links) != 2 {
+		t.Fatalf("links: %+v", links)
 	}
 }

@@ -116,3 +116,83 @@ func TestLegacyReminderMail(t *testing.T) {
 		t.Fatalf("%d reminders after the window", n)
 	}
 }
+
+// TestLegacyReminderLanguage: migration.reminder_language chooses the
+// reminder's language: unset (both), one mail with the Japanese part
+// first and the English part after it, each with the end date written
+// for its reader; en or ja, that language only. A value outside en, ja
+// and both is refused at start-up.
+func TestLegacyReminderLanguage(t *testing.T) {
+	start := time.Now().UTC()
+	end := start.Add(10 * 24 * time.Hour)
+	jaSubject, enSubject := "期限までに個人のメールアドレスを登録してください", "Register your personal email address before the deadline"
+	for _, tc := range []struct {
+		lang         string // "" = unset
+		wantJA, want bool   // Japanese part, English part
+	}{
+		{"", true, true},
+		{"both", true, true},
+		{"en", false, true},
+		{"ja", true, false},
+	} {
+		t.Run("language="+tc.lang, func(t *testing.T) {
+			clk := storetest.NewClock(start)
+			env := hubtest.New(t, hubtest.Options{Now: clk.Now, Config: func(c *config.Config) {
+				c.Migration.PreregistrationStart = start.Add(-time.Hour).Format(time.RFC3339)
+				c.Migration.PreregistrationEnd = end.Format(time.RFC3339)
+				c.Migration.Cutover = end.Add(14 * 24 * time.Hour).Format(time.RFC3339)
+				c.Migration.ReminderDaysBeforeEnd = 3
+				if tc.lang != "" {
+					c.Migration.ReminderLanguage = tc.lang
+				}
+			}})
+			env.ApplySeed(t, "../deploy/dev/seed.yaml")
+			ctx := context.Background()
+			d := env.Durable
+			ships, _ := d.GetServiceByCode(ctx, "nk-ships")
+			org, _ := d.GetOrganizationByCode(ctx, "NK0010")
+			if err := d.CreateLegacyLoginID(ctx, store.LegacyLoginID{LoginID: "L-1", ServiceID: ships.ID, OrgID: org.ID,
+				ContactEmail: "contact@kobe.example", PasswordHash: "$2a$04$abcdefghijklmnopqrstuuJ3ZrK6B6bq5mY1XZ4G6jz0Ocz7sMKa6"}); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(7*24*time.Hour + time.Minute)
+			if n, err := env.Server.SendLegacyReminders(ctx); n != 1 || err != nil {
+				t.Fatalf("queued %d, %v", n, err)
+			}
+			msgs, err := d.ClaimOutbox(ctx, mail.OutboxKind, time.Now().Add(time.Hour), time.Minute, 100)
+			if err != nil || len(msgs) != 1 {
+				t.Fatalf("outbox: %d %v", len(msgs), err)
+			}
+			var m mail.Message
+			if err := json.Unmarshal(msgs[0].Payload, &m); err != nil {
+				t.Fatal(err)
+			}
+			jaEnds, enEnds := legacyui.FormatTime(end, "ja"), legacyui.FormatTime(end, "en")
+			for _, part := range []struct {
+				want          bool
+				subject, ends string
+			}{{tc.wantJA, jaSubject, jaEnds}, {tc.want, enSubject, enEnds}} {
+				if got := strings.Contains(m.Subject, part.subject); got != part.want {
+					t.Errorf("subject %q: has %q = %v, want %v", m.Subject, part.subject, got, part.want)
+				}
+				for name, body := range map[string]string{"text": m.Text, "HTML": m.HTML} {
+					if got := strings.Contains(body, part.ends); got != part.want {
+						t.Errorf("%s has the end date %q = %v, want %v:\n%s", name, part.ends, got, part.want, body)
+					}
+				}
+			}
+			if tc.wantJA && tc.want {
+				if i, k := strings.Index(m.Text, jaEnds), strings.Index(m.Text, enEnds); i > k {
+					t.Errorf("English before Japanese:\n%s", m.Text)
+				}
+				if !strings.Contains(m.HTML, `<div lang="ja">`) || !strings.Contains(m.HTML, `<div lang="en">`) {
+					t.Errorf("HTML parts not tagged with their language:\n%s", m.HTML)
+				}
+			}
+		})
+	}
+	_, err := config.Parse([]byte("issuer: https://id.example.com\nmigration:\n  reminder_language: fr\n"))
+	if err == nil || !strings.Contains(err.Error(), `migration.reminder_language: "fr" is not one of en, ja, both`) {
+		t.Fatalf("reminder_language fr: %v", err)
+	}
+}

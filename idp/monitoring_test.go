@@ -205,8 +205,8 @@ func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
 	}
 
 	sources := map[string][]string{
-		"deploy/grafana/hubid.json":     dashboardExprs(t, "../deploy/grafana/hubid.json"),
-		"deploy/prometheus/alerts.yaml": ruleExprs(t, "../deploy/prometheus/alerts.yaml"),
+		"deploy/grafana/hubid.json":           dashboardExprs(t, "../deploy/grafana/hubid.json"),
+		"deploy/helm/hubid/files/alerts.yaml": ruleExprs(t, "../deploy/helm/hubid/files/alerts.yaml"),
 	}
 	used := map[string]bool{}
 	for src, exprs := range sources {

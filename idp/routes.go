@@ -173,6 +173,7 @@ func (s *Server) buildLogin() error {
 	if err != nil {
 		return err
 	}
+	s.proxies = proxies
 	policy := throttle.Policy{DelayAfter: c.Throttle.DelayAfter, LockAfter: c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	ipPolicy := throttle.Policy{DelayAfter: 5 * c.Throttle.DelayAfter, LockAfter: 5 * c.Throttle.LockAfter, Window: c.Throttle.Window.D()}
 	s.renderer = renderer
@@ -302,8 +303,8 @@ func (s *Server) buildPublic() http.Handler {
 	// The strict layer (idp/oauthstrict) runs inside unavailableStatus:
 	// both share the request memo, which carries the client
 	// authentication to op and an outage to unavailableStatus.
-	strict := &oauthstrict.Layer{Clients: s.storage, PageError: s.formError}
-	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(unavailableStatus(strict.Token(s.Provider)))))
+	strict := &oauthstrict.Layer{Clients: s.storage, PageError: s.formError, Tokens: s.tokens}
+	mux.Handle("/oauth/token", s.corsFor(httpx.NoStore(unavailableStatus(strict.Token(s.storage.TokenOptions(s.Provider, s.Provider))))))
 	mux.Handle("/userinfo", s.corsFor(httpx.NoStore(unavailableStatus(strict.Userinfo(s.Provider)))))
 	mux.Handle("/oauth/introspect", httpx.NoStore(unavailableStatus(strict.Introspect(s.Provider))))
 	mux.Handle("/revoke", unavailableStatus(strict.Revoke(s.Provider)))
@@ -337,7 +338,7 @@ func (s *Server) buildPublic() http.Handler {
 	mux.Handle("/device_authorization", http.NotFoundHandler())
 	mux.Handle("/", s.Provider)
 	m := httpx.NewMetrics(s.deps.Registry)
-	h := httpx.Deadline(httpx.SecurityHeaders(mux, https), s.deps.Config.Listen.RequestTimeout.D(), s.deps.Logger)
+	h := httpx.Deadline(httpx.SecurityHeaders(requestMeta(mux, s.proxies), https), s.deps.Config.Listen.RequestTimeout.D(), s.deps.Logger)
 	// The span is outermost, so that the access log line carries its
 	// trace_id and every storage call below is its child.
 	return s.deps.Tracing.Handler(httpx.Wrap(h, s.deps.Logger, m, route), route, "/healthz", "/static/")
@@ -373,10 +374,10 @@ func (s *Server) buildInternal() http.Handler {
 		{Name: s.deps.DurableName, P: s.deps.Durable},
 		{Name: s.deps.EphemeralName, P: s.deps.Ephemeral},
 	}
-	mux.HandleFunc("GET /readyz", readyz(checks))
+	mux.HandleFunc("GET /readyz", readyz(checks, s.draining.Load))
 	reg.MustRegister(&stateCollector{checks: checks, outbox: s.deps.Durable, now: s.deps.Now})
 	// Only the admin APIs are traced here, not probes and scrapes.
-	return s.deps.Tracing.Handler(mux, internalRoute, "/metrics", "/healthz", "/readyz", "/debug/")
+	return s.deps.Tracing.Handler(requestMeta(mux, s.proxies), internalRoute, "/metrics", "/healthz", "/readyz", "/debug/")
 }
 
 // internalRoute names an internal listener path for span names.

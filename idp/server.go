@@ -13,8 +13,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,6 +89,7 @@ type Server struct {
 	Keys     *keys.Manager
 	Provider *op.Provider
 	storage  *oidcstore.Storage
+	tokens   *oidcstore.TokenInfo // userinfo and introspection (tokeninfo.go)
 	Sessions *session.Manager
 	// Orgs is the organizations service the console and the admin API
 	// adapt.
@@ -107,8 +110,10 @@ type Server struct {
 	legacy   *legacy.Service
 	legacyUI *legacyui.Handler
 	console  *console.Handler
+	proxies  []netip.Prefix // trusted proxies, for the client address
 	public   http.Handler
 	internal http.Handler
+	draining atomic.Bool // set by Drain: /readyz answers 503
 }
 
 // New wires everything and makes sure signing keys exist.
@@ -159,6 +164,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	if err := km.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if err := ensureClientAlgorithms(ctx, km, d.Durable); err != nil {
+		return nil, err
 	}
 	secure := strings.HasPrefix(c.Issuer, "https://")
 	sessions := session.New(session.Config{
@@ -225,6 +233,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
 	s.Provider, s.storage = provider, stor
+	if s.tokens, err = s.newTokenInfo(); err != nil {
+		return nil, fmt.Errorf("token cache: %w", err)
+	}
 	s.logouts, err = backchannel.NewWorker(d.Durable, backchannel.Keys(km.Signing), backchannel.Config{
 		Issuer: c.Issuer, Now: d.Now, Rand: d.Rand, Logger: d.Logger,
 	})
@@ -267,6 +278,12 @@ func usersFrom(c *usercache.Cache) func(context.Context, string) (store.User, er
 	}
 	return c.Get
 }
+
+// Drain marks the server as stopping: from now on /readyz answers 503
+// "draining" while every other route keeps serving, so that the load
+// balancer stops sending new requests before the listeners close
+// (listen.shutdown_delay).
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // Shutdown waits for background request work (password-reset mail jobs)
 // to finish; call it after the HTTP servers have shut down.

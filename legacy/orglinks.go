@@ -74,20 +74,21 @@ func (s *Service) OrgLoginIDs(ctx context.Context, actorID, orgID string) ([]Org
 		if err := requireAdmin(ctx, tx, actorID, orgID); err != nil {
 			return err
 		}
+		ids, err := tx.ListLegacyLoginIDsByOrg(ctx, orgID)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		byService := map[string][]store.LegacyLoginID{}
+		for _, l := range ids {
+			byService[l.ServiceID] = append(byService[l.ServiceID], l)
+		}
 		svcs, err := tx.ListServices(ctx)
 		if err != nil {
 			return err
 		}
 		slices.SortFunc(svcs, func(a, b store.Service) int { return cmp.Compare(a.Code, b.Code) })
 		for _, v := range svcs {
-			ids, err := tx.ListLegacyLoginIDs(ctx, v.ID)
-			if err != nil {
-				return err
-			}
-			for _, l := range ids {
-				if l.OrgID != orgID {
-					continue
-				}
+			for _, l := range byService[v.ID] {
 				row := OrgLoginID{Service: v, LoginID: l}
 				links, err := tx.ListLegacyLinksByLoginID(ctx, v.ID, l.LoginID)
 				if err != nil {

@@ -18,7 +18,8 @@ const ReminderBatch = 200
 
 // ReminderMail is what the reminder says.
 type ReminderMail struct {
-	To, Locale       string
+	To               string
+	Locale           string // "en", "ja" or "both" (Deps.ReminderLocale)
 	LoginID, Service string
 	Org              string
 	Ends             time.Time // the end of the window

@@ -138,7 +138,8 @@ type Deps struct {
 	FirstRole, LaterRole store.Role
 	// ReminderDays, when above 0, is how many days before the window
 	// ends the reminder mail goes out (SendReminders); ReminderLocale is
-	// its language.
+	// its language ("en", "ja", or "both": the Mailer writes both in one
+	// mail).
 	ReminderDays   int
 	ReminderLocale string
 	// TicketKey signs tickets (32+ random bytes; every replica the same).

@@ -27,6 +27,9 @@ type OrgClaim struct {
 	Code string     `json:"code"`
 	Name string     `json:"name"`
 	Role store.Role `json:"role"`
+	// RequireMFA is the organization's two-step policy (not a claim): the
+	// refresh grant checks it without reading the organization again.
+	RequireMFA bool `json:"-"`
 }
 
 // Access is a person's standing for one service: the memberships in
@@ -50,6 +53,13 @@ var (
 	ErrOrgNotEntitled = apperr.New(apperr.Forbidden, "the selected organization does not use this service")
 )
 
+// entitledLister reads what EntitledAccess needs in one query
+// (store.Durable has it); a ClaimStore without it is read membership by
+// membership.
+type entitledLister interface {
+	ListEntitledMemberships(ctx context.Context, userID, serviceID string) ([]store.EntitledMembership, error)
+}
+
 // EntitledAccess returns the person's memberships in organizations
 // entitled to serviceID, sorted by code. serviceID "" (a client bound to
 // no service, such as the hub itself) has no entitled organization: Orgs
@@ -58,6 +68,18 @@ var (
 func EntitledAccess(ctx context.Context, st ClaimStore, userID, serviceID string) (Access, error) {
 	a := Access{ServiceID: serviceID, Orgs: []OrgClaim{}}
 	if serviceID == "" {
+		return a, nil
+	}
+	if el, ok := st.(entitledLister); ok {
+		ems, err := el.ListEntitledMemberships(ctx, userID, serviceID)
+		if err != nil {
+			return a, fmt.Errorf("orgs: entitled memberships: %w", err)
+		}
+		for _, em := range ems {
+			o := em.Organization
+			a.Orgs = append(a.Orgs, OrgClaim{ID: o.ID, Code: o.Code, Name: o.Name, Role: em.Role, RequireMFA: o.RequireMFA})
+		}
+		slices.SortFunc(a.Orgs, func(x, y OrgClaim) int { return cmp.Compare(x.Code, y.Code) })
 		return a, nil
 	}
 	ms, err := st.ListMembershipsByUser(ctx, userID)
@@ -79,7 +101,7 @@ func EntitledAccess(ctx context.Context, st ClaimStore, userID, serviceID string
 		if err != nil {
 			return a, fmt.Errorf("orgs: organization: %w", err)
 		}
-		a.Orgs = append(a.Orgs, OrgClaim{ID: o.ID, Code: o.Code, Name: o.Name, Role: m.Role})
+		a.Orgs = append(a.Orgs, OrgClaim{ID: o.ID, Code: o.Code, Name: o.Name, Role: m.Role, RequireMFA: o.RequireMFA})
 	}
 	slices.SortFunc(a.Orgs, func(x, y OrgClaim) int { return cmp.Compare(x.Code, y.Code) })
 	return a, nil

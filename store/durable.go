@@ -102,8 +102,15 @@ type Client struct {
 	FirstParty             bool
 	AccessTokenType        AccessTokenType
 	OrganizationSelection  OrganizationSelection
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// OmitRefreshIDToken: the refresh grant answers without an ID token
+	// (refresh_id_token: false; OpenID Connect Core §12.2). The zero value
+	// keeps the default, an ID token on every refresh.
+	OmitRefreshIDToken bool
+	// AccessTokenSigningAlgorithm signs the client's JWT access tokens:
+	// "" (RS256, the default) or "ES256". ID tokens stay RS256.
+	AccessTokenSigningAlgorithm string
+	CreatedAt                   time.Time
+	UpdatedAt                   time.Time
 }
 
 // LegacyLoginID is an organization-level login ID of one service, imported
@@ -390,6 +397,18 @@ type OrgStore interface {
 	PutEntitlement(ctx context.Context, e Entitlement) error // idempotent
 	DeleteEntitlement(ctx context.Context, orgID, serviceID string) error
 	ListEntitlementsByOrg(ctx context.Context, orgID string) ([]Entitlement, error)
+	// ListEntitledMemberships returns, in one read, userID's memberships
+	// in organizations entitled to serviceID, each with its organization
+	// (two-step policy included), by organization code: what a token's
+	// organization claims and the refresh grant's two-step check need.
+	ListEntitledMemberships(ctx context.Context, userID, serviceID string) ([]EntitledMembership, error)
+}
+
+// EntitledMembership is a membership in an organization entitled to a
+// service, with the organization.
+type EntitledMembership struct {
+	Organization Organization
+	Role         Role
 }
 
 // ClientStore keeps relying parties.
@@ -486,7 +505,10 @@ type OneTimeTokenStore interface {
 	DeleteOneTimeTokens(ctx context.Context, userID string, kind OneTimeTokenKind) error
 }
 
-// AuditStore appends and reads the usage history.
+// AuditStore appends and reads the usage history. AppendAudit fills an
+// event's empty IP and UserAgent from the context's request meta
+// (WithRequestMeta), so every write made for a request records who sent
+// it.
 type AuditStore interface {
 	AppendAudit(ctx context.Context, e AuditEvent) (int64, error)
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)

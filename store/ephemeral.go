@@ -132,6 +132,13 @@ type RefreshToken struct {
 	ExpiresAt       time.Time
 	RotatedAt       time.Time // zero while current
 	ReplacedBy      string    // ID of the successor once rotated
+	// AccessID is the revocation ID (RevocationStore) of the access token
+	// issued together with this refresh token, "" when none;
+	// AccessExpiresAt is when that access token expires. A retry within
+	// the reuse grace that replaces this token revokes that access token
+	// first (see RotateRefreshToken).
+	AccessID        string
+	AccessExpiresAt time.Time
 }
 
 // SessionStore keeps browser sessions.
@@ -179,7 +186,10 @@ type RefreshStore interface {
 	// within grace, ReplacedBy names the successor the retry replaced, so
 	// the caller can invalidate what it issued). If oldID was already
 	// rotated less than grace ago and its successor is unused, the successor
-	// is replaced by next (a retry after a lost response); grace 0 allows
+	// is replaced by next (a retry after a lost response) and the access
+	// token issued with the successor (its AccessID) is revoked before the
+	// successor is replaced, so n retries leave one live refresh token and
+	// one unrevoked access token, never n; grace 0 allows
 	// no retry at all, even when the caller's clock reads earlier than the
 	// rotation it lost to. Otherwise reuse of
 	// a rotated token revokes the whole family and returns ErrAlreadyUsed.

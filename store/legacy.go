@@ -77,6 +77,9 @@ type LegacyBulkStore interface {
 	ImportLegacyLoginIDs(ctx context.Context, serviceID string, rows []LegacyImportRow) (LegacyImportResult, error)
 	// ListLegacyLoginIDs returns a service's login IDs, by login ID.
 	ListLegacyLoginIDs(ctx context.Context, serviceID string) ([]LegacyLoginID, error)
+	// ListLegacyLoginIDsByOrg returns an organization's login IDs of every
+	// service, by service ID then login ID.
+	ListLegacyLoginIDsByOrg(ctx context.Context, orgID string) ([]LegacyLoginID, error)
 	// LinkLegacyLoginID links l in one transaction that holds the login
 	// ID's organization locked: fn sees the organization's memberships and
 	// returns the membership to add for l.UserID (nil: none). Of many

@@ -36,8 +36,8 @@ func randomName(prefix string) string {
 
 // openBackends creates the schema and picks the key prefix; it also reads
 // the servers' versions for the report.
-func openBackends(ctx context.Context, dsn, redisAddr string) (*backends, error) {
-	return openBackendsIn(ctx, dsn, redisAddr, 0, "", "")
+func openBackends(ctx context.Context, dsn, redisAddr string, redisDB int) (*backends, error) {
+	return openBackendsIn(ctx, dsn, redisAddr, redisDB, "", "")
 }
 
 // openBackendsIn is openBackends; a non-empty schema names a seeded

@@ -20,7 +20,7 @@ import (
 // bench runs everything and returns the report; on failure the report
 // holds what was measured before it.
 func bench(ctx context.Context, o options, log io.Writer) (rep *report, err error) {
-	r := &report{date: time.Now(), duration: o.duration, idle: o.idleSettle, conns: o.conns, users: o.users,
+	r := &report{date: time.Now(), duration: o.duration, idle: o.idleSettle, conns: o.conns, users: o.users, cpus: o.cpus,
 		machine: describeMachine(), loadBefore: loadAverage()}
 	defer func() { r.loadAfter = loadAverage() }()
 	rep = r
@@ -47,6 +47,9 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		}
 	}
 
+	if o.dev {
+		return benchDev(ctx, o, log, r, bin, tmp)
+	}
 	be, err := openBackendsIn(ctx, o.postgres, o.redis, o.redisDB, o.schema, o.prefix)
 	if err != nil {
 		return nil, err
@@ -63,20 +66,13 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	}()
 	fmt.Fprintf(log, "hubid-bench: schema %s, redis prefix %s\n", be.schema, be.redisPrefix)
 
-	seedPath := filepath.Join(tmp, "seed.yaml")
-	if !be.seeded {
-		hash, err := defaultPasswordHash()
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(seedPath, []byte(seedYAML(o.users, hash)), 0o600); err != nil {
-			return nil, err
-		}
-	}
+	var seedPath string
 	kek := newKEK()
 	if be.seeded {
 		// The signing keys a run creates in the kept schema stay readable.
 		kek = seedKeys{[]byte(o.key)}.kek()
+	} else if seedPath, err = writeSeed(tmp, o.users); err != nil {
+		return nil, err
 	}
 	env := append(os.Environ(), "HUBID_KEK="+kek)
 
@@ -85,10 +81,11 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		algs = append(algs, "ES256")
 	}
 	for i, alg := range algs {
-		cfg, err := writeConfig(tmp, alg, be)
+		cfg, err := writeConfig(tmp, alg, be, o.port)
 		if err != nil {
 			return rep, err
 		}
+		cfg.cpus = o.cpus
 		if i == 0 && !be.seeded {
 			out, err := runHubid(ctx, bin, env, "seed", "apply", "--config", cfg.configPath, seedPath)
 			if err != nil {
@@ -106,11 +103,24 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	return rep, nil
 }
 
-func writeConfig(dir, alg string, be *backends) (serverConfig, error) {
+// writeSeed writes the seed file (seedYAML) into dir.
+func writeSeed(dir string, users int) (string, error) {
+	hash, err := defaultPasswordHash()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "seed.yaml")
+	return path, os.WriteFile(path, []byte(seedYAML(users, hash)), 0o600)
+}
+
+func writeConfig(dir, alg string, be *backends, basePort int) (serverConfig, error) {
 	port, err1 := freePort()
 	mport, err2 := freePort()
 	if err := errors.Join(err1, err2); err != nil {
 		return serverConfig{}, err
+	}
+	if basePort > 0 { // a port range of one's own on a shared machine
+		port, mport = basePort, basePort+1
 	}
 	cfg := serverConfig{
 		alg: alg, port: port, metricsPort: mport,
@@ -123,7 +133,8 @@ func writeConfig(dir, alg string, be *backends) (serverConfig, error) {
 // runPass starts one hubid, measures its idle RSS, runs the scenarios and
 // stops it.
 func runPass(ctx context.Context, o options, log io.Writer, bin string, env []string, cfg serverConfig, ps *pass, logPath string) (err error) {
-	fmt.Fprintf(log, "hubid-bench: starting hubid serve (%s) on %s\n", cfg.alg, cfg.issuer())
+	args, _ := cfg.command()
+	fmt.Fprintf(log, "hubid-bench: starting hubid %s (%s) on %s\n", args[0], cfg.alg, cfg.issuer())
 	h, err := startHubid(ctx, bin, env, cfg, logPath)
 	if err != nil {
 		return err
@@ -156,12 +167,24 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 	if o.rate.step > 0 {
 		n = max(n, rateChains)
 	}
-	sessions, err := prepareSessions(ctx, c, n, o.users)
+	only := o.scenarios
+	if o.rate.step > 0 {
+		only = map[string]bool{} // the search uses the bench client only
+	}
+	bySession, err := prepareAll(ctx, c, only, cfg.alg, n, o.users)
 	if err != nil {
 		return err
 	}
+	sessions := bySession[""]
 	if ps.tokenAlgs, err = tokenAlgs(ctx, c, sessions[0]); err != nil {
 		return err
+	}
+	if es := bySession[es256ClientID]; len(es) > 0 {
+		alg, err := jwtAlg(es[0].AccessToken)
+		if err != nil || alg != "ES256" {
+			return fmt.Errorf("%s: access token alg %q (%v), want ES256", es256ClientID, alg, err)
+		}
+		ps.tokenAlgs += "; " + es256ClientID + " access token ES256"
 	}
 	fmt.Fprintf(log, "hubid-bench: %d sessions ready; tokens signed with %s\n", len(sessions), ps.tokenAlgs)
 
@@ -178,7 +201,7 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 	if o.schema != "" {
 		pick = seededCookies(seedKeys{[]byte(o.key)}, o.sessions)
 	}
-	for _, s := range scenarios(c, sessions, o.users, pick) {
+	for _, s := range scenarios(c, bySession, o.users, pick) {
 		if o.scenarios != nil && !o.scenarios[s.name] {
 			continue
 		}
@@ -227,6 +250,27 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 		return err
 	}
 	return nil
+}
+
+// prepareAll signs in n sessions through the main bench client, and
+// through each other bench client a selected scenario of this pass
+// (only) needs.
+func prepareAll(ctx context.Context, c *client, only map[string]bool, alg string, n, users int) (map[string][]session, error) {
+	out := map[string][]session{}
+	var err error
+	if out[""], err = prepareSessions(ctx, c, n, users); err != nil {
+		return nil, err
+	}
+	one := []session{{}}
+	for _, s := range scenarios(c, map[string][]session{"": one, noIDClientID: one, es256ClientID: one}, users, nil) {
+		if s.client == "" || out[s.client] != nil || (only != nil && !only[s.name]) || (alg != "RS256" && !s.es256) {
+			continue
+		}
+		if out[s.client], err = prepareSessions(ctx, c.as(s.client), n, users); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.client, err)
+		}
+	}
+	return out, nil
 }
 
 // tokenAlgs reports the algorithms hubid signs with, as seen in tokens.

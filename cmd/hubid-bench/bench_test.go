@@ -157,12 +157,13 @@ func (f *fakeCPU) CPU() (time.Duration, error) {
 // flows, the seed and the checks on the answers agree with hubid.
 func TestScenariosAgainstHubid(t *testing.T) {
 	ctx := context.Background()
-	c, sessions := benchHubid(t, 2)
+	c, bySession := benchHubid(t, 2)
+	sessions := bySession[""]
 	algs, err := tokenAlgs(ctx, c, sessions[0])
 	if err != nil || !strings.Contains(algs, "ID token RS256") {
 		t.Fatalf("token algorithms %q, %v", algs, err)
 	}
-	for _, s := range scenarios(c, sessions, 3, nil) {
+	for _, s := range scenarios(c, bySession, 3, nil) {
 		res, err := runLoad(ctx, s, 2, 150*time.Millisecond, &fakeCPU{})
 		if err != nil {
 			t.Fatal(err)
@@ -184,8 +185,9 @@ func TestScenariosAgainstHubid(t *testing.T) {
 }
 
 // benchHubid starts an in-process hubid (embedded storage) seeded with
-// the bench's seed file (3 users) and signs n of them in.
-func benchHubid(t *testing.T, n int) (*client, []session) {
+// the bench's seed file (3 users) and signs n of them in with each bench
+// client (by client: "" is clientID).
+func benchHubid(t *testing.T, n int) (*client, map[string][]session) {
 	env := hubtest.New(t, hubtest.Options{})
 	hash, err := env.Hasher.Hash(userPassword)
 	if err != nil {
@@ -198,9 +200,9 @@ func benchHubid(t *testing.T, n int) (*client, []session) {
 	env.ApplySeed(t, seedPath)
 	c := newClient(env.URL, newTransport())
 	t.Cleanup(c.transport.CloseIdleConnections)
-	sessions, err := prepareSessions(context.Background(), c, n, 3)
+	bySession, err := prepareAll(context.Background(), c, nil, "RS256", n, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, sessions
+	return c, bySession
 }

@@ -21,6 +21,7 @@ import (
 // reused across workers and iterations like a keep-alive client would.
 type client struct {
 	issuer    string
+	id        string // the bench client this one acts as (clientID unless as was used)
 	transport *http.Transport
 	http      *http.Client // no redirects followed, no cookies
 }
@@ -35,7 +36,7 @@ func newTransport() *http.Transport {
 }
 
 func newClient(issuer string, t *http.Transport) *client {
-	return &client{issuer: issuer, transport: t, http: &http.Client{
+	return &client{issuer: issuer, id: clientID, transport: t, http: &http.Client{
 		Transport:     t,
 		Timeout:       60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -115,7 +116,7 @@ func (c *client) postForm(ctx context.Context, path string, form url.Values) ([]
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
+	req.SetBasicAuth(url.QueryEscape(c.id), url.QueryEscape(clientSecret))
 	_, body, err := do(c.http, req, http.StatusOK)
 	return body, err
 }
@@ -149,6 +150,23 @@ func (c *client) ClientCredentials(ctx context.Context) (tokens, error) {
 // Refresh redeems a refresh token; the answer holds its successor.
 func (c *client) Refresh(ctx context.Context, refreshToken string) (tokens, error) {
 	return c.token(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}, true, true)
+}
+
+// RefreshNoID redeems a refresh token of a client registered with
+// refresh_id_token false: an answer with an ID token is an error.
+func (c *client) RefreshNoID(ctx context.Context, refreshToken string) (tokens, error) {
+	t, err := c.token(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}, true, false)
+	if err == nil && t.IDToken != "" {
+		return t, errors.New("refresh_token: an ID token for a client with refresh_id_token false")
+	}
+	return t, err
+}
+
+// as returns a client acting as the bench client id (same transport).
+func (c *client) as(id string) *client {
+	cp := *c
+	cp.id = id
+	return &cp
 }
 
 // Userinfo calls /userinfo with a bearer access token.
@@ -285,7 +303,7 @@ func (b *browser) cookie() string {
 }
 
 func (c *client) signInWith(ctx context.Context, b *browser, email string) (tokens, error) {
-	q, state, verifier := authorizeQuery()
+	q, state, verifier := authorizeQuery(c.id)
 	nonce := q.Get("nonce")
 	resp, err := b.request(ctx, http.MethodGet, c.issuer+"/authorize?"+q.Encode(), nil, http.StatusFound)
 	if err != nil {
@@ -385,9 +403,9 @@ func jwtClaims(tok string) (map[string]any, error) {
 	return m, json.Unmarshal(b, &m)
 }
 
-// authorizeQuery is a code flow request of the bench client; it returns
+// authorizeQuery is a code flow request of a bench client; it returns
 // the query, the state and the PKCE verifier.
-func authorizeQuery() (url.Values, string, string) {
+func authorizeQuery(clientID string) (url.Values, string, string) {
 	state, nonce, verifier := randomString(), randomString(), randomString()
 	sum := sha256.Sum256([]byte(verifier))
 	return url.Values{
@@ -405,7 +423,7 @@ func (c *client) SSO(ctx context.Context, cookie string) error {
 	b := c.newBrowser()
 	u, _ := url.Parse(c.issuer)
 	b.http.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: cookie, Path: "/"}})
-	q, state, _ := authorizeQuery()
+	q, state, _ := authorizeQuery(c.id)
 	resp, err := b.request(ctx, http.MethodGet, c.issuer+"/authorize?"+q.Encode(), nil, http.StatusFound)
 	if err != nil {
 		return err

@@ -24,10 +24,14 @@ import (
 // Bench identities. The client secret is only ever used against the
 // throw-away schema of one run.
 const (
-	clientID     = "hubid-bench"
-	clientSecret = "hubid-bench-secret-not-for-production-0001"
-	redirectURI  = "http://127.0.0.1:9/callback" // never contacted: the generator stops at the redirect
-	userPassword = "hubid-bench-password"
+	clientID = "hubid-bench"
+	// noIDClientID is registered with refresh_id_token false, and
+	// es256ClientID also with access_token_signing_algorithm ES256.
+	noIDClientID  = "hubid-bench-noid"
+	es256ClientID = "hubid-bench-es256at"
+	clientSecret  = "hubid-bench-secret-not-for-production-0001"
+	redirectURI   = "http://127.0.0.1:9/callback" // never contacted: the generator stops at the redirect
+	userPassword  = "hubid-bench-password"
 )
 
 func userEmail(i int) string { return fmt.Sprintf("bench-%07d@bench.example", i) }
@@ -62,6 +66,20 @@ type serverConfig struct {
 	redisDB            int
 	postgresMaxConns   int
 	configPath         string
+	cpus               string // taskset -c list; "" = not pinned
+	// dataDir, when set, runs `hubid dev` on this data directory
+	// (SQLite + memory, no metrics listener) instead of `hubid serve`.
+	dataDir string
+}
+
+// command returns hubid's arguments and the URL that answers 200 once it
+// is ready.
+func (c serverConfig) command() (args []string, ready string) {
+	if c.dataDir != "" {
+		return []string{"dev", "--data", c.dataDir, "--listen", fmt.Sprintf("127.0.0.1:%d", c.port), "--demo=false"},
+			c.issuer() + "/.well-known/openid-configuration"
+	}
+	return []string{"serve", "--config", c.configPath}, fmt.Sprintf("http://127.0.0.1:%d/readyz", c.metricsPort)
 }
 
 func (c serverConfig) issuer() string { return fmt.Sprintf("http://127.0.0.1:%d", c.port) }
@@ -95,21 +113,23 @@ log:
 `, c.issuer(), c.port, c.metricsPort, c.dsn, c.postgresMaxConns, c.redis, c.redisDB, c.prefix, c.alg, algs)
 }
 
-// seedYAML is the seed file: one organization entitled to one service, a
-// first-party confidential client allowed every grant, and n users sharing
-// one argon2id hash made with hubid's default parameters (so a sign-in
-// verifies exactly as in production and never rehashes).
+// seedYAML is the seed file: one organization entitled to one service,
+// first-party confidential clients (the main one allowed every grant, and
+// one for each token option the refresh scenarios compare), and n users
+// sharing one argon2id hash made with hubid's default parameters (so a
+// sign-in verifies exactly as in production and never rehashes).
 func seedYAML(n int, passwordHash string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `# written by hubid-bench
+	b.WriteString(`# written by hubid-bench
 organizations:
   - {code: BENCH, name: Bench Org}
 services:
   - {code: bench, name: Bench Service}
 entitlements:
   - {org: BENCH, service: bench}
-%susers:
-`, clientYAML())
+`)
+	b.WriteString(clientYAML())
+	b.WriteString("users:\n")
 	for i := range n {
 		fmt.Fprintf(&b, "  - {email: %s, name: Bench User %d, email_verified: true, password_hash: %q, memberships: [{org: BENCH, role: normal}]}\n",
 			userEmail(i), i, passwordHash)
@@ -117,17 +137,23 @@ entitlements:
 	return b.String()
 }
 
-// clientYAML is the seed file's clients section: the bench client.
+// clientYAML is the seed file's clients section: the bench clients.
 func clientYAML() string {
-	return fmt.Sprintf(`clients:
-  - id: %s
-    name: hubid-bench
-    service: bench
-    secret: %s
-    first_party: true
-    redirect_uris: [%s]
-    grant_types: [authorization_code, refresh_token, client_credentials]
-`, clientID, clientSecret, redirectURI)
+	var b strings.Builder
+	b.WriteString("clients:\n")
+	for _, c := range []struct{ id, grants, options string }{
+		{clientID, "authorization_code, refresh_token, client_credentials", ""},
+		{noIDClientID, "authorization_code, refresh_token", "refresh_id_token: false"},
+		{es256ClientID, "authorization_code, refresh_token", "refresh_id_token: false, access_token_signing_algorithm: ES256"},
+	} {
+		fmt.Fprintf(&b, "  - {id: %s, name: %s, service: bench, secret: %s, first_party: true, redirect_uris: [%q], grant_types: [%s]",
+			c.id, c.id, clientSecret, redirectURI, c.grants)
+		if c.options != "" {
+			b.WriteString(", " + c.options)
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
 }
 
 // defaultPasswordHash hashes the users' password with hubid's defaults.
@@ -166,13 +192,18 @@ func runHubid(ctx context.Context, bin string, env []string, args ...string) (st
 	return out.String(), nil
 }
 
-// startHubid starts `hubid serve` and waits until /readyz answers 200.
+// startHubid starts `hubid serve` (or `hubid dev`) and waits until it is
+// ready.
 func startHubid(ctx context.Context, bin string, env []string, cfg serverConfig, logPath string) (*hubidProc, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--config", cfg.configPath)
+	args, ready := cfg.command()
+	cmd := exec.Command(bin, args...)
+	if cfg.cpus != "" { // taskset execs hubid: the PID stays the one measured
+		cmd = exec.Command("taskset", append([]string{"-c", cfg.cpus, bin}, args...)...)
+	}
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = f, f
 	// Should the generator die, the kernel stops hubid too.
@@ -187,7 +218,6 @@ func startHubid(ctx context.Context, bin string, env []string, cfg serverConfig,
 		f.Close()
 		close(p.done)
 	}()
-	ready := fmt.Sprintf("http://127.0.0.1:%d/readyz", cfg.metricsPort)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ready, nil)

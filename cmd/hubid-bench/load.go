@@ -21,6 +21,9 @@ type scenario struct {
 	long bool
 	// es256: also run in the ES256 pass (the scenarios that sign).
 	es256 bool
+	// client is the bench client whose signed-in sessions the scenario
+	// starts from ("" = clientID).
+	client string
 	// worker returns the loop body of worker i (0-based). State that
 	// must not be shared, such as a refresh token chain, lives in the
 	// closure.
@@ -209,22 +212,37 @@ func seededCookies(k seedKeys, n int) cookiePicker {
 	}
 }
 
+// refreshWorker rotates one refresh chain per worker with refresh: each
+// token is rotated on use, so a chain must not be shared. Chains carry
+// over from the 1-connection to the 32-connection run.
+func refreshWorker(sessions []session, refresh func(context.Context, string) (tokens, error)) func(i int) func(ctx context.Context) error {
+	chains := make([]string, len(sessions))
+	for i, s := range sessions {
+		chains[i] = s.RefreshToken
+	}
+	return func(i int) func(ctx context.Context) error {
+		i %= len(chains)
+		return func(ctx context.Context) error {
+			t, err := refresh(ctx, chains[i])
+			if err == nil {
+				chains[i] = t.RefreshToken
+			}
+			return err
+		}
+	}
+}
+
 // scenarios returns the scenarios against c. Refresh chains and access
-// tokens come from sessions; sign-ins cycle through users, from a random
-// one on; SSO uses the sessions' cookies unless pick is set.
-func scenarios(c *client, sessions []session, users int, pick cookiePicker) []scenario {
+// tokens come from sessions (by bench client: "" is clientID); sign-ins
+// cycle through users, from a random one on; SSO uses the sessions'
+// cookies unless pick is set.
+func scenarios(c *client, bySession map[string][]session, users int, pick cookiePicker) []scenario {
+	sessions := bySession[""]
 	if pick == nil {
 		pick = func(i int) func() string {
 			v := sessions[i%len(sessions)].cookie
 			return func() string { return v }
 		}
-	}
-	// One refresh chain per worker: each token is rotated on use, so a
-	// chain must not be shared. Chains carry over from the 1-connection
-	// to the 32-connection run.
-	chains := make([]string, len(sessions))
-	for i, s := range sessions {
-		chains[i] = s.RefreshToken
 	}
 	var mu sync.Mutex
 	nextUser := mrand.IntN(users)
@@ -238,16 +256,11 @@ func scenarios(c *client, sessions []session, users int, pick cookiePicker) []sc
 				return func(ctx context.Context) error { _, err := c.ClientCredentials(ctx); return err }
 			}},
 		{name: "refresh", title: "Refresh with rotation (access + ID token)", unit: "req", es256: true,
-			worker: func(i int) func(ctx context.Context) error {
-				i %= len(chains)
-				return func(ctx context.Context) error {
-					t, err := c.Refresh(ctx, chains[i])
-					if err == nil {
-						chains[i] = t.RefreshToken
-					}
-					return err
-				}
-			}},
+			worker: refreshWorker(sessions, c.Refresh)},
+		{name: "refresh-noid", title: "Refresh with rotation, `refresh_id_token: false` (access token only, RS256)", unit: "req",
+			client: noIDClientID, worker: refreshWorker(bySession[noIDClientID], c.as(noIDClientID).RefreshNoID)},
+		{name: "refresh-es256at", title: "Refresh with rotation, `refresh_id_token: false`, ES256 access token", unit: "req",
+			client: es256ClientID, worker: refreshWorker(bySession[es256ClientID], c.as(es256ClientID).RefreshNoID)},
 		{name: "signin", title: "Full sign-in, argon2id default (8 HTTP requests)", unit: "sign-in", es256: true, long: true,
 			worker: func(int) func(ctx context.Context) error {
 				return func(ctx context.Context) error {
@@ -280,7 +293,8 @@ func scenarios(c *client, sessions []session, users int, pick cookiePicker) []sc
 // scenarioNames lists the scenario names in run order.
 func scenarioNames() []string {
 	var out []string
-	for _, s := range scenarios(nil, []session{{}}, 1, nil) {
+	one := []session{{}}
+	for _, s := range scenarios(&client{}, map[string][]session{"": one, noIDClientID: one, es256ClientID: one}, 1, nil) {
 		out = append(out, s.name)
 	}
 	return out

@@ -1,8 +1,9 @@
 // Command hubid-bench is hubid's load generator. It builds hubid, gives it
 // a fresh PostgreSQL schema and Redis key prefix, seeds a client and users,
 // starts `hubid serve` as a child process and drives each scenario
-// (discovery, JWKS, client_credentials, refresh, the full browser sign-in,
-// userinfo, introspection) for a fixed time at 1 and 32 connections. It
+// (discovery, JWKS, client_credentials, refresh, refresh for clients with
+// refresh_id_token false and ES256 access tokens, the full browser
+// sign-in, userinfo, introspection) for a fixed time at 1 and 32 connections. It
 // measures throughput, client-side latency, errors and — the figure that
 // matters on a small machine where the generator competes for CPU —
 // requests per CPU-second of the hubid process, read from /proc. It then
@@ -36,15 +37,19 @@ type options struct {
 	hubidBin   string
 	postgres   string
 	redis      string
+	redisDB    int
+	port       int // hubid's HTTP port (metrics: port+1); 0 = free ports
 	users      int
 	perfDir    string
 	pprofDir   string
 	keepLogs   bool
 	idleSettle time.Duration
-	// A store seeded by `hubid-bench seed`: schema, prefix, Redis DB, key
-	// and number of seeded sessions (users is the number of seeded users).
+	cpus       string // taskset CPU list hubid is pinned to; "" = not pinned
+	dev        bool
+	// A store seeded by `hubid-bench seed`: schema, prefix, key and
+	// number of seeded sessions (users is the number of seeded users;
+	// redisDB the seeded database).
 	schema, prefix, key string
-	redisDB             int
 	sessions            int
 	// rate: the open-loop rate search (rate.go) when rate.step > 0.
 	rate rateOptions
@@ -62,14 +67,17 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.hubidBin, "hubid", "", "use this hubid binary instead of building ./cmd/hubid")
 	fs.StringVar(&o.postgres, "postgres", envOr("HUBID_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL DSN (a fresh schema is created in it and dropped at the end)")
 	fs.StringVar(&o.redis, "redis", envOr("HUBID_TEST_REDIS", "127.0.0.1:6379"), "Redis address (a fresh key prefix is used and deleted at the end)")
+	fs.IntVar(&o.redisDB, "redis-db", 0, "Redis database number hubid and the cleanup use (with -schema: the seeded one)")
+	fs.IntVar(&o.port, "port", 0, "hubid's HTTP port, the metrics listener on the next one (default: free ports)")
 	fs.IntVar(&o.users, "users", 100, "number of seeded users the sign-in scenario cycles through")
 	fs.StringVar(&o.perfDir, "perf", "", "record `perf record -g` of hubid during every run with the most connections into this directory")
 	fs.StringVar(&o.pprofDir, "pprof", "", "save a Go CPU profile of hubid (from /debug/pprof on its internal listener) during every run with the most connections into this directory")
+	fs.StringVar(&o.cpus, "cpus", "", "pin hubid to these CPUs with `taskset -c` (e.g. 1); the generator, PostgreSQL and Redis stay unpinned")
 	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
 	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
+	fs.BoolVar(&o.dev, "dev", false, "measure `hubid dev` (SQLite + memory, RS256 only; no -o, -pprof) instead of hubid serve on PostgreSQL + Redis")
 	fs.StringVar(&o.schema, "schema", "", "run against this schema seeded by `hubid-bench seed` (kept; -users is then the number of seeded users)")
 	fs.StringVar(&o.prefix, "prefix", "hubidbench:", "with -schema: the seeded Redis key prefix")
-	fs.IntVar(&o.redisDB, "redis-db", 0, "Redis database number (with -schema: the seeded one)")
 	fs.StringVar(&o.key, "key", "", "with -schema: the seed's -key (session cookies, KEK)")
 	fs.IntVar(&o.sessions, "sessions", 0, "with -schema: the number of seeded sessions the SSO scenario picks from (default -users)")
 	fs.Float64Var(&o.rate.step, "rate-step", 0, "instead of the scenarios: open-loop rate search, stepping the rate by this many requests a second (see rate.go)")
@@ -119,6 +127,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			}
 			o.scenarios[n] = true
 		}
+	}
+	if o.dev && (o.out != "" || o.pprofDir != "") {
+		return o, errors.New("-dev: the report is printed only (no -o), and hubid dev has no /debug/pprof (no -pprof)")
 	}
 	if o.duration <= 0 || o.users < 1 {
 		return o, errors.New("-d and -users must be positive")

@@ -39,7 +39,8 @@ func TestOpenLoop(t *testing.T) {
 // step that misses the objective (here a p99 objective nothing meets).
 func TestRateSearchStopsAtFirstMiss(t *testing.T) {
 	settle = 0
-	c, sessions := benchHubid(t, 4)
+	c, bySession := benchHubid(t, 4)
+	sessions := bySession[""]
 	o := rateOptions{start: 20, step: 20, max: 60, hold: 200 * time.Millisecond, p99: time.Hour, modes: []string{"refresh", "mix"}}
 	searches, err := searchRates(context.Background(), o, io.Discard, c, sessions, 3, &fakeCPU{})
 	if err != nil {

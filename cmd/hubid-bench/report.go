@@ -27,10 +27,15 @@ var targets = []target{
 	// A refresh signs an access token and an ID token.
 	{"Refresh (rotation), RS256", "refresh", "RS256", 500, func(p primitives) time.Duration { return 2 * p.rsaSign }},
 	{"Refresh (rotation), ES256", "refresh", "ES256", 3000, func(p primitives) time.Duration { return 2 * p.es256Sign }},
+	// refresh_id_token false: the access token is the only signature.
+	{"Refresh without ID token, RS256", "refresh-noid", "RS256", 900, func(p primitives) time.Duration { return p.rsaSign }},
+	{"Refresh without ID token, ES256 access token", "refresh-es256at", "RS256", 3000, func(p primitives) time.Duration { return p.es256Sign }},
 	// A sign-in hashes the password and the code exchange signs two tokens.
 	{"Full sign-in, default argon2id", "signin", "RS256", 40, func(p primitives) time.Duration { return p.argon2id + 2*p.rsaSign }},
 	{"client_credentials, RS256", "client_credentials", "RS256", 1000, func(p primitives) time.Duration { return p.rsaSign }},
-	{"Userinfo, JWT access token", "userinfo", "RS256", 6000, nil},
+	// A cached access token costs no signature operation (idp/tokencache).
+	{"Userinfo, JWT access token", "userinfo", "RS256", 12000, nil},
+	{"Introspection, JWT access token", "introspection", "RS256", 12000, nil},
 	{"Discovery", "discovery", "RS256", 20000, nil},
 	{"JWKS", "jwks", "RS256", 20000, nil},
 }
@@ -89,6 +94,7 @@ type report struct {
 	passes                []*pass
 	problems              []string // run-level failures (e.g. a pass that did not finish)
 	prims                 primitives
+	cpus                  string // taskset list hubid was pinned to
 }
 
 // Errors is the number of failed requests in all runs.
@@ -176,7 +182,11 @@ func (r *report) Markdown() string {
 	p("| Kernel | Linux %s |\n", m.kernel)
 	p("| Go | %s |\n", m.goVersion)
 	p("| hubid | %s |\n", m.hubid)
-	p("| PostgreSQL / Redis | %s / %s (same machine) |\n", m.postgres, m.redis)
+	if m.postgres == "" {
+		p("| Stores | `hubid dev`: SQLite and in-process memory (no PostgreSQL, no Redis) |\n")
+	} else {
+		p("| PostgreSQL / Redis | %s / %s (same machine) |\n", m.postgres, m.redis)
+	}
 	tck := fmt.Sprintf("CLK_TCK %d (from `getconf`)", m.clkTck)
 	if !m.clkTckRead {
 		tck = fmt.Sprintf("CLK_TCK assumed %d (`getconf` unavailable)", m.clkTck)
@@ -187,6 +197,9 @@ func (r *report) Markdown() string {
 	}
 	p("| Runs | %s each (sign-in %s) at %s connections; %d users; hubid CPU from `/proc/PID/stat`, %s |\n",
 		r.duration, signInFactor*r.duration, strings.Join(conns, " and "), r.users, tck)
+	if r.cpus != "" {
+		p("| hubid pinned | `taskset -c %s` (the generator, PostgreSQL and Redis are not pinned) |\n", r.cpus)
+	}
 	p("| hubid's Go runtime | %s |\n", gcSettings())
 	p("| Load average (1 min) | %s at the start, %s at the end |\n", r.loadBefore, r.loadAfter)
 	if r.prims.rsaSign > 0 {

@@ -177,7 +177,8 @@ func openTraced(ctx context.Context, c config.Config, migrate bool, tr *tracing.
 	}
 	log := newLogger(c, os.Stderr)
 	rs := redisstore.New(rc, redisstore.Options{Prefix: c.Redis.KeyPrefix, Now: time.Now,
-		Logger: log.With(slog.String("component", "redis"))})
+		Logger:       log.With(slog.String("component", "redis")),
+		WaitReplicas: c.Redis.WaitReplicas, WaitTimeout: c.Redis.WaitTimeout.D()})
 	return &env{
 		// User writes of every command announce themselves, so that
 		// running replicas drop their cached copies (idp/usercache).
@@ -222,6 +223,7 @@ func devConfig(listen string) (config.Config, error) {
 	c.Issuer = "http://" + host + ":" + port
 	c.Listen.HTTP = listen
 	c.Listen.Metrics = ""
+	c.Listen.ShutdownDelay = 0 // no load balancer in front: stop at once
 	c.Log.Format = "text"
 	c.KEK = config.KEK{}
 	// The demo's pre-registration window is open: it started 30 days ago
@@ -258,8 +260,9 @@ func openDev(ctx context.Context, c config.Config, dir string) (*env, error) {
 		return nil, fmt.Errorf("sqlite migrate: %w", err)
 	}
 	// Sessions, refresh tokens and the rest survive a restart of
-	// `hubid dev`: saved to the data directory on close, loaded here. An
-	// unreadable file costs the sign-ins, never the start.
+	// `hubid dev`: saved to the data directory about a second after each
+	// change (so a kill -9 or a crash loses at most that) and on close,
+	// loaded here. An unreadable file costs the sign-ins, never the start.
 	log := newLogger(c, os.Stderr)
 	mem := memory.New(memory.Options{Now: time.Now})
 	state := filepath.Join(dir, "ephemeral.gob")
@@ -267,11 +270,16 @@ func openDev(ctx context.Context, c config.Config, dir string) (*env, error) {
 		log.Warn("dev: saved sessions not loaded; starting signed out", slog.Any("err", err))
 		mem = memory.New(memory.Options{Now: time.Now})
 	}
+	stopAutosave := mem.Autosave(state, memory.AutosaveOptions{Saved: func(err error) {
+		if err != nil {
+			log.Warn("dev: sessions not saved", slog.Any("err", err))
+		}
+	}})
 	return &env{
 		cfg: c, durable: usercache.Notifying(db, mem, nil), durableName: "sqlite", ephemeral: mem, ephemeralName: "memory",
 		keyring: kr, kek: kek, hasher: hasherFor(c), migrator: db, devMailDir: filepath.Join(dir, "mail"),
 		close: func() {
-			if err := mem.Save(state); err != nil {
+			if err := stopAutosave(); err != nil {
 				log.Warn("dev: sessions not saved; the next start is signed out", slog.Any("err", err))
 			}
 			_ = mem.Close()

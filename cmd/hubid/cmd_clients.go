@@ -5,10 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/customerhub/hubid/idp/clients"
+	"github.com/customerhub/hubid/idp/oidcstore"
 	"github.com/customerhub/hubid/store"
 )
 
@@ -33,9 +35,12 @@ type clientJSON struct {
 	Public                 bool                  `json:"public"`
 	FirstParty             bool                  `json:"first_party"`
 	AccessTokenType        store.AccessTokenType `json:"access_token_type"`
-	CreatedAt              time.Time             `json:"created_at"`
-	UpdatedAt              time.Time             `json:"updated_at"`
-	Secret                 string                `json:"secret,omitempty"` // create and rotate-secret only
+	// RefreshIDToken false: refresh answers carry no ID token.
+	RefreshIDToken              bool      `json:"refresh_id_token"`
+	AccessTokenSigningAlgorithm string    `json:"access_token_signing_algorithm"`
+	CreatedAt                   time.Time `json:"created_at"`
+	UpdatedAt                   time.Time `json:"updated_at"`
+	Secret                      string    `json:"secret,omitempty"` // create and rotate-secret only
 }
 
 func (c *opCmd) clientOut(cl store.Client, secret string) clientJSON {
@@ -46,14 +51,31 @@ func (c *opCmd) clientOut(cl store.Client, secret string) clientJSON {
 	return clientJSON{ID: cl.ID, Name: cl.Name, Service: svc, HomeURL: cl.HomeURL, RedirectURIs: cl.RedirectURIs,
 		PostLogoutRedirectURIs: cl.PostLogoutRedirectURIs, BackchannelLogoutURI: cl.BackchannelLogoutURI,
 		GrantTypes: cl.GrantTypes, Public: cl.Public, FirstParty: cl.FirstParty, AccessTokenType: cl.AccessTokenType,
+		RefreshIDToken: !cl.OmitRefreshIDToken, AccessTokenSigningAlgorithm: oidcstore.AccessAlgorithm(cl),
 		CreatedAt: cl.CreatedAt, UpdatedAt: cl.UpdatedAt, Secret: secret}
 }
 
 // clientSpec are the flags of clients create and update.
 type clientSpec struct {
-	id, name, service, home, backchannel, tokenType *string
-	redirects, logouts, grants                      listFlag
-	public, firstParty                              *bool
+	id, name, service, home, backchannel, tokenType, tokenAlg *string
+	redirects, logouts, grants                                listFlag
+	public, firstParty                                        *bool
+	refreshIDToken                                            optionalBool
+}
+
+// optionalBool is a boolean flag that remembers whether it was given
+// (update changes only what was given).
+type optionalBool struct{ set, v bool }
+
+func (b *optionalBool) String() string   { return fmt.Sprint(b.v) }
+func (b *optionalBool) IsBoolFlag() bool { return true }
+func (b *optionalBool) Set(v string) error {
+	x, err := strconv.ParseBool(v)
+	if err != nil {
+		return err
+	}
+	b.set, b.v = true, x
+	return nil
 }
 
 func (s *clientSpec) flags(fs *flag.FlagSet, create bool) {
@@ -67,6 +89,8 @@ func (s *clientSpec) flags(fs *flag.FlagSet, create bool) {
 	s.home = fs.String("home-url", "", "the service's home page")
 	s.backchannel = fs.String("backchannel-logout-uri", "", "back-channel logout endpoint")
 	s.tokenType = fs.String("access-token-type", "", "jwt (default) or opaque")
+	s.tokenAlg = fs.String("access-token-signing-algorithm", "", "RS256 (default) or ES256: the algorithm of JWT access tokens")
+	fs.Var(&s.refreshIDToken, "refresh-id-token", "false: refresh answers carry no ID token (default true)")
 	fs.Var(&s.redirects, "redirect-uri", "redirect URI (repeatable)")
 	fs.Var(&s.logouts, "post-logout-redirect-uri", "post-logout redirect URI (repeatable)")
 	fs.Var(&s.grants, "grant-type", "authorization_code, refresh_token, client_credentials (repeatable; default the first two)")
@@ -92,6 +116,12 @@ func (s *clientSpec) apply(c *opCmd, cl *store.Client) error {
 	if *s.tokenType != "" {
 		cl.AccessTokenType = store.AccessTokenType(*s.tokenType)
 	}
+	if *s.tokenAlg != "" {
+		cl.AccessTokenSigningAlgorithm = strings.ToUpper(*s.tokenAlg)
+	}
+	if s.refreshIDToken.set {
+		cl.OmitRefreshIDToken = !s.refreshIDToken.v
+	}
 	if len(s.redirects) > 0 {
 		cl.RedirectURIs = s.redirects
 	}
@@ -114,9 +144,9 @@ func cmdClients(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	show := func(c *opCmd, cl store.Client, secret string) error {
 		out := c.clientOut(cl, secret)
 		return c.emit(out, func(w io.Writer) {
-			fmt.Fprintf(w, "id\t%s\nname\t%s\nservice\t%s\nredirect_uris\t%s\ngrant_types\t%s\npublic\t%v\nfirst_party\t%v\naccess_token_type\t%s\n",
+			fmt.Fprintf(w, "id\t%s\nname\t%s\nservice\t%s\nredirect_uris\t%s\ngrant_types\t%s\npublic\t%v\nfirst_party\t%v\naccess_token_type\t%s\nrefresh_id_token\t%v\naccess_token_signing_algorithm\t%s\n",
 				out.ID, out.Name, out.Service, strings.Join(out.RedirectURIs, " "), strings.Join(out.GrantTypes, " "),
-				out.Public, out.FirstParty, out.AccessTokenType)
+				out.Public, out.FirstParty, out.AccessTokenType, out.RefreshIDToken, out.AccessTokenSigningAlgorithm)
 			if secret != "" {
 				fmt.Fprintf(w, "secret\t%s\t(shown once: store it now)\n", secret)
 			}

@@ -47,7 +47,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *demos {
 		demoLines = startDemos(ctx, c.Issuer, f, stderr)
 	}
-	return serveEnv(ctx, e, func(ls listeners) {
+	return serveEnv(ctx, e, serveHooks{ready: func(ls listeners) {
 		fmt.Fprintf(stdout, `
 hubid dev is running (data in %s; seed: %s)
 
@@ -69,7 +69,7 @@ Demo accounts (password for all: %s):
 		}
 		fmt.Fprintf(stdout, "\nMail sent by hubid (reset and verification links): %s/dev/mail/\n", c.Issuer)
 		fmt.Fprintln(stdout, "\nStop with Ctrl-C.")
-	})
+	}})
 }
 
 // startDemos serves a demo relying party for each seed client whose home

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,9 +14,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	devseed "github.com/customerhub/hubid/deploy/dev"
+	"github.com/customerhub/hubid/idp/oidcstore"
 	"github.com/customerhub/hubid/internal/testenv"
+	"github.com/customerhub/hubid/store/memory"
 )
 
 // devBrowser follows redirects inside hubid and stops at anything else
@@ -86,18 +90,11 @@ func refreshDev(t *testing.T, base, rt string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// TestDevKeepsSessionsAcrossRestart: a person signed in with "automatically
-// sign in" on `hubid dev` is still signed in after it restarts on the same
-// data directory, and the refresh token a service got still works. A
-// corrupt saved state is a signed-out start (and a warning in the log).
-func TestDevKeepsSessionsAcrossRestart(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	addr := testenv.FreeAddr(t)
-	base := "http://" + addr
-	_, stop := runAsync(t, "dev", "--data", dir, "--listen", addr, "--demo=false")
-	checkDiscoveryAndKeys(t, base)
-
-	b := newDevBrowser(t, base)
+// devSignIn signs the demo administrator in to the NK-SHIPS demo client
+// with "automatically sign in" and returns the refresh token of the code
+// exchange.
+func devSignIn(t *testing.T, b *devBrowser, base string) string {
+	t.Helper()
 	vb := make([]byte, 32)
 	_, _ = rand.Read(vb)
 	verifier := base64.RawURLEncoding.EncodeToString(vb)
@@ -133,33 +130,107 @@ func TestDevKeepsSessionsAcrossRestart(t *testing.T) {
 	if tresp.StatusCode != 200 || rt == "" {
 		t.Fatalf("code exchange: %d %v", tresp.StatusCode, tok)
 	}
-	if !b.signedIn() {
+	return rt
+}
+
+// devRun is a `hubid dev` on a fresh data directory, a browser signed in
+// to it with "automatically sign in", and the refresh token a service got.
+type devRun struct {
+	dir, addr, base string
+	b               *devBrowser
+	rt              string
+}
+
+func startDevSignedIn(t *testing.T) (devRun, func() int) {
+	t.Helper()
+	d := devRun{dir: filepath.Join(t.TempDir(), "data"), addr: testenv.FreeAddr(t)}
+	d.base = "http://" + d.addr
+	_, stop := runAsync(t, "dev", "--data", d.dir, "--listen", d.addr, "--demo=false")
+	checkDiscoveryAndKeys(t, d.base)
+	d.b = newDevBrowser(t, d.base)
+	d.rt = devSignIn(t, d.b, d.base)
+	if !d.b.signedIn() {
 		t.Fatal("not signed in to the hub before the restart")
 	}
+	return d, stop
+}
+
+// restart starts `hubid dev` again on the data directory and checks that
+// the browser is still signed in and the refresh token still works.
+func (d devRun) restart(t *testing.T, after string) func() int {
+	t.Helper()
+	out, stop := runAsync(t, "dev", "--data", d.dir, "--listen", d.addr, "--demo=false")
+	checkDiscoveryAndKeys(t, d.base)
+	if !d.b.signedIn() {
+		t.Fatalf("signed out by the %s:\n%s", after, out)
+	}
+	if st, body := refreshDev(t, d.base, d.rt); st != 200 || body["refresh_token"] == nil {
+		t.Fatalf("refresh after the %s: %d %v", after, st, body)
+	}
+	return stop
+}
+
+// TestDevKeepsSessionsAcrossRestart: a person signed in with "automatically
+// sign in" on `hubid dev` is still signed in after it restarts on the same
+// data directory, and the refresh token a service got still works. A
+// corrupt saved state is a signed-out start (and a warning in the log).
+func TestDevKeepsSessionsAcrossRestart(t *testing.T) {
+	d, stop := startDevSignedIn(t)
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-
-	out2, stop2 := runAsync(t, "dev", "--data", dir, "--listen", addr, "--demo=false")
-	checkDiscoveryAndKeys(t, base)
-	if !b.signedIn() {
-		t.Fatalf("signed out by the restart:\n%s", out2)
-	}
-	if st, out := refreshDev(t, base, rt); st != 200 || out["refresh_token"] == nil {
-		t.Fatalf("refresh after the restart: %d %v", st, out)
-	}
-	stop2()
+	d.restart(t, "restart")()
 
 	// A corrupt saved state: a warning, a start, signed out.
-	if err := os.WriteFile(filepath.Join(dir, "ephemeral.gob"), []byte("garbage"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(d.dir, "ephemeral.gob"), []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, stop3 := runAsync(t, "dev", "--data", dir, "--listen", addr, "--demo=false")
-	checkDiscoveryAndKeys(t, base)
-	if b.signedIn() {
+	_, stop3 := runAsync(t, "dev", "--data", d.dir, "--listen", d.addr, "--demo=false")
+	checkDiscoveryAndKeys(t, d.base)
+	if d.b.signedIn() {
 		t.Fatal("signed in from a corrupt saved state")
 	}
 	if code := stop3(); code != 0 {
 		t.Fatalf("exit %d after starting from a corrupt saved state", code)
 	}
+}
+
+// TestDevKeepsSessionsAfterKill: `hubid dev` saves its sessions about a
+// second after each change, not only on a clean stop, so a kill -9 keeps
+// the person signed in. The kill is modelled by what it leaves on disk:
+// the state file as the running process last autosaved it (the shutdown
+// save that follows is undone before the restart).
+func TestDevKeepsSessionsAfterKill(t *testing.T) {
+	d, stop := startDevSignedIn(t)
+	// Wait (bounded) until the running process has saved the refresh
+	// token, and with it the session created before it.
+	path := filepath.Join(d.dir, "ephemeral.gob")
+	family, _, _ := strings.Cut(d.rt, ".")
+	var onDisk []byte
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		data, err := os.ReadFile(path)
+		if err == nil {
+			probe := filepath.Join(t.TempDir(), "probe.gob")
+			if err := os.WriteFile(probe, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			m := memory.New(memory.Options{})
+			if err := m.Load(probe); err == nil {
+				if _, err := m.GetRefreshToken(context.Background(), family, oidcstore.HashToken(d.rt)); err == nil {
+					onDisk = data
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sign-in was not autosaved while hubid dev ran (last read: %v)", err)
+		}
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if err := os.WriteFile(path, onDisk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.restart(t, "kill")()
 }

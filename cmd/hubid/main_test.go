@@ -143,7 +143,7 @@ func TestServeOnPostgresAndRedisReadinessFollowsRedis(t *testing.T) {
 	kek := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	t.Setenv("HUBID_TEST_KEK", kek)
 	cfg := filepath.Join(t.TempDir(), "hubid.yaml")
-	writeFile(t, cfg, "issuer: http://"+addr+"\nlisten:\n  http: "+addr+"\n  metrics: "+metrics+
+	writeFile(t, cfg, "issuer: http://"+addr+"\nlisten:\n  http: "+addr+"\n  metrics: "+metrics+"\n  shutdown_delay: 0s"+
 		"\npostgres:\n  dsn: "+dsn+"\nredis:\n  addrs: ["+px.Addr()+"]\n  key_prefix: \""+prefix+"\"\nkek:\n  current: {env: HUBID_TEST_KEK}\nlog:\n  level: error\n")
 	out, stop := runAsync(t, "serve", "--config", cfg)
 	checkDiscoveryAndKeys(t, "http://"+addr)

@@ -99,6 +99,22 @@ func TestOperatorCommands(t *testing.T) {
 	if shown.Secret != "" || shown.RedirectURIs[0] != "https://ships.example/cb" {
 		t.Fatalf("show prints a secret or lost the URI: %+v", shown)
 	}
+	if !shown.RefreshIDToken || shown.AccessTokenSigningAlgorithm != "RS256" {
+		t.Fatalf("default token options: %+v", shown)
+	}
+	// Token options: refresh without an ID token, ES256 access tokens;
+	// an update that does not name them keeps them.
+	var lean clientJSON
+	opOK(t, dir, &lean, "clients", "update", "ships", "--refresh-id-token=false", "--access-token-signing-algorithm", "ES256")
+	opOK(t, dir, &lean, "clients", "update", "ships", "--name", "Ships 2")
+	if lean.RefreshIDToken || lean.AccessTokenSigningAlgorithm != "ES256" || lean.Name != "Ships 2" {
+		t.Fatalf("token options after update: %+v", lean)
+	}
+	opFails(t, dir, 2, "access_token_signing_algorithm", "clients", "update", "ships", "--access-token-signing-algorithm", "HS256")
+	opOK(t, dir, &lean, "clients", "update", "ships", "--refresh-id-token", "--access-token-signing-algorithm", "RS256")
+	if !lean.RefreshIDToken || lean.AccessTokenSigningAlgorithm != "RS256" {
+		t.Fatalf("token options back to the defaults: %+v", lean)
+	}
 	code, text, _ := opRun(t, dir, "clients", "list")
 	if code != 0 || !strings.Contains(text, "ships") || strings.Contains(text, cl.Secret) {
 		t.Fatalf("clients list: %d\n%s", code, text)

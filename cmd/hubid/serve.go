@@ -62,7 +62,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer e.close()
-	return serveEnv(ctx, e, nil)
+	return serveEnv(ctx, e, serveHooks{})
 }
 
 // listeners are the bound sockets of a running server.
@@ -70,10 +70,19 @@ type listeners struct {
 	public, internal net.Listener
 }
 
-// serveEnv runs the provider on e until ctx ends, then shuts down
-// gracefully: in-flight requests finish (up to 25 s). ready, when not nil,
-// receives the bound listeners once serving.
-func serveEnv(ctx context.Context, e *env, ready func(listeners)) error {
+// serveHooks let callers and tests observe and steer serveEnv; the zero
+// value is what `hubid serve` uses.
+type serveHooks struct {
+	// ready, when not nil, receives the bound listeners once serving.
+	ready func(listeners)
+	// after is time.After unless set: tests hand out a channel of their
+	// own to end listen.shutdown_delay when they choose.
+	after func(time.Duration) <-chan time.Time
+}
+
+// serveEnv runs the provider on e until ctx ends, then drains and shuts
+// down gracefully (stopServing).
+func serveEnv(ctx context.Context, e *env, hooks serveHooks) error {
 	log := newLogger(e.cfg, os.Stderr)
 	// zitadel/oidc logs through the process-wide default (its WithLogger
 	// is a no-op), so route it through ours.
@@ -129,24 +138,73 @@ func serveEnv(ctx context.Context, e *env, ready func(listeners)) error {
 	}
 	log.Info("hubid serving", slog.String("issuer", e.cfg.Issuer), slog.String("listen", ls.public.Addr().String()),
 		slog.String("durable", e.durableName), slog.String("ephemeral", e.ephemeralName))
-	if ready != nil {
-		ready(ls)
+	if hooks.ready != nil {
+		hooks.ready(ls)
 	}
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 		log.Error("server failed", slog.Any("err", err))
 	}
-	log.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	for _, s := range servers {
-		if serr := s.Shutdown(sctx); serr != nil {
-			log.Warn("shutdown", slog.Any("err", serr))
-		}
+	after := hooks.after
+	if after == nil {
+		after = time.After
 	}
+	stopServing(stopPlan{
+		delay: e.cfg.Listen.ShutdownDelay.D(), timeout: e.cfg.Listen.ShutdownTimeout.D(),
+		after: after, log: log, failed: err != nil,
+	}, srv.Drain, servers, errc)
 	srv.Shutdown()
 	return err
+}
+
+// stopPlan is how a server stops (listen.shutdown_delay and
+// listen.shutdown_timeout).
+type stopPlan struct {
+	delay, timeout time.Duration
+	after          func(time.Duration) <-chan time.Time
+	log            *slog.Logger
+	failed         bool // a listener failed: no delay, nothing to drain for
+}
+
+// stopServing stops the servers (the public one first) the way a load
+// balancer needs it:
+//
+//  1. drain: /readyz answers 503 at once, and the public server stops
+//     keeping connections alive (each answer says Connection: close), so
+//     clients reconnect — to another replica once the load balancer has
+//     seen the 503;
+//  2. serve on for delay: requests keep arriving until the load
+//     balancer's next probes take the replica out, and are answered;
+//  3. Shutdown: the listeners close, requests in flight finish; those
+//     still running after timeout are cut.
+func stopServing(p stopPlan, drain func(), servers []*http.Server, errc <-chan error) {
+	drain()
+	servers[0].SetKeepAlivesEnabled(false)
+	if p.delay > 0 && !p.failed {
+		p.log.Info("stopping: /readyz answers 503; serving on until the load balancer has noticed", slog.Duration("shutdown_delay", p.delay))
+		select {
+		case <-p.after(p.delay):
+		case err := <-errc:
+			p.log.Error("server failed while draining", slog.Any("err", err))
+		}
+	}
+	p.log.Info("shutting down: finishing in-flight requests", slog.Duration("shutdown_timeout", p.timeout))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-p.after(p.timeout):
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			p.log.Warn("shutdown: requests still running were cut", slog.Any("err", err))
+			_ = s.Close()
+		}
+	}
 }
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {

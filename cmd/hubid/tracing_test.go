@@ -23,7 +23,7 @@ func TestServeExportsTracesWhenConfigured(t *testing.T) {
 	addr := testenv.FreeAddr(t)
 	t.Setenv("HUBID_TEST_KEK", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
 	cfg := filepath.Join(t.TempDir(), "hubid.yaml")
-	writeFile(t, cfg, "issuer: http://"+addr+"\nlisten:\n  http: "+addr+"\n  metrics: \"\"\n"+
+	writeFile(t, cfg, "issuer: http://"+addr+"\nlisten:\n  http: "+addr+"\n  metrics: \"\"\n  shutdown_delay: 0s\n"+
 		"postgres:\n  dsn: "+dsn+"\nredis:\n  addrs: ["+redisAddr+"]\n  key_prefix: \""+prefix+"\"\n"+
 		"kek:\n  current: {env: HUBID_TEST_KEK}\nlog:\n  level: error\n"+
 		"tracing:\n  otlp_endpoint: "+collector.URL+"\n  sample_ratio: 1\n  service_name: hubid-serve-test\n")

@@ -54,6 +54,10 @@ type ClientCreate struct {
 	Public                 bool     `json:"public,omitempty"`
 	FirstParty             bool     `json:"first_party,omitempty"`
 	AccessTokenType        string   `json:"access_token_type,omitempty"` // jwt (default) or opaque
+	// RefreshIDToken false: refresh answers carry no ID token (default true).
+	RefreshIDToken *bool `json:"refresh_id_token,omitempty"`
+	// AccessTokenSigningAlgorithm: RS256 (default) or ES256.
+	AccessTokenSigningAlgorithm string `json:"access_token_signing_algorithm,omitempty"`
 }
 
 // checkClient checks what idp/clients does not: a name, and that the
@@ -84,7 +88,8 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) error {
 	c := store.Client{ID: in.ID, Name: strings.TrimSpace(in.Name), ServiceID: in.ServiceID, HomeURL: in.HomeURL,
 		RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
 		BackchannelLogoutURI: in.BackchannelLogoutURI, GrantTypes: in.GrantTypes, Public: in.Public,
-		FirstParty: in.FirstParty, AccessTokenType: store.AccessTokenType(in.AccessTokenType)}
+		FirstParty: in.FirstParty, AccessTokenType: store.AccessTokenType(in.AccessTokenType),
+		OmitRefreshIDToken: in.RefreshIDToken != nil && !*in.RefreshIDToken, AccessTokenSigningAlgorithm: in.AccessTokenSigningAlgorithm}
 	if c.AccessTokenType == "" {
 		c.AccessTokenType = store.AccessTokenJWT
 	}
@@ -118,6 +123,9 @@ type ClientPatch struct {
 	GrantTypes             *[]string `json:"grant_types,omitempty"`
 	FirstParty             *bool     `json:"first_party,omitempty"`
 	AccessTokenType        *string   `json:"access_token_type,omitempty"`
+	RefreshIDToken         *bool     `json:"refresh_id_token,omitempty"`
+	// AccessTokenSigningAlgorithm: RS256 or ES256.
+	AccessTokenSigningAlgorithm *string `json:"access_token_signing_algorithm,omitempty"`
 }
 
 func set[T any](dst *T, src *T) {
@@ -138,6 +146,10 @@ func (in ClientPatch) apply(c *store.Client) {
 	if in.AccessTokenType != nil {
 		c.AccessTokenType = store.AccessTokenType(*in.AccessTokenType)
 	}
+	if in.RefreshIDToken != nil {
+		c.OmitRefreshIDToken = !*in.RefreshIDToken
+	}
+	set(&c.AccessTokenSigningAlgorithm, in.AccessTokenSigningAlgorithm)
 	c.Name = strings.TrimSpace(c.Name)
 }
 

@@ -113,19 +113,32 @@ func entitlementView(e store.Entitlement) Entitlement {
 
 // Client is a registered relying party (never its secret hash).
 type Client struct {
-	ID                     string    `json:"id"`
-	Name                   string    `json:"name"`
-	ServiceID              string    `json:"service_id"`
-	HomeURL                string    `json:"home_url"`
-	RedirectURIs           []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
-	BackchannelLogoutURI   string    `json:"backchannel_logout_uri"`
-	GrantTypes             []string  `json:"grant_types"`
-	Public                 bool      `json:"public"`
-	FirstParty             bool      `json:"first_party"`
-	AccessTokenType        string    `json:"access_token_type"`
-	CreatedAt              time.Time `json:"created_at"`
-	UpdatedAt              time.Time `json:"updated_at"`
+	ID                     string   `json:"id"`
+	Name                   string   `json:"name"`
+	ServiceID              string   `json:"service_id"`
+	HomeURL                string   `json:"home_url"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI   string   `json:"backchannel_logout_uri"`
+	GrantTypes             []string `json:"grant_types"`
+	Public                 bool     `json:"public"`
+	FirstParty             bool     `json:"first_party"`
+	AccessTokenType        string   `json:"access_token_type"`
+	// RefreshIDToken false: refresh answers carry no ID token (OpenID
+	// Connect Core §12.2).
+	RefreshIDToken bool `json:"refresh_id_token"`
+	// AccessTokenSigningAlgorithm signs JWT access tokens: RS256 or ES256.
+	AccessTokenSigningAlgorithm string    `json:"access_token_signing_algorithm"`
+	CreatedAt                   time.Time `json:"created_at"`
+	UpdatedAt                   time.Time `json:"updated_at"`
+}
+
+// accessAlgorithm is a client's access token algorithm, RS256 when unset.
+func accessAlgorithm(c store.Client) string {
+	if c.AccessTokenSigningAlgorithm == "" {
+		return "RS256"
+	}
+	return c.AccessTokenSigningAlgorithm
 }
 
 func nonNil(s []string) []string {
@@ -140,6 +153,7 @@ func clientView(c store.Client) Client {
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		BackchannelLogoutURI: c.BackchannelLogoutURI, GrantTypes: nonNil(c.GrantTypes), Public: c.Public,
 		FirstParty: c.FirstParty, AccessTokenType: string(c.AccessTokenType),
+		RefreshIDToken: !c.OmitRefreshIDToken, AccessTokenSigningAlgorithm: accessAlgorithm(c),
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 

@@ -19,6 +19,10 @@ import (
 // Grant types a client may register.
 var GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
 
+// AccessTokenAlgorithms are the values of a client's
+// access_token_signing_algorithm ("" is RS256, the default).
+var AccessTokenAlgorithms = []string{"", "RS256", "ES256"}
+
 // MinSecretLength is the shortest client secret accepted (characters).
 const MinSecretLength = 32
 
@@ -103,6 +107,9 @@ func Validate(c store.Client) error {
 	case "", store.AccessTokenJWT, store.AccessTokenOpaque:
 	default:
 		add("access_token_type: %q is not jwt or opaque", c.AccessTokenType)
+	}
+	if !slices.Contains(AccessTokenAlgorithms, c.AccessTokenSigningAlgorithm) {
+		add("access_token_signing_algorithm: %q is not RS256 or ES256", c.AccessTokenSigningAlgorithm)
 	}
 	switch c.OrganizationSelection {
 	case store.OrgSelectionOptional:

@@ -48,6 +48,14 @@ type Listen struct {
 	// context (which every storage call inherits) ends then, so a hung
 	// PostgreSQL or Redis yields a 503 within about this time.
 	RequestTimeout Duration `yaml:"request_timeout"`
+	// ShutdownDelay is how long a stopping server (SIGTERM) keeps serving
+	// after /readyz turned 503, so that the load balancer takes it out
+	// of rotation before it stops accepting connections. 0: stop at once
+	// (hubid dev).
+	ShutdownDelay Duration `yaml:"shutdown_delay"`
+	// ShutdownTimeout bounds the wait for in-flight requests after the
+	// delay; those still running then are cut.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 }
 
 // Postgres is the durable store.
@@ -69,6 +77,15 @@ type Redis struct {
 	DB        int           `yaml:"db"`
 	TLS       bool          `yaml:"tls"`
 	KeyPrefix string        `yaml:"key_prefix"`
+	// WaitReplicas > 0 makes every write wait until that many replicas
+	// have it (Redis WAIT, at most WaitTimeout and never past the
+	// request's deadline); a write they do not acknowledge in time fails
+	// as "temporarily unavailable". With Sentinel and one replica, 1
+	// means a failover loses nothing hubid answered for; the cost is a
+	// replica round trip per write, and writes fail while no replica is
+	// connected. Standalone (with replicas) and Sentinel only.
+	WaitReplicas int      `yaml:"wait_replicas"`
+	WaitTimeout  Duration `yaml:"wait_timeout"`
 }
 
 // RedisSentinel reaches a master through Redis Sentinel.
@@ -213,9 +230,10 @@ type Admin struct {
 func Defaults() Config {
 	t := true
 	return Config{
-		Listen:   Listen{HTTP: ":8080", Metrics: ":9090", RequestTimeout: Duration(3 * time.Second)},
+		Listen: Listen{HTTP: ":8080", Metrics: ":9090", RequestTimeout: Duration(3 * time.Second),
+			ShutdownDelay: Duration(5 * time.Second), ShutdownTimeout: Duration(20 * time.Second)},
 		Postgres: Postgres{MaxConns: 20, MigrateOnStart: true},
-		Redis:    Redis{KeyPrefix: "hubid:"},
+		Redis:    Redis{KeyPrefix: "hubid:", WaitTimeout: Duration(500 * time.Millisecond)},
 		Sessions: Sessions{
 			RememberIdle:     Duration(14 * 24 * time.Hour),
 			RememberAbsolute: Duration(30 * 24 * time.Hour),
@@ -248,7 +266,7 @@ func Defaults() Config {
 		Audit:    Audit{Retention: Duration(400 * 24 * time.Hour)},
 		Tracing:  Tracing{SampleRatio: 0.1, ServiceName: "hubid"},
 
-		Migration: Migration{FirstRole: "administrator", LaterRole: "normal", ReminderLanguage: "ja"},
+		Migration: Migration{FirstRole: "administrator", LaterRole: "normal", ReminderLanguage: "both"},
 	}
 }
 

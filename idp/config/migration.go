@@ -20,8 +20,9 @@ type Migration struct {
 	// every login ID not yet pre-registered this many days before
 	// preregistration_end, once per login ID (0: no reminder).
 	ReminderDaysBeforeEnd int `yaml:"reminder_days_before_end"`
-	// ReminderLanguage is the reminder's language, en or ja (default ja):
-	// an imported contact address has no language of its own.
+	// ReminderLanguage is the reminder's language: en, ja, or both (the
+	// default: one mail, Japanese then English), since an imported contact
+	// address has no language of its own.
 	ReminderLanguage string `yaml:"reminder_language"`
 }
 
@@ -49,9 +50,9 @@ func (m Migration) Times() MigrationTimes {
 
 func (m Migration) validate(add func(string, ...any)) {
 	switch m.ReminderLanguage {
-	case "en", "ja":
+	case "en", "ja", "both":
 	default:
-		add("migration.reminder_language: %q is not one of en, ja", m.ReminderLanguage)
+		add("migration.reminder_language: %q is not one of en, ja, both", m.ReminderLanguage)
 	}
 	if m.ReminderDaysBeforeEnd < 0 || m.ReminderDaysBeforeEnd > 365 {
 		add("migration.reminder_days_before_end: %d is not a number of days from 0 (no reminder) to 365", m.ReminderDaysBeforeEnd)

@@ -63,7 +63,7 @@ migration:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Migration.Times().ReminderFrom(c.Migration.ReminderDaysBeforeEnd); got.Format(time.RFC3339) != "2026-08-31T23:59:59+09:00" || c.Migration.ReminderLanguage != "ja" {
+	if got := c.Migration.Times().ReminderFrom(c.Migration.ReminderDaysBeforeEnd); got.Format(time.RFC3339) != "2026-08-31T23:59:59+09:00" || c.Migration.ReminderLanguage != "both" {
 		t.Fatalf("reminder from %v, language %q", got, c.Migration.ReminderLanguage)
 	}
 	if !c.Migration.Times().ReminderFrom(0).IsZero() {

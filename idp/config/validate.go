@@ -50,6 +50,14 @@ func (c *Config) Validate() error {
 	if rt := c.Listen.RequestTimeout.D(); rt < 10*time.Millisecond || rt > 5*time.Minute {
 		add("listen.request_timeout: must be between 10ms and 5m")
 	}
+	if d := c.Listen.ShutdownDelay.D(); d < 0 || d > 5*time.Minute {
+		add("listen.shutdown_delay: must be between 0 and 5m")
+	}
+	if d := c.Listen.ShutdownTimeout.D(); d < time.Second || d > 10*time.Minute {
+		add("listen.shutdown_timeout: must be between 1s and 10m")
+	} else if d < c.Listen.RequestTimeout.D() {
+		add("listen.shutdown_timeout: must not be shorter than listen.request_timeout (in-flight requests would be cut)")
+	}
 	for i, cidr := range c.Listen.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			if net.ParseIP(cidr) == nil {
@@ -249,6 +257,15 @@ func (c *Config) validateRedis(add func(string, ...any), checkAddr func(path, v 
 	}
 	if r.DB != 0 && len(r.Cluster.Addrs) > 0 {
 		add("redis.db: Redis Cluster has only database 0")
+	}
+	if r.WaitReplicas < 0 {
+		add("redis.wait_replicas: must not be negative")
+	}
+	if r.WaitReplicas > 0 && len(r.Cluster.Addrs) > 0 {
+		add("redis.wait_replicas: not with Redis Cluster (use it with a standalone master that has replicas, or Sentinel)")
+	}
+	if d := r.WaitTimeout.D(); d < time.Millisecond || d > 10*time.Second {
+		add("redis.wait_timeout: must be between 1ms and 10s")
 	}
 	if r.DB < 0 {
 		add("redis.db: must not be negative")

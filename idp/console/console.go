@@ -190,8 +190,11 @@ func (h *Handler) page(r *http.Request, q req, section string, data any) orgPage
 	return p
 }
 
-// render writes an organization page.
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, q req, status int, p orgPage) {
+// show writes the organization page of section with data and, when
+// errKey is not "", that message as the page's error.
+func (h *Handler) show(w http.ResponseWriter, r *http.Request, q req, status int, section string, data any, errKey string) {
+	p := h.page(r, q, section, data)
+	p.Error = errKey
 	h.d.Renderer.Render(w, r, status, "console_org", q.v.P, "console.nav."+p.Section, p)
 }
 
@@ -200,12 +203,39 @@ func (h *Handler) done(w http.ResponseWriter, r *http.Request, q req, section, k
 	http.Redirect(w, r, "/console/"+url.PathEscape(q.org.Code)+"/"+section+"?done="+url.QueryEscape(key), http.StatusSeeOther)
 }
 
-// refused shows a refused change: keys maps the error codes a person can
-// act on to message keys, and again renders the section with the status
-// and the message; any other error gets the error page (403 above all).
-func (h *Handler) refused(w http.ResponseWriter, r *http.Request, q req, err error, keys map[apperr.Code]string, again func(status int, key string)) {
+// refusals are, per section, the messages of the refused changes a person
+// can act on, by error code.
+var refusals = map[string]map[apperr.Code]string{
+	"members": {
+		apperr.LastAdministrator: "console.members.lastadmin",
+		apperr.Invalid:           "console.members.badrole",
+		apperr.NotFound:          "console.members.gone",
+		apperr.Conflict:          "console.members.otherorgs",
+	},
+	"invitations": {
+		apperr.Invalid:  "console.invite.invalid",
+		apperr.Conflict: "console.invite.conflict",
+		apperr.NotFound: "console.invite.gone",
+	},
+	"applications": {
+		apperr.Invalid:  "console.app.invalid",
+		apperr.NotFound: "console.app.invalid",
+		apperr.Conflict: "console.app.conflict",
+	},
+	"legacy": {
+		apperr.NotFound: "console.legacy.notfound",
+		apperr.Conflict: "console.legacy.oneperservice",
+		apperr.Invalid:  "console.legacy.notfound",
+	},
+}
+
+// refused shows a refused change of section: refusals[section] maps the
+// error codes a person can act on to message keys, and again renders the
+// section with the status and the message; any other error gets the error
+// page (403 above all).
+func (h *Handler) refused(w http.ResponseWriter, r *http.Request, q req, err error, section string, again func(status int, key string)) {
 	code := apperr.CodeOf(err)
-	key, ok := keys[code]
+	key, ok := refusals[section][code]
 	if !ok {
 		h.d.Renderer.Error(w, r, q.v.P, err, "")
 		return

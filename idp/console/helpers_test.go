@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,29 +20,11 @@ import (
 
 const testPassword = "correct horse battery staple"
 
-// clock is the provider's clock, moved forward by tests.
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
 // world is a hubid with two organizations, A and B, both entitled to one
 // service, and people of every account type.
 type world struct {
 	env   *hubtest.Env
-	clock *clock
+	clock *hubtest.Clock
 	orgA  store.Organization
 	orgB  store.Organization
 	users map[string]store.User // by name
@@ -66,8 +47,8 @@ func newWorld(t *testing.T) *world { return newWorldOn(t, "embedded") }
 
 func newWorldOn(t *testing.T, backend string) *world {
 	t.Helper()
-	c := &clock{}
-	env := hubtest.New(t, hubtest.Options{Backend: backend, Now: c.now})
+	c := &hubtest.Clock{}
+	env := hubtest.New(t, hubtest.Options{Backend: backend, Now: c.Now})
 	w := &world{env: env, clock: c, users: map[string]store.User{}}
 	add := func(name, org string, role store.Role) {
 		w.users[name] = env.AddUser(t, hubtest.User{Email: email(name), Password: testPassword, Name: name + " Person",

@@ -99,17 +99,13 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, q req) {
 		hq.Before, d.Paged = b, true
 	}
 	if errKey != "" {
-		p := h.page(r, q, "history", d)
-		p.Error = errKey
-		h.render(w, r, q, http.StatusUnprocessableEntity, p)
+		h.show(w, r, q, http.StatusUnprocessableEntity, "history", d, errKey)
 		return
 	}
 	page, err := h.d.Orgs.History(ctx, q.actor(), q.org.ID, hq)
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Invalid {
-			p := h.page(r, q, "history", d)
-			p.Error = "history.date.invalid"
-			h.render(w, r, q, http.StatusUnprocessableEntity, p)
+			h.show(w, r, q, http.StatusUnprocessableEntity, "history", d, "history.date.invalid")
 			return
 		}
 		h.d.Renderer.Error(w, r, q.v.P, err, "")
@@ -142,7 +138,7 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, q req) {
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	h.render(w, r, q, http.StatusOK, h.page(r, q, "history", d))
+	h.show(w, r, q, http.StatusOK, "history", d, "")
 }
 
 // names resolves the people and clients of a history page once each.

@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 
-	"github.com/customerhub/hubid/apperr"
 	"github.com/customerhub/hubid/idp/account"
 	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
@@ -37,20 +36,11 @@ func (h *Handler) renderInvitations(w http.ResponseWriter, r *http.Request, q re
 		t := account.RowOf(q.v.P, store.AuditEvent{Time: i.ExpiresAt}, "", "")
 		d.Rows = append(d.Rows, invitationRow{Invitation: i, RoleKey: "role." + string(i.Role), Expires: t.Time, ExpiresISO: t.ISO})
 	}
-	p := h.page(r, q, "invitations", d)
-	p.Error = errKey
-	h.render(w, r, q, status, p)
-}
-
-// invitationRefusals are the messages of refused invitation changes.
-var invitationRefusals = map[apperr.Code]string{
-	apperr.Invalid:  "console.invite.invalid",
-	apperr.Conflict: "console.invite.conflict",
-	apperr.NotFound: "console.invite.gone",
+	h.show(w, r, q, status, "invitations", d, errKey)
 }
 
 func (h *Handler) invitationRefused(w http.ResponseWriter, r *http.Request, q req, d invitationsData, err error) {
-	h.refused(w, r, q, err, invitationRefusals, func(status int, key string) { h.renderInvitations(w, r, q, status, d, key) })
+	h.refused(w, r, q, err, "invitations", func(status int, key string) { h.renderInvitations(w, r, q, status, d, key) })
 }
 
 // postInvite invites an address with an account type; the mail goes in

@@ -134,7 +134,7 @@ func TestInvitationLinks(t *testing.T) {
 	// Expired (7 days).
 	const late = "late@example.com"
 	tok3 := w.invite(t, admin, late, "normal")
-	w.clock.add(orgs.InvitationTTL + time.Minute)
+	w.clock.Advance(orgs.InvitationTTL + time.Minute)
 	expect(t, "expired link", anon.get(accept+url.QueryEscape(tok3)), http.StatusGone, "expired")
 	good.Set("token", tok3)
 	expect(t, "expired accept", anon.post(accept, good), http.StatusGone, "expired")

@@ -68,17 +68,7 @@ func (h *Handler) renderMembers(w http.ResponseWriter, r *http.Request, q req, s
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	p := h.page(r, q, "members", d)
-	p.Error = errKey
-	h.render(w, r, q, status, p)
-}
-
-// memberRefusals are the messages of refused member changes.
-var memberRefusals = map[apperr.Code]string{
-	apperr.LastAdministrator: "console.members.lastadmin",
-	apperr.Invalid:           "console.members.badrole",
-	apperr.NotFound:          "console.members.gone",
-	apperr.Conflict:          "console.members.otherorgs",
+	h.show(w, r, q, status, "members", d, errKey)
 }
 
 func (h *Handler) postRole(w http.ResponseWriter, r *http.Request, q req) {
@@ -93,7 +83,7 @@ func (h *Handler) postRole(w http.ResponseWriter, r *http.Request, q req) {
 // memberRefused shows the members list with the refusal, or the error
 // page for an error that is not a refusal (403 above all).
 func (h *Handler) memberRefused(w http.ResponseWriter, r *http.Request, q req, err error) {
-	h.refused(w, r, q, err, memberRefusals, func(status int, key string) { h.renderMembers(w, r, q, status, key) })
+	h.refused(w, r, q, err, "members", func(status int, key string) { h.renderMembers(w, r, q, status, key) })
 }
 
 type removeData struct {
@@ -108,7 +98,7 @@ func (h *Handler) removeForm(w http.ResponseWriter, r *http.Request, q req) {
 		h.d.Renderer.Error(w, r, q.v.P, err, "")
 		return
 	}
-	h.render(w, r, q, http.StatusOK, h.page(r, q, "remove", removeData{Member: m, RoleKey: "role." + string(m.Role)}))
+	h.show(w, r, q, http.StatusOK, "remove", removeData{Member: m, RoleKey: "role." + string(m.Role)}, "")
 }
 
 // postRemove removes the member; with delete_account (the administrator

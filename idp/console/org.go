@@ -64,19 +64,13 @@ func (h *Handler) renderApplications(w http.ResponseWriter, r *http.Request, q r
 		d.Rows = append(d.Rows, applicationRow{Service: name, StatusKey: "console.app.status." + string(a.Status),
 			Reason: a.Reason, Created: t.Time, CreatedISO: t.ISO})
 	}
-	p := h.page(r, q, "applications", d)
-	p.Error = errKey
-	h.render(w, r, q, status, p)
+	h.show(w, r, q, status, "applications", d, errKey)
 }
-
-// applicationRefusals are the messages of refused applications.
-var applicationRefusals = map[apperr.Code]string{apperr.Invalid: "console.app.invalid", apperr.NotFound: "console.app.invalid",
-	apperr.Conflict: "console.app.conflict"}
 
 func (h *Handler) postApply(w http.ResponseWriter, r *http.Request, q req) {
 	d := applicationsData{Service: r.PostFormValue("service"), Note: r.PostFormValue("note")}
 	if _, err := h.d.Orgs.Apply(r.Context(), q.actor(), q.org.ID, d.Service, d.Note); err != nil {
-		h.refused(w, r, q, err, applicationRefusals, func(status int, key string) { h.renderApplications(w, r, q, status, d, key) })
+		h.refused(w, r, q, err, "applications", func(status int, key string) { h.renderApplications(w, r, q, status, d, key) })
 		return
 	}
 	h.done(w, r, q, "applications", "console.done.applied")
@@ -86,7 +80,7 @@ type securityData struct{ Required bool }
 
 // security shows the organization's two-step verification policy.
 func (h *Handler) security(w http.ResponseWriter, r *http.Request, q req) {
-	h.render(w, r, q, http.StatusOK, h.page(r, q, "security", securityData{Required: q.org.RequireMFA}))
+	h.show(w, r, q, http.StatusOK, "security", securityData{Required: q.org.RequireMFA}, "")
 }
 
 // postSecurity turns "require two-step verification" on or off
@@ -122,20 +116,11 @@ func (h *Handler) renderLegacy(w http.ResponseWriter, r *http.Request, q req, st
 		return
 	}
 	d.Rows = rows
-	p := h.page(r, q, "legacy", d)
-	p.Error = errKey
-	h.render(w, r, q, status, p)
-}
-
-// legacyRefusals are the messages of refused links.
-var legacyRefusals = map[apperr.Code]string{
-	apperr.NotFound: "console.legacy.notfound",
-	apperr.Conflict: "console.legacy.oneperservice",
-	apperr.Invalid:  "console.legacy.notfound",
+	h.show(w, r, q, status, "legacy", d, errKey)
 }
 
 func (h *Handler) legacyRefused(w http.ResponseWriter, r *http.Request, q req, d legacyData, err error) {
-	h.refused(w, r, q, err, legacyRefusals, func(status int, key string) { h.renderLegacy(w, r, q, status, d, key) })
+	h.refused(w, r, q, err, "legacy", func(status int, key string) { h.renderLegacy(w, r, q, status, d, key) })
 }
 
 // postLink links one of the organization's login IDs ("SERVICE LOGINID"

@@ -16,6 +16,9 @@ import (
 	"github.com/customerhub/hubid/store"
 )
 
+// supported are the algorithms hubid generates keys for.
+var supported = []string{"RS256", "ES256", "EdDSA"}
+
 // rsaSizes are the RSA key sizes hubid generates for RS256.
 var rsaSizes = []int{2048, 3072, 4096}
 

@@ -129,6 +129,7 @@ type snapshot struct {
 	jwks    []byte
 	signers map[string]crypto.Signer
 	signed  map[string]*atomic.Uint64
+	version uint64 // one more than the snapshot it replaced
 }
 
 // New returns a Manager; call Ensure before serving.
@@ -251,6 +252,34 @@ func (m *Manager) Ensure(ctx context.Context) error {
 	return err
 }
 
+// EnsureAlgorithm gives alg an active and a next key when it lacks them
+// (a client's access_token_signing_algorithm asks for a key the
+// configuration did not list). From then on the algorithm is rotated with
+// the others on every replica (see managed), and published in the JWKS.
+func (m *Manager) EnsureAlgorithm(ctx context.Context, alg string) error {
+	if !slices.Contains(supported, alg) {
+		return fmt.Errorf("keys: unsupported algorithm %q", alg)
+	}
+	_, err := m.update(ctx, func(keys []store.SigningKey) (store.KeyChange, []Event, error) {
+		return PlanEnsure(keys, alg, m.cfg.Now(), m.gen)
+	})
+	return err
+}
+
+// managed returns the algorithms scheduled work covers: the configured
+// ones and every algorithm that has an active or next key in the store
+// (one added by EnsureAlgorithm on any replica), so each is rotated
+// alongside RS256 wherever the rotation runs.
+func (m *Manager) managed(keys []store.SigningKey) []string {
+	algs := m.cfg.Algorithms
+	for _, k := range keys {
+		if (k.State == store.KeyActive || k.State == store.KeyNext) && !slices.Contains(algs, k.Algorithm) {
+			algs = append(slices.Clip(algs), k.Algorithm)
+		}
+	}
+	return algs
+}
+
 // Rotate rotates every configured algorithm now (see PlanRotate). Without
 // force it fails with ErrTooEarly, changing nothing, while any next key has
 // been published for less than PublishBefore.
@@ -259,7 +288,7 @@ func (m *Manager) Rotate(ctx context.Context, force bool) ([]Event, error) {
 		var all store.KeyChange
 		var evs []Event
 		now := m.cfg.Now()
-		for _, alg := range m.cfg.Algorithms {
+		for _, alg := range m.managed(keys) {
 			ch, ev, err := PlanRotate(keys, alg, now, m.cfg.Policy, force, m.gen)
 			if err != nil {
 				return all, nil, err
@@ -275,7 +304,7 @@ func (m *Manager) Rotate(ctx context.Context, force bool) ([]Event, error) {
 // together exactly one rotates; the others find nothing to do.
 func (m *Manager) Tick(ctx context.Context) ([]Event, error) {
 	return m.update(ctx, func(keys []store.SigningKey) (store.KeyChange, []Event, error) {
-		return PlanTick(keys, m.cfg.Algorithms, m.cfg.Now(), m.cfg.Policy, m.gen)
+		return PlanTick(keys, m.managed(keys), m.cfg.Now(), m.cfg.Policy, m.gen)
 	})
 }
 
@@ -382,6 +411,10 @@ func (m *Manager) Reload(ctx context.Context) error {
 		m.reloadErrors.Add(1)
 		return err
 	}
+	s.version = 1
+	if old != nil {
+		s.version = old.version + 1
+	}
 	m.snap.Store(s)
 	m.changedMu.Lock()
 	close(m.changed)
@@ -466,7 +499,8 @@ func (m *Manager) poll(ctx context.Context) {
 		m.cfg.Logger.WarnContext(ctx, "reload signing keys", slog.Any("err", err))
 		return
 	}
-	ch, _, err := PlanTick(m.snap.Load().records, m.cfg.Algorithms, m.cfg.Now(), m.cfg.Policy, dryGen)
+	recs := m.snap.Load().records
+	ch, _, err := PlanTick(recs, m.managed(recs), m.cfg.Now(), m.cfg.Policy, dryGen)
 	if err != nil || len(ch.Put)+len(ch.Delete) == 0 {
 		return
 	}
@@ -511,8 +545,25 @@ func (m *Manager) JWKS() []byte {
 	return []byte(`{"keys":[]}`)
 }
 
-// Algorithms returns the configured algorithms.
-func (m *Manager) Algorithms() []string { return slices.Clone(m.cfg.Algorithms) }
+// Version counts the changes of the served keys (0 before the first
+// load): it moves at every snapshot swap (a kid or a state changed), so
+// that what was verified under one version (idp/tokencache) is told apart
+// from what the current keys would verify.
+func (m *Manager) Version() uint64 {
+	if s := m.snap.Load(); s != nil {
+		return s.version
+	}
+	return 0
+}
+
+// Algorithms returns the algorithms the keys are kept for: the configured
+// ones and those added since (EnsureAlgorithm).
+func (m *Manager) Algorithms() []string {
+	if s := m.snap.Load(); s != nil {
+		return slices.Clone(m.managed(s.records))
+	}
+	return slices.Clone(m.cfg.Algorithms)
+}
 
 // Policy returns the lifecycle timings.
 func (m *Manager) Policy() Policy { return m.cfg.Policy }

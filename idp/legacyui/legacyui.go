@@ -299,7 +299,12 @@ func (h *Handler) postConfirm(w http.ResponseWriter, r *http.Request) {
 		}
 		u, err = h.d.Service.CompleteNew(ctx, token, pw, h.meta(r))
 	} else {
-		u, err = h.d.Service.CompleteExisting(ctx, token, pw, strings.TrimSpace(r.PostFormValue("code")), h.meta(r))
+		// The TOTP code, or else a recovery code (the field beside it).
+		code := strings.TrimSpace(r.PostFormValue("code"))
+		if code == "" {
+			code = strings.TrimSpace(r.PostFormValue("recovery_code"))
+		}
+		u, err = h.d.Service.CompleteExisting(ctx, token, pw, code, h.meta(r))
 	}
 	var pe *pwpolicy.Error
 	var te *legacy.ThrottledError

@@ -169,12 +169,17 @@ func (c *Composer) Compose(kind string, lang language.Tag, to string, data any) 
 	}
 	p := c.bundle.Printer(c.bundle.Match(lang.String()))
 	v := view{P: p, Subject: p.T(subjectKey(kind)), Helpdesk: c.helpdesk, Data: data}
+	return t.render(kind, "layout", to, v.Subject, v)
+}
+
+// render executes the text and HTML template name (of the layouts) with v.
+func (t kindTemplates) render(kind, name, to, subject string, v any) (Message, error) {
 	var text, html bytes.Buffer
-	if err := t.text.ExecuteTemplate(&text, "layout", v); err != nil {
+	if err := t.text.ExecuteTemplate(&text, name, v); err != nil {
 		return Message{}, fmt.Errorf("mail: %s text: %w", kind, err)
 	}
-	if err := t.html.ExecuteTemplate(&html, "layout", v); err != nil {
+	if err := t.html.ExecuteTemplate(&html, name, v); err != nil {
 		return Message{}, fmt.Errorf("mail: %s HTML: %w", kind, err)
 	}
-	return Message{To: to, Subject: v.Subject, Text: text.String(), HTML: html.String()}, nil
+	return Message{To: to, Subject: subject, Text: text.String(), HTML: html.String()}, nil
 }

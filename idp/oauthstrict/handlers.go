@@ -30,6 +30,10 @@ type Layer struct {
 	// /end_session) with an error page: never a redirect, since the
 	// redirect URI itself may be what was wrong.
 	PageError func(w http.ResponseWriter, r *http.Request, err error)
+	// Tokens, when set, answers userinfo (for a Bearer token in the
+	// Authorization header) and introspection instead of op
+	// (tokeninfo.go); nil: op answers.
+	Tokens TokenInfo
 }
 
 // Realm is the realm of the WWW-Authenticate challenges.
@@ -63,8 +67,14 @@ func errorBody(code, desc string) []byte {
 // Token wraps op's token endpoint.
 func (l *Layer) Token(next http.Handler) http.Handler { return l.endpoint(Token, next) }
 
-// Introspect wraps op's introspection endpoint.
-func (l *Layer) Introspect(next http.Handler) http.Handler { return l.endpoint(Introspect, next) }
+// Introspect wraps op's introspection endpoint; with Tokens set, Tokens
+// answers instead of next (once the client is authenticated).
+func (l *Layer) Introspect(next http.Handler) http.Handler {
+	if l.Tokens != nil {
+		next = http.HandlerFunc(l.introspect)
+	}
+	return l.endpoint(Introspect, next)
+}
 
 // Revoke wraps op's revocation endpoint.
 func (l *Layer) Revoke(next http.Handler) http.Handler { return l.endpoint(Revoke, next) }
@@ -168,7 +178,9 @@ var errRepeated = errors.New("a parameter is repeated")
 // WWW-Authenticate: Bearer error="invalid_token"; 403 only for
 // insufficient_scope. op answers a token it cannot verify with a plain
 // 401 and every storage refusal with 403; the storage (idp/oidcstore)
-// names the error, and this rewrites the status and challenge.
+// names the error, and this rewrites the status and challenge. With
+// Tokens set, a request with a Bearer token in the Authorization header
+// (the token op would take) is answered by Tokens, with the same errors.
 func (l *Layer) Userinfo(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -189,41 +201,53 @@ func (l *Layer) Userinfo(next http.Handler) http.Handler {
 			}
 			r.PostForm, r.Form, r.Body = params, params, http.NoBody
 		}
+		if l.Tokens != nil {
+			if token, ok := bearer(r.Header); ok {
+				l.userinfo(w, r, token)
+				return
+			}
+		}
 		buf := &buffer{header: http.Header{}}
 		next.ServeHTTP(buf, r)
-		switch {
-		case buf.status == http.StatusUnauthorized && !hasToken(r):
-			w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write(errorBody(InvalidRequest, "an access token is required"))
-		case buf.status == http.StatusUnauthorized:
-			bearerError(w, http.StatusUnauthorized, InvalidToken, "the access token is invalid")
-		case buf.status == http.StatusForbidden:
-			var body struct {
-				Error       string `json:"error"`
-				Description string `json:"error_description"`
-			}
-			_ = json.Unmarshal(buf.body.Bytes(), &body)
-			switch body.Error {
-			case InsufficientScope:
-				bearerError(w, http.StatusForbidden, InsufficientScope, body.Description)
-			case "temporarily_unavailable":
-				w.Header().Set("Retry-After", "5")
-				buf.send(w, http.StatusServiceUnavailable)
-			case "server_error", "":
-				buf.send(w, http.StatusInternalServerError)
-			default:
-				desc := body.Description
-				if body.Error != InvalidToken {
-					desc = "the access token is invalid"
-				}
-				bearerError(w, http.StatusUnauthorized, InvalidToken, desc)
-			}
-		default:
-			buf.send(w, buf.status)
-		}
+		answerUserinfo(w, r, buf)
 	})
+}
+
+// answerUserinfo sends op's userinfo answer in buf, with its errors
+// rewritten as RFC 6750 §3 requires.
+func answerUserinfo(w http.ResponseWriter, r *http.Request, buf *buffer) {
+	switch {
+	case buf.status == http.StatusUnauthorized && !hasToken(r):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write(errorBody(InvalidRequest, "an access token is required"))
+	case buf.status == http.StatusUnauthorized:
+		bearerError(w, http.StatusUnauthorized, InvalidToken, "the access token is invalid")
+	case buf.status == http.StatusForbidden:
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		_ = json.Unmarshal(buf.body.Bytes(), &body)
+		switch body.Error {
+		case InsufficientScope:
+			bearerError(w, http.StatusForbidden, InsufficientScope, body.Description)
+		case "temporarily_unavailable":
+			w.Header().Set("Retry-After", "5")
+			buf.send(w, http.StatusServiceUnavailable)
+		case "server_error", "":
+			buf.send(w, http.StatusInternalServerError)
+		default:
+			desc := body.Description
+			if body.Error != InvalidToken {
+				desc = "the access token is invalid"
+			}
+			bearerError(w, http.StatusUnauthorized, InvalidToken, desc)
+		}
+	default:
+		buf.send(w, buf.status)
+	}
 }
 
 func hasToken(r *http.Request) bool {

@@ -5,7 +5,8 @@
 // valid UTF-8 without NUL, one way of client authentication — and
 // authenticates the client before op looks at a code or token. What it
 // lets through reaches op with r.Form already set, so op never parses the
-// body again. It also gives userinfo the RFC 6750 Bearer errors.
+// body again. It also gives userinfo the RFC 6750 Bearer errors, and with
+// Layer.Tokens answers userinfo and introspection itself (tokeninfo.go).
 package oauthstrict
 
 import (

@@ -33,7 +33,7 @@ func WithMemo(ctx context.Context) context.Context {
 	if memoOf(ctx) != nil {
 		return ctx
 	}
-	return context.WithValue(ctx, memoKey{}, &memo{clients: map[string]store.Client{}, users: map[string]store.User{}, authed: map[string]string{}})
+	return context.WithValue(ctx, memoKey{}, &memo{}) // maps made on first write
 }
 
 // Memoize is an HTTP middleware (an op interceptor) that gives each
@@ -149,6 +149,9 @@ func (s *Storage) client(ctx context.Context, id string) (store.Client, error) {
 	}
 	if err == nil && m != nil {
 		m.mu.Lock()
+		if m.clients == nil {
+			m.clients = map[string]store.Client{}
+		}
 		m.clients[id] = c
 		m.mu.Unlock()
 	}
@@ -175,6 +178,9 @@ func (s *Storage) user(ctx context.Context, id string) (store.User, error) {
 	}
 	if err == nil && m != nil {
 		m.mu.Lock()
+		if m.users == nil {
+			m.users = map[string]store.User{}
+		}
 		m.users[id] = u
 		m.mu.Unlock()
 	}
@@ -186,6 +192,9 @@ func (s *Storage) user(ctx context.Context, id string) (store.User, error) {
 func rememberAuth(ctx context.Context, id, secret string) {
 	if m := memoOf(ctx); m != nil {
 		m.mu.Lock()
+		if m.authed == nil {
+			m.authed = map[string]string{}
+		}
 		m.authed[id] = secret
 		m.mu.Unlock()
 	}

@@ -48,6 +48,8 @@ type Ephemeral interface {
 // Keys gives the signing and published keys (keys.Manager).
 type Keys interface {
 	Signing() (*keys.SigningKey, error)
+	SigningFor(alg string) (*keys.SigningKey, error)
+	EnsureAlgorithm(ctx context.Context, alg string) error
 	Public() []*keys.PublicKey
 }
 
@@ -95,6 +97,8 @@ type Storage struct {
 	db      Durable
 	eph     Ephemeral
 	keys    Keys
+	// ensuring: the algorithms whose first key is being created.
+	ensuring ensuring
 }
 
 var (
@@ -360,8 +364,13 @@ func (s *Storage) DeleteAuthRequest(ctx context.Context, id string) error {
 	return nil
 }
 
-// SigningKey returns the active key (cached in memory).
-func (s *Storage) SigningKey(context.Context) (op.SigningKey, error) {
+// SigningKey returns the active key (cached in memory): the default
+// algorithm's, or the access token algorithm's of a client that chose
+// another (see TokenOptions).
+func (s *Storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	if alg := accessAlgOf(ctx); alg != "" {
+		return s.signingKeyFor(ctx, alg)
+	}
 	k, err := s.keys.Signing()
 	if err != nil {
 		return nil, err

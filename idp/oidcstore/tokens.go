@@ -2,7 +2,6 @@ package oidcstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -114,31 +113,22 @@ func (s *Storage) grantOf(req op.TokenRequest) (grant, session string, err error
 	return g, "", err
 }
 
-// accessNonceFor is the nonce (revocation key) of the access token issued
-// together with refresh token id: a retry within the reuse grace replaces
-// that refresh token, and revokes its access token by this nonce.
-func accessNonceFor(refreshID string) string {
-	h := sha256.Sum256([]byte("access:" + refreshID))
-	return base64.RawURLEncoding.EncodeToString(h[:12])
-}
-
-// newAccessID mints an access token ID; nonce "" draws a random one.
-func (s *Storage) newAccessID(req op.TokenRequest, clientID, nonce string) (string, time.Time, error) {
+// newAccessID mints an access token ID and returns with it the token's
+// revocation key (accessKey of its random nonce).
+func (s *Storage) newAccessID(req op.TokenRequest, clientID string) (id, key string, exp time.Time, err error) {
 	grant, sid, err := s.grantOf(req)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", "", time.Time{}, err
 	}
-	n := nonce
-	if n == "" {
-		if n, err = s.random(12); err != nil {
-			return "", time.Time{}, err
-		}
+	n, err := s.random(12)
+	if err != nil {
+		return "", "", time.Time{}, err
 	}
 	now := s.cfg.Now()
-	exp := now.Add(s.cfg.AccessTTL)
-	id, err := accessInfo{Grant: grant, Client: clientID, Subject: req.GetSubject(), Scopes: req.GetScopes(),
+	exp = now.Add(s.cfg.AccessTTL)
+	id, err = accessInfo{Grant: grant, Client: clientID, Subject: req.GetSubject(), Scopes: req.GetScopes(),
 		Session: sid, Org: selectedOrg(req), Issued: now.Unix(), Expires: exp.Unix(), Nonce: n}.encode()
-	return id, exp, err
+	return id, accessKey(n), exp, err
 }
 
 func clientOf(req op.TokenRequest) string {
@@ -157,7 +147,7 @@ func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if _, err := s.requestClaims(ctx, req); err != nil {
 		return "", time.Time{}, err
 	}
-	id, exp, err := s.newAccessID(req, clientOf(req), "")
+	id, _, exp, err := s.newAccessID(req, clientOf(req))
 	if err != nil {
 		return "", time.Time{}, s.serverError(ctx, "access token id", err)
 	}
@@ -181,12 +171,16 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		return "", "", time.Time{}, s.serverError(ctx, "grant id", err)
 	}
 	tok := refreshValue(family, secret)
-	accessID, exp, err := s.newAccessID(req, clientOf(req), accessNonceFor(HashToken(tok)))
+	accessID, accessRevocation, exp, err := s.newAccessID(req, clientOf(req))
 	if err != nil {
 		return "", "", time.Time{}, s.serverError(ctx, "access token id", err)
 	}
 	now := s.cfg.Now()
-	next := store.RefreshToken{ID: HashToken(tok), CreatedAt: now}
+	// The refresh token names the access token issued with it, so that a
+	// retry within the reuse grace that replaces it revokes that access
+	// token in the same rotation (store.RefreshStore.RotateRefreshToken).
+	next := store.RefreshToken{ID: HashToken(tok), CreatedAt: now,
+		AccessID: accessRevocation, AccessExpiresAt: exp.Add(s.cfg.ClockSkew)}
 	switch r := req.(type) {
 	case *AuthRequest:
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = r.grantID, r.r.UserID, r.r.ClientID, r.r.SessionID
@@ -209,7 +203,7 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, s.refreshError(ctx, t, err)
 		}
 		if !before.RotatedAt.IsZero() {
-			s.graceRetry(ctx, t, before.ReplacedBy)
+			s.graceRetry(ctx, t)
 		}
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
@@ -219,16 +213,12 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 
 // graceRetry follows a rotated refresh token presented again within
 // tokens.refresh_reuse_grace (its successor still unused), which replaced
-// that successor: the access token issued with the successor is revoked,
-// so however many retries arrive, one refresh token and one access token
-// stay valid. Every such retry is audited and logged.
-func (s *Storage) graceRetry(ctx context.Context, t store.RefreshToken, replaced string) {
+// that successor; the rotation revoked the access token issued with the
+// successor (before replacing it), so however many retries arrive, one
+// refresh token and one access token stay valid. Every such retry is
+// audited and logged.
+func (s *Storage) graceRetry(ctx context.Context, t store.RefreshToken) {
 	now := s.cfg.Now()
-	if replaced != "" {
-		if err := s.eph.RevokeToken(ctx, accessKey(accessNonceFor(replaced)), now.Add(s.cfg.AccessTTL+s.cfg.ClockSkew)); err != nil {
-			s.cfg.Logger.ErrorContext(ctx, "revoke the access token of a replaced refresh token", slog.Any("err", err))
-		}
-	}
 	s.cfg.Logger.WarnContext(ctx, "rotated refresh token used again within the reuse grace; its successor was replaced",
 		slog.String("client_id", t.ClientID), slog.String("family", t.FamilyID))
 	if s.cfg.Audit != nil {
@@ -329,15 +319,10 @@ func (s *Storage) checkSecondStep(ctx context.Context, t store.RefreshToken, c *
 	if c == nil || slices.Contains(t.AMR, "otp") {
 		return nil
 	}
+	// The policy came with the claims (orgs.OrgClaim.RequireMFA), read
+	// in the same query: no second read per organization.
 	for _, oc := range c.Orgs {
-		o, err := s.db.GetOrganization(ctx, oc.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return s.serverError(ctx, "load organization", err)
-		}
-		if o.RequireMFA {
+		if oc.RequireMFA {
 			return oidc.ErrInvalidGrant().WithDescription("two-step verification is now required; sign in again")
 		}
 	}

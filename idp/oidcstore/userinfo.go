@@ -96,25 +96,44 @@ func invalidToken(desc string) error {
 func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
 	a, err := decodeAccessInfo(tokenID)
 	if err != nil || a.Subject != subject {
-		return invalidToken("the token is not an access token")
+		return errNotAccessToken()
 	}
+	u, err := s.userinfoCheck(ctx, a)
+	if err != nil {
+		return err
+	}
+	return s.fillUserinfo(ctx, a, u, info)
+}
+
+func errNotAccessToken() error { return invalidToken("the token is not an access token") }
+
+// userinfoCheck is what userinfo checks at every request, cached token
+// or not (TokenInfo): expiry, revocation, scope and the account. It
+// returns the user the answer is made of.
+func (s *Storage) userinfoCheck(ctx context.Context, a accessInfo) (store.User, error) {
 	ok, err := s.accessActive(ctx, a)
 	if err != nil {
-		return s.serverError(ctx, "check revocation", err)
+		return store.User{}, s.serverError(ctx, "check revocation", err)
 	}
 	if !ok {
-		return invalidToken("the token is expired or revoked")
+		return store.User{}, invalidToken("the token is expired or revoked")
 	}
 	if a.Subject == a.Client || !slices.Contains(a.Scopes, oidc.ScopeOpenID) {
-		return &oidc.Error{ErrorType: "insufficient_scope", Description: "userinfo needs a token with the openid scope"}
+		return store.User{}, &oidc.Error{ErrorType: "insufficient_scope", Description: "userinfo needs a token with the openid scope"}
 	}
 	u, err := s.user(ctx, a.Subject)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		return invalidToken("the account is not available")
+		return u, invalidToken("the account is not available")
 	}
 	if err != nil {
-		return s.serverError(ctx, "load user", err)
+		return u, s.serverError(ctx, "load user", err)
 	}
+	return u, nil
+}
+
+// fillUserinfo sets the claims of userinfo: the user's, and for scope
+// roles the organization and legacy claims, read fresh.
+func (s *Storage) fillUserinfo(ctx context.Context, a accessInfo, u store.User, info *oidc.UserInfo) error {
 	setUserClaims(info, u, a.Scopes)
 	if wantsRoles(a.Scopes) {
 		c, err := s.orgClaims(ctx, a.Subject, a.Client, a.Org)
@@ -144,21 +163,48 @@ func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	if err != nil || a.Subject != subject {
 		return errInactive
 	}
+	u, err := s.introspectionCheck(ctx, a)
+	if err != nil {
+		return err
+	}
+	var r oidc.IntrospectionResponse // resp stays empty if filling fails midway
+	if err := s.fillIntrospection(ctx, a, u, &r); err != nil {
+		return err
+	}
+	*resp = r
+	return nil
+}
+
+// introspectionCheck is what introspection checks at every request,
+// cached token or not (TokenInfo): expiry, revocation and, for a person's
+// token, the account. It returns the user the answer is made of (none
+// for a client's own token).
+func (s *Storage) introspectionCheck(ctx context.Context, a accessInfo) (store.User, error) {
 	ok, err := s.accessActive(ctx, a)
 	if err != nil {
 		_ = s.serverError(ctx, "introspection: check revocation", err) // logs, flags an outage
-		return errInactive                                             // fail closed
+		return store.User{}, errInactive                               // fail closed
 	}
 	if !ok {
-		return errInactive
+		return store.User{}, errInactive
 	}
+	if a.Subject == a.Client {
+		return store.User{}, nil
+	}
+	u, err := s.user(ctx, a.Subject)
+	if err != nil || u.Disabled {
+		return store.User{}, errInactive
+	}
+	return u, nil
+}
+
+// fillIntrospection sets the answer for an active token: the token's
+// facts, the user's claims, and for scope roles the organization and
+// legacy claims, read fresh.
+func (s *Storage) fillIntrospection(ctx context.Context, a accessInfo, u store.User, resp *oidc.IntrospectionResponse) error {
 	var info oidc.UserInfo
 	claims := map[string]any{}
 	if a.Subject != a.Client {
-		u, err := s.user(ctx, a.Subject)
-		if err != nil || u.Disabled {
-			return errInactive
-		}
 		setUserClaims(&info, u, a.Scopes)
 		if wantsRoles(a.Scopes) {
 			c, err := s.orgClaims(ctx, a.Subject, a.Client, a.Org)

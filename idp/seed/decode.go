@@ -146,6 +146,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(s)
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
+	case reflect.Pointer: // an optional value whose absence means its default
+		p := reflect.New(v.Type().Elem())
+		d.decode(n, p.Elem(), path)
+		v.Set(p)
 	default:
 		panic("seed: cannot decode into " + v.Type().String())
 	}

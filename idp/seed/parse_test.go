@@ -275,3 +275,38 @@ func TestParseOrganizationSelection(t *testing.T) {
 		`seed.yaml:14: clients[1].organization_selection: required needs the client to be bound to a service`,
 		`seed.yaml:21: clients[2].organization_selection: "sometimes" is not required (or empty)`)
 }
+
+func TestParseClientTokenOptions(t *testing.T) {
+	in := `clients:
+  - id: a
+    name: A
+    secret: a-secret-0123456789-0123456789-0123
+    redirect_uris: [https://a.example/cb]
+    grant_types: [authorization_code, refresh_token]
+    refresh_id_token: false
+    access_token_signing_algorithm: ES256
+  - id: b
+    name: B
+    secret: b-secret-0123456789-0123456789-0123
+    redirect_uris: [https://b.example/cb]
+    grant_types: [authorization_code]
+  - id: c
+    name: C
+    secret: c-secret-0123456789-0123456789-0123
+    redirect_uris: [https://c.example/cb]
+    grant_types: [authorization_code]
+    access_token_signing_algorithm: HS256
+`
+	wantProblems(t, in, `seed.yaml:19: clients[2].access_token_signing_algorithm: "HS256" is not RS256 or ES256`)
+	f, err := Parse([]byte(in[:strings.Index(in, "  - id: c")]), "seed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Clients[0].record(), f.Clients[1].record()
+	if !a.OmitRefreshIDToken || a.AccessTokenSigningAlgorithm != "ES256" {
+		t.Errorf("client a: refresh_id_token false and ES256 not carried: %+v", a)
+	}
+	if b.OmitRefreshIDToken || b.AccessTokenSigningAlgorithm != "" {
+		t.Errorf("client b: the defaults changed: %+v", b)
+	}
+}

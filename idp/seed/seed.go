@@ -94,6 +94,12 @@ type Client struct {
 	// OrganizationSelection "required": every sign-in selects exactly one
 	// organization (the org claim).
 	OrganizationSelection store.OrganizationSelection `yaml:"organization_selection"`
+	// RefreshIDToken false: the refresh grant answers without an ID token
+	// (absent: true, an ID token on every refresh).
+	RefreshIDToken *bool `yaml:"refresh_id_token"`
+	// AccessTokenSigningAlgorithm signs JWT access tokens: RS256 (absent)
+	// or ES256.
+	AccessTokenSigningAlgorithm string `yaml:"access_token_signing_algorithm"`
 }
 
 // LegacyLoginID is an organization-level login ID of a service, keyed by

@@ -273,17 +273,19 @@ func (f *File) checkClient(ps *problems, path string, c Client) {
 // times.
 func (c Client) record() store.Client {
 	return store.Client{
-		ID:                     c.ID,
-		Name:                   c.Name,
-		HomeURL:                c.HomeURL,
-		RedirectURIs:           c.RedirectURIs,
-		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
-		BackchannelLogoutURI:   c.BackchannelLogoutURI,
-		GrantTypes:             c.GrantTypes,
-		Public:                 c.Public,
-		FirstParty:             c.FirstParty,
-		AccessTokenType:        c.AccessTokenType,
-		OrganizationSelection:  c.OrganizationSelection,
+		ID:                          c.ID,
+		Name:                        c.Name,
+		HomeURL:                     c.HomeURL,
+		RedirectURIs:                c.RedirectURIs,
+		PostLogoutRedirectURIs:      c.PostLogoutRedirectURIs,
+		BackchannelLogoutURI:        c.BackchannelLogoutURI,
+		GrantTypes:                  c.GrantTypes,
+		Public:                      c.Public,
+		FirstParty:                  c.FirstParty,
+		AccessTokenType:             c.AccessTokenType,
+		OrganizationSelection:       c.OrganizationSelection,
+		OmitRefreshIDToken:          c.RefreshIDToken != nil && !*c.RefreshIDToken,
+		AccessTokenSigningAlgorithm: c.AccessTokenSigningAlgorithm,
 	}
 }
 

@@ -149,8 +149,22 @@ type ErrorData struct {
 // Error renders the translated error page for err: its status from the
 // error code, a message key chosen by the caller (or from the code), the
 // request ID as a reference; the error itself only goes to the log.
+//
+// A backend failure anywhere in err's chain (apperr.IsUnavailable) is
+// always 503 "temporarily unavailable", whatever code the caller wrapped
+// it in and whatever message it asked for: a storage outage must never
+// tell a person that their sign-in expired or that the service's request
+// was wrong. A caller's own message that is not a generic "error.*" one
+// (say "recovery.partial": the password changed but the sessions could
+// not be ended) is kept: it tells the person a state, not a cause.
 func (r *Renderer) Error(w http.ResponseWriter, req *http.Request, p *i18n.Printer, err error, msgKey string) {
 	code := apperr.CodeOf(err)
+	if apperr.IsUnavailable(err) {
+		code = apperr.Unavailable
+		if msgKey == "" || strings.HasPrefix(msgKey, "error.") {
+			msgKey = "error.unavailable"
+		}
+	}
 	status := apperr.HTTPStatus(code)
 	lvl := slog.LevelWarn
 	if status >= 500 && code != apperr.Unavailable {

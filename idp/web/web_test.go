@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,5 +102,50 @@ func TestLangSwitchSetsCookieAndKeepsQuery(t *testing.T) {
 	}
 	if c := w.Result().Cookies(); len(c) != 1 || c[0].Value != "ja" || !c[0].Secure {
 		t.Fatalf("cookie %v", c)
+	}
+}
+
+// A storage failure is "temporarily unavailable" (503, Retry-After) on
+// every error page, whatever the handler wrapped it in and whatever
+// message it asked for: never "this sign-in request has expired", never
+// a 400 blaming the service, never a 500.
+func TestUnavailableIsNeverExpired(t *testing.T) {
+	r := newRenderer(t)
+	// Phrases of the "error.expired" and "error.badrequest" messages.
+	expired, badRequest := "has expired", "is invalid"
+	for key, phrase := range map[string]string{"error.expired": expired, "error.badrequest": badRequest} {
+		if !strings.Contains(r.Bundle.Printer(language.English).T(key), phrase) {
+			t.Fatalf("%s no longer says %q: update the test", key, phrase)
+		}
+	}
+	errs := map[string]error{
+		"store.ErrUnavailable":               store.ErrUnavailable,
+		"wrapped ErrUnavailable":             fmt.Errorf("redis get: %w", store.ErrUnavailable),
+		"deadline":                           fmt.Errorf("pg: %w", context.DeadlineExceeded),
+		"apperr Unavailable":                 apperr.Wrap(apperr.Unavailable, "down", errors.New("dial tcp: refused")),
+		"NotFound over ErrUnavailable":       apperr.Wrap(apperr.NotFound, "auth request expired", store.ErrUnavailable),
+		"Invalid over a deadline":            apperr.Wrap(apperr.Invalid, "request refused", context.DeadlineExceeded),
+		"Invalid over apperr Unavailable":    apperr.Wrap(apperr.Invalid, "deny", fmt.Errorf("op: %w", apperr.New(apperr.Unavailable, "down"))),
+		"Forbidden over wrapped Unavailable": apperr.Wrap(apperr.Forbidden, "no such organization", fmt.Errorf("x: %w", store.ErrUnavailable)),
+	}
+	for name, err := range errs {
+		for _, key := range []string{"", "error.expired", "error.badrequest", "error.notfound", "error.internal"} {
+			w := httptest.NewRecorder()
+			r.Error(w, httptest.NewRequest("POST", "/login/password", nil), r.Bundle.Printer(language.English), err, key)
+			body := w.Body.String()
+			if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(body, "temporarily unavailable") {
+				t.Errorf("%s, message %q: %d (Retry-After %q), want 503 temporarily unavailable", name, key, w.Code, w.Header().Get("Retry-After"))
+			}
+			if strings.Contains(body, expired) || strings.Contains(body, badRequest) {
+				t.Errorf("%s, message %q: the page says the request expired or was invalid", name, key)
+			}
+		}
+	}
+	// The override is for backend failures only: a real expiry stays one.
+	w := httptest.NewRecorder()
+	r.Error(w, httptest.NewRequest("GET", "/login", nil), r.Bundle.Printer(language.English),
+		apperr.Wrap(apperr.NotFound, "auth request expired", store.ErrNotFound), "error.expired")
+	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), expired) {
+		t.Errorf("an expired request: %d, want 404 with the expiry message", w.Code)
 	}
 }

@@ -4,6 +4,7 @@
 package browsertest
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -109,4 +110,22 @@ func Text(t testing.TB, ctx context.Context) string {
 		t.Fatalf("page text: %v", err)
 	}
 	return s
+}
+
+// RequireJapaneseFonts makes sure a font with Japanese glyphs is
+// installed (fonts-noto-cjk), without which Chromium draws Japanese text
+// as empty boxes: the pages' text is still right, but screenshots are
+// useless. Under CI=true or when screenshots are taken a missing font
+// fails the test; otherwise it is logged and the test goes on.
+func RequireJapaneseFonts(t testing.TB) {
+	t.Helper()
+	out, err := exec.Command("fc-list", ":lang=ja", "family").Output()
+	if err == nil && len(bytes.TrimSpace(out)) > 0 {
+		return
+	}
+	msg := "no font with Japanese glyphs (apt-get install fonts-noto-cjk)"
+	if testenv.InCI() || os.Getenv("HUBID_SCREENSHOTS") != "" {
+		t.Fatal(msg)
+	}
+	t.Log(msg + ": Japanese screenshots would show empty boxes")
 }

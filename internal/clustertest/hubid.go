@@ -65,6 +65,9 @@ type DeploymentOptions struct {
 	Seed string
 	// Extra is more YAML appended to every replica's configuration.
 	Extra string
+	// ShutdownDelay is listen.shutdown_delay: how long a replica serves on
+	// after SIGTERM with /readyz answering 503 (0: it stops at once).
+	ShutdownDelay time.Duration
 }
 
 // NewDeployment writes the replicas' configuration files, migrates the
@@ -83,6 +86,7 @@ listen:
   http: %q
   metrics: %q
   trusted_proxies: [127.0.0.1/32]
+  shutdown_delay: %s
 postgres:
   dsn: %q
   max_conns: 8
@@ -91,7 +95,7 @@ redis:
 %s
 password: {memory_kib: 64, iterations: 1}
 log: {level: warn, format: text}
-%s`, o.Issuer, r.Addr(), Addr(r.InternalPort), o.DSN, o.Redis, o.Extra)
+%s`, o.Issuer, r.Addr(), Addr(r.InternalPort), o.ShutdownDelay, o.DSN, o.Redis, o.Extra)
 		if err := os.WriteFile(r.Config, []byte(conf), 0o600); err != nil {
 			tb.Fatal(err)
 		}
@@ -138,12 +142,17 @@ func (d *Deployment) StartAll(tb testing.TB) {
 func (r *Replica) Start(tb testing.TB) {
 	tb.Helper()
 	r.Proc = Start(tb, r.d.Dir, r.Name, r.d.Env, r.d.Bin, "serve", "--config", r.Config)
-	ready := fmt.Sprintf("http://%s/readyz", Addr(r.InternalPort))
-	WaitFor(tb, r.Proc, 60*time.Second, r.Name, func(ctx context.Context) error { return GetOK(ctx, ready) })
+	WaitFor(tb, r.Proc, 60*time.Second, r.Name, func(ctx context.Context) error { return GetOK(ctx, r.ReadyURL()) })
 }
 
+// ReadyURL is the replica's /readyz, which a load balancer probes.
+func (r *Replica) ReadyURL() string { return fmt.Sprintf("http://%s/readyz", Addr(r.InternalPort)) }
+
 // GetOK GETs url and wants 200.
-func GetOK(ctx context.Context, url string) error {
+func GetOK(ctx context.Context, url string) error { return GetStatus(ctx, url, http.StatusOK) }
+
+// GetStatus GETs url and wants the status want.
+func GetStatus(ctx context.Context, url string, want int) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -153,8 +162,8 @@ func GetOK(ctx context.Context, url string) error {
 		return err
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	if resp.StatusCode != want {
+		return fmt.Errorf("GET %s: %s, want %d", url, resp.Status, want)
 	}
 	return nil
 }

@@ -51,6 +51,14 @@ func StartLoad(workers int, op func(ctx context.Context, worker int) (string, er
 // OK is the number of successful requests so far.
 func (l *Load) OK() int64 { return l.ok.Load() }
 
+// Served is the number of successful requests that replica answered so
+// far.
+func (l *Load) Served(replica string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.byReplica[replica]
+}
+
 // Failed is the number of failed requests so far.
 func (l *Load) Failed() int64 { return l.failed.Load() }
 

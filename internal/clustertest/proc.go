@@ -115,6 +115,13 @@ func (p *Proc) Alive() bool {
 	}
 }
 
+// ExitErr is how the process ended (nil: exit code 0); call it once Done
+// is closed.
+func (p *Proc) ExitErr() error {
+	<-p.done
+	return p.err
+}
+
 // Done is closed when the process has exited.
 func (p *Proc) Done() <-chan struct{} { return p.done }
 

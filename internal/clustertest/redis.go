@@ -122,7 +122,7 @@ func StartCluster(tb testing.TB, dir string, ports ...int) *RedisCluster {
 type Sentinels struct {
 	MasterName string
 	Master     *RedisServer
-	Replica    *RedisServer
+	Replicas   []*RedisServer
 	Sentinels  []*RedisServer
 }
 
@@ -138,24 +138,28 @@ func (s *Sentinels) SentinelAddrs() []string {
 // StartSentinels starts a master on masterPort, a replica of it on
 // masterPort+1 and one Sentinel on each of sentinelPorts (quorum: a
 // majority), all monitoring the master as name, and waits until the
-// replica is in sync and every Sentinel knows the replica.
+// replica is in sync and every Sentinel knows it as healthy (a Sentinel
+// refuses to fail over to a replica it has not heard from).
 func StartSentinels(tb testing.TB, dir, name string, masterPort int, sentinelPorts ...int) *Sentinels {
 	tb.Helper()
 	bin := Need(tb, "redis-sentinel", redisHint)
 	s := &Sentinels{MasterName: name}
 	s.Master = StartRedis(tb, dir, masterPort, "repl-diskless-sync-delay 0")
-	s.Replica = StartRedis(tb, dir, masterPort+1, "repl-diskless-sync-delay 0", fmt.Sprintf("replicaof 127.0.0.1 %d", masterPort))
-	rc := s.Replica.Client(tb)
-	WaitFor(tb, s.Replica.Proc, 20*time.Second, "replica sync", func(ctx context.Context) error {
-		info, err := rc.Info(ctx, "replication").Result()
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(info, "master_link_status:up") {
-			return fmt.Errorf("replica link not up")
-		}
-		return nil
-	})
+	for _, port := range []int{masterPort + 1} {
+		r := StartRedis(tb, dir, port, "repl-diskless-sync-delay 0", fmt.Sprintf("replicaof 127.0.0.1 %d", masterPort))
+		s.Replicas = append(s.Replicas, r)
+		rc := r.Client(tb)
+		WaitFor(tb, r.Proc, 20*time.Second, "replica sync", func(ctx context.Context) error {
+			info, err := rc.Info(ctx, "replication").Result()
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(info, "master_link_status:up") {
+				return fmt.Errorf("replica link not up")
+			}
+			return nil
+		})
+	}
 	quorum := len(sentinelPorts)/2 + 1
 	for _, port := range sentinelPorts {
 		sdir := filepath.Join(dir, "sentinel-"+strconv.Itoa(port))
@@ -184,13 +188,35 @@ func StartSentinels(tb testing.TB, dir, name string, masterPort int, sentinelPor
 			if err != nil {
 				return err
 			}
-			if len(replicas) == 0 {
-				return fmt.Errorf("sentinel does not know the replica yet")
+			if len(replicas) < len(s.Replicas) {
+				return fmt.Errorf("sentinel knows %d replicas of %d", len(replicas), len(s.Replicas))
+			}
+			for _, r := range replicas {
+				if r["flags"] != "slave" || r["master-link-status"] != "ok" {
+					return fmt.Errorf("replica %s: flags %q, master link %q", r["name"], r["flags"], r["master-link-status"])
+				}
 			}
 			return nil
 		})
 	}
 	return s
+}
+
+// ConnectedReplicas is the number of replicas connected to the server at
+// addr (INFO replication).
+func ConnectedReplicas(ctx context.Context, addr string) (int, error) {
+	c := goredis.NewClient(&goredis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1})
+	defer c.Close()
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, fmt.Errorf("no connected_slaves in INFO replication")
 }
 
 // CurrentMaster asks the first Sentinel which address is the master.
@@ -206,7 +232,8 @@ func (s *Sentinels) CurrentMaster(ctx context.Context) (string, error) {
 
 // Failover makes the first Sentinel fail the master over to the replica
 // (SENTINEL FAILOVER: no agreement needed) and returns once the Sentinel
-// names the replica as master.
+// names the replica as master. The old master stays up and becomes a
+// replica of the new one, as after a planned switch or a network blip.
 func (s *Sentinels) Failover(tb testing.TB) {
 	tb.Helper()
 	c := goredis.NewSentinelClient(&goredis.Options{Addr: s.Sentinels[0].Addr(), DialTimeout: time.Second, MaxRetries: -1})
@@ -217,9 +244,16 @@ func (s *Sentinels) Failover(tb testing.TB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := c.Failover(ctx, s.MasterName).Err(); err != nil {
-		tb.Fatalf("sentinel failover: %v", err)
-	}
+	// A Sentinel refuses (NOGOODSLAVE) until it has the replica's own
+	// INFO, which it asks for every few seconds: ask again until it
+	// accepts.
+	WaitFor(tb, nil, 15*time.Second, "sentinel failover accepted", func(ctx context.Context) error {
+		err := c.Failover(ctx, s.MasterName).Err()
+		if err != nil && strings.HasPrefix(err.Error(), "INPROG") {
+			return nil // accepted by an earlier try
+		}
+		return err
+	})
 	WaitFor(tb, nil, 15*time.Second, "failover", func(ctx context.Context) error {
 		now, err := s.CurrentMaster(ctx)
 		if err != nil {

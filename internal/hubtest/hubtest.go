@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -393,4 +394,26 @@ func (e *Env) ApplySeed(t testing.TB, path string) {
 	if _, err := seed.Apply(context.Background(), e.Durable, f, seed.Options{Hasher: e.Hasher}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Clock is the real time moved forward by Advance: a provider clock
+// (Options.Now) for tests that skip ahead while the stores keep the real
+// time. The zero value is the real time.
+type Clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+// Now is the real time plus what Advance added.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
 }

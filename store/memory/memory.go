@@ -7,8 +7,9 @@
 // clock, by the next write, so memory does not grow without bound.
 //
 // State lives in one process and is not shared between replicas; Save and
-// Load (persist.go) carry it across a restart, which `hubid dev` does with
-// a file in its data directory. Production uses store/redis.
+// Load (persist.go) carry it across a restart, and Autosave (autosave.go)
+// keeps that file at most about a second behind, which `hubid dev` does
+// with a file in its data directory. Production uses store/redis.
 package memory
 
 import (
@@ -53,6 +54,8 @@ type Store struct {
 	totp      map[string]lastStep // user -> last used TOTP step
 
 	inval store.Callbacks // see invalidate.go
+
+	changed chan struct{} // a running Autosave's signal; nil without one
 }
 
 // family is what the store knows of a refresh token family: until when a
@@ -109,11 +112,13 @@ func (s *Store) Close() error { return nil }
 // live reports whether a record expiring at exp still exists at now.
 func live(exp, now time.Time) bool { return now.Before(exp) }
 
-// begin locks the store, sweeps it when a sweep is due, and returns the
-// current time. The caller must unlock s.mu.
+// begin locks the store for a write, sweeps it when a sweep is due,
+// tells a running autosave, and returns the current time. The caller must
+// unlock s.mu.
 func (s *Store) begin() time.Time {
 	now := s.now()
 	s.mu.Lock()
+	s.touch()
 	if now.Sub(s.lastSweep) >= s.every {
 		s.sweep(now)
 		s.lastSweep = now

@@ -51,8 +51,10 @@ const fileVersion = 1
 
 // Save writes the store's live records to path atomically (a temporary
 // file in the same directory, then rename), readable by the owner only.
+// Saving is no write: it does not start an autosave's timer.
 func (s *Store) Save(path string) error {
-	now := s.begin()
+	now := s.now()
+	s.mu.Lock()
 	st := fileState{Version: fileVersion,
 		Sessions: map[string]store.Session{}, AuthReqs: map[string]store.AuthRequest{},
 		Codes: map[string]store.AuthCode{}, Tokens: map[string]store.RefreshToken{},

@@ -150,6 +150,10 @@ func (s *Store) RotateRefreshToken(_ context.Context, oldID string, next store.R
 			if s.tokenTaken(next.ID, now) {
 				return store.RefreshToken{}, exists
 			}
+			// Under the same lock as the replacement: no moment where
+			// the replaced successor's access token and next's are both
+			// valid.
+			s.revoke(succ.AccessID, succ.AccessExpiresAt, now)
 			delete(s.tokens, succ.ID)
 			old.ReplacedBy = next.ID
 			s.tokens[oldID] = old
@@ -194,13 +198,22 @@ func (s *Store) IsFamilyRevoked(_ context.Context, familyID string) (bool, error
 func (s *Store) RevokeToken(_ context.Context, id string, expiresAt time.Time) error {
 	now := s.begin()
 	defer s.mu.Unlock()
+	s.revoke(id, expiresAt, now)
+	return nil
+}
+
+// revoke remembers id until expiresAt (never shortening); "" is no ID.
+// s.mu must be held.
+func (s *Store) revoke(id string, expiresAt, now time.Time) {
+	if id == "" {
+		return
+	}
 	if cur, ok := s.revoked[id]; ok && live(cur, now) && !expiresAt.After(cur) {
-		return nil
+		return
 	}
 	if live(expiresAt, now) {
 		s.revoked[id] = expiresAt
 	}
-	return nil
 }
 
 // IsTokenRevoked reports whether id is remembered as revoked.

@@ -78,13 +78,15 @@ type compactToken struct {
 	FamilyCreatedAt int64    `json:"fc,omitempty"`
 	CreatedAt       int64    `json:"ca,omitempty"`
 	ExpiresAt       int64    `json:"x,omitempty"`
+	AccessID        string   `json:"ai,omitempty"`
+	AccessExpiresAt int64    `json:"ax,omitempty"`
 }
 
 func (t tokenJSON) MarshalJSON() ([]byte, error) {
 	return json.Marshal(compactToken{UserID: &t.UserID, ClientID: t.ClientID, SessionID: t.SessionID,
 		Scopes: t.Scopes, Audience: t.Audience, AMR: t.AMR, AuthTime: nanos(t.AuthTime), OrgID: t.OrgID,
 		Offline: t.Offline, FamilyCreatedAt: nanos(t.FamilyCreatedAt), CreatedAt: nanos(t.CreatedAt),
-		ExpiresAt: nanos(t.ExpiresAt)})
+		ExpiresAt: nanos(t.ExpiresAt), AccessID: t.AccessID, AccessExpiresAt: nanos(t.AccessExpiresAt)})
 }
 
 // UnmarshalJSON reads either form; the compact one leaves ID, FamilyID
@@ -100,7 +102,8 @@ func (t *tokenJSON) UnmarshalJSON(b []byte) error {
 	}
 	*t = tokenJSON{UserID: *c.UserID, ClientID: c.ClientID, SessionID: c.SessionID, Scopes: c.Scopes,
 		Audience: c.Audience, AMR: c.AMR, AuthTime: fromNanos(c.AuthTime), OrgID: c.OrgID, Offline: c.Offline,
-		FamilyCreatedAt: fromNanos(c.FamilyCreatedAt), CreatedAt: fromNanos(c.CreatedAt), ExpiresAt: fromNanos(c.ExpiresAt)}
+		FamilyCreatedAt: fromNanos(c.FamilyCreatedAt), CreatedAt: fromNanos(c.CreatedAt), ExpiresAt: fromNanos(c.ExpiresAt),
+		AccessID: c.AccessID, AccessExpiresAt: fromNanos(c.AccessExpiresAt)}
 	return nil
 }
 

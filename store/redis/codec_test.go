@@ -44,7 +44,8 @@ func TestCompactRecords(t *testing.T) {
 
 	tok := store.RefreshToken{ID: "t1", FamilyID: "f1", UserID: "u1", ClientID: "c", SessionID: x.ID,
 		Scopes: []string{"openid"}, Audience: []string{"c"}, AMR: []string{"pwd"}, AuthTime: now, OrgID: "o",
-		Offline: true, FamilyCreatedAt: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		Offline: true, FamilyCreatedAt: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		AccessID: "at-1", AccessExpiresAt: now.Add(10 * time.Minute)}
 	if err := s.CreateRefreshToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -76,5 +77,16 @@ func TestCompactRecords(t *testing.T) {
 	next.ID, next.FamilyID = "t-old-2", "f-old"
 	if prev, err := s.RotateRefreshToken(ctx, "t-old", next, 0); err != nil || prev.UserID != "u1" || prev.ID != "t-old" {
 		t.Fatalf("rotate an earlier-form token: %+v, %v", prev, err)
+	}
+}
+
+// TestCompactRecordsKnowEveryField fails when store.Session or
+// store.RefreshToken gains a field: codec.go must store it too.
+func TestCompactRecordsKnowEveryField(t *testing.T) {
+	if n := reflect.TypeOf(store.Session{}).NumField(); n != 14 {
+		t.Errorf("store.Session has %d fields, codec.go knows 14: add the new one to compactSession", n)
+	}
+	if n := reflect.TypeOf(store.RefreshToken{}).NumField(); n != 18 {
+		t.Errorf("store.RefreshToken has %d fields, codec.go knows 18: add the new one to compactToken", n)
 	}
 }

@@ -49,11 +49,20 @@ type Options struct {
 	// Rand makes operation IDs (idempotent retries); nil means
 	// crypto/rand.
 	Rand io.Reader
+	// WaitReplicas, when above 0, makes every write wait (Redis WAIT)
+	// until that many replicas have it, at most WaitTimeout (default
+	// 500 ms) and never past the request's deadline; a write they do not
+	// acknowledge fails as unavailable. With Sentinel this keeps a
+	// failover from losing what hubid already answered for. Not for
+	// Redis Cluster (a keyless WAIT may reach another node).
+	WaitReplicas int
+	WaitTimeout  time.Duration
 }
 
 // Store is a store.Ephemeral on Redis.
 type Store struct {
 	c      goredis.UniversalClient
+	w      goredis.Scripter // runs the write scripts: c, or replicated (wait.go)
 	prefix string
 	now    func() time.Time
 	rand   io.Reader
@@ -80,7 +89,14 @@ func newStore(client goredis.UniversalClient, opt Options, follow bool) *Store {
 		panic("store/redis: key prefix must not contain '{' or '}'")
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Store{c: client, prefix: opt.Prefix, now: opt.Now, mirror: newMirror(), stop: stop, done: make(chan struct{})}
+	s := &Store{c: client, w: client, prefix: opt.Prefix, now: opt.Now, mirror: newMirror(), stop: stop, done: make(chan struct{})}
+	if opt.WaitReplicas > 0 {
+		timeout := opt.WaitTimeout
+		if timeout <= 0 {
+			timeout = 500 * time.Millisecond
+		}
+		s.w = replicated{c: client, n: opt.WaitReplicas, timeout: timeout}
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

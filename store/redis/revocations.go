@@ -64,7 +64,7 @@ return 1
 // not shorten it.
 func (s *Store) RevokeToken(ctx context.Context, id string, expiresAt time.Time) error {
 	now := s.now()
-	err := revokeTokenScript.Run(ctx, s.c, []string{s.revocationsKey()},
+	err := revokeTokenScript.Run(ctx, s.w, []string{s.revocationsKey()},
 		micros(now), micros(expiresAt), id, s.revocationsChannel()).Err()
 	if err != nil {
 		return s.fail("revoke token", err)

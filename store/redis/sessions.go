@@ -35,7 +35,7 @@ func (s *Store) create(ctx context.Context, op, key string, rec any, exp, now ti
 	if err != nil {
 		return err
 	}
-	n, err := createScript.Run(ctx, s.c, []string{key}, args...).Int()
+	n, err := createScript.Run(ctx, s.w, []string{key}, args...).Int()
 	if err != nil {
 		return s.fail(op, err)
 	}
@@ -73,7 +73,7 @@ func (s *Store) get(ctx context.Context, op, key string, rec any) error {
 // del deletes the record under key and decodes it into rec; ErrNotFound
 // when absent.
 func (s *Store) del(ctx context.Context, op, key string, rec any) error {
-	v, err := deleteScript.Run(ctx, s.c, []string{key}).Text()
+	v, err := deleteScript.Run(ctx, s.w, []string{key}).Text()
 	if errors.Is(err, goredis.Nil) {
 		return sentinel(op, store.ErrNotFound)
 	}
@@ -140,6 +140,9 @@ func update[T any](ctx context.Context, s *Store, op, key string, expires func(*
 				p.PExpire(ctx, key, time.Duration(ttl)*time.Millisecond)
 				return nil
 			})
+			if err == nil {
+				err = s.waitTx(ctx, tx)
+			}
 			out = cur
 			return err
 		}, key)
@@ -174,7 +177,7 @@ func (s *Store) CreateSession(ctx context.Context, x store.Session) error {
 	}
 	// The session is written first and indexed second: a reader of the
 	// index never prunes a session that is about to exist.
-	if err := indexAddScript.Run(ctx, s.c, []string{s.userKey(x.UserID)}, x.ID, ttl).Err(); err != nil {
+	if err := indexAddScript.Run(ctx, s.w, []string{s.userKey(x.UserID)}, x.ID, ttl).Err(); err != nil {
 		_ = s.c.Del(ctx, s.sessionKey(x.ID)).Err() // best effort; it expires anyway
 		return s.fail(op, err)
 	}
@@ -223,7 +226,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Ses
 		return store.Session{}, err
 	}
 	if ttl := ttlMillis(x.ExpiresAt, s.now()); ttl > 0 {
-		if err := indexAddScript.Run(ctx, s.c, []string{s.userKey(x.UserID)}, x.ID, ttl).Err(); err != nil {
+		if err := indexAddScript.Run(ctx, s.w, []string{s.userKey(x.UserID)}, x.ID, ttl).Err(); err != nil {
 			return store.Session{}, s.fail(op, err)
 		}
 	}

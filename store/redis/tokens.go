@@ -48,7 +48,7 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, id string) (store.AuthCode,
 	if err != nil {
 		return store.AuthCode{}, fmt.Errorf("store/redis: %s: %w", op, err)
 	}
-	res, err := consumeScript.Run(ctx, s.c, []string{s.codeKey(id)}, micros(now), stamp(now), opID).Slice()
+	res, err := consumeScript.Run(ctx, s.w, []string{s.codeKey(id)}, micros(now), stamp(now), opID).Slice()
 	if errors.Is(err, goredis.Nil) {
 		return store.AuthCode{}, sentinel(op, store.ErrNotFound)
 	}
@@ -122,7 +122,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	if err != nil {
 		return err
 	}
-	n, err := createTokenScript.Run(ctx, s.c, keys, args...).Int()
+	n, err := createTokenScript.Run(ctx, s.w, keys, args...).Int()
 	if err != nil {
 		return s.fail(op, err)
 	}
@@ -198,7 +198,7 @@ func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.Re
 	for range maxRotateAttempts {
 		keys := []string{oldKey, s.tokenKey(fid, next.ID), s.familyKey(fid), succKey}
 		args := []any{micros(now), stamp(now), next.ID, data, micros(next.ExpiresAt), ttl, grace.Microseconds(), succ}
-		res, err := rotateScript.Run(ctx, s.c, keys, args...).Slice()
+		res, err := rotateScript.Run(ctx, s.w, keys, args...).Slice()
 		if errors.Is(err, goredis.Nil) {
 			return store.RefreshToken{}, sentinel(op, store.ErrNotFound)
 		}
@@ -210,8 +210,17 @@ func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.Re
 		case status == "exists":
 			return store.RefreshToken{}, sentinel(op, store.ErrAlreadyExists)
 		case status == "retry" && len(res) == 2:
+			// A retry within grace is about to replace the successor
+			// succ: revoke the access token issued with it first. The
+			// revocation set lives in another Cluster slot, so this is
+			// a command of its own, ordered before the script; the
+			// script replaces only succ (the one revoked here), and an
+			// error here leaves succ in place and fails this call.
 			succ = str(res[1])
 			succKey = s.tokenKey(fid, succ)
+			if err := s.revokeAccessOf(ctx, op, succKey); err != nil {
+				return store.RefreshToken{}, err
+			}
 			continue
 		case len(res) != 4:
 			return store.RefreshToken{}, fmt.Errorf("store/redis: %s: %w", op, errReply)
@@ -241,11 +250,35 @@ func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.Re
 	return store.RefreshToken{}, fmt.Errorf("store/redis: %s: gave up after %d attempts under contention: %w", op, maxRotateAttempts, store.ErrUnavailable)
 }
 
+// revokeAccessOf revokes the access token issued with the refresh token
+// stored under key (nothing when the token is gone or names none). A
+// token's AccessID never changes once stored.
+func (s *Store) revokeAccessOf(ctx context.Context, op, key string) error {
+	v, err := s.c.HGet(ctx, key, "v").Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return s.fail(op, err)
+	}
+	var t tokenJSON
+	if err := json.Unmarshal([]byte(v), &t); err != nil {
+		return fmt.Errorf("store/redis: %s: decode successor: %w", op, err)
+	}
+	if t.AccessID == "" {
+		return nil
+	}
+	if err := s.RevokeToken(ctx, t.AccessID, t.AccessExpiresAt); err != nil {
+		return fmt.Errorf("store/redis: %s: revoke the replaced successor's access token: %w", op, err)
+	}
+	return nil
+}
+
 // RevokeFamily revokes the family until expiresAt or until its last known
 // token expires, whichever is later.
 func (s *Store) RevokeFamily(ctx context.Context, familyID string, expiresAt time.Time) error {
 	now := s.now()
-	err := revokeFamilyScript.Run(ctx, s.c, []string{s.familyKey(familyID)},
+	err := revokeFamilyScript.Run(ctx, s.w, []string{s.familyKey(familyID)},
 		micros(now), micros(expiresAt), ttlMillis(expiresAt, now)).Err()
 	return s.fail("revoke family", err)
 }
@@ -268,7 +301,7 @@ func (s *Store) HitCounter(ctx context.Context, key string, window time.Duration
 	}
 	now := s.now()
 	end := now.Add(window)
-	res, err := hitScript.Run(ctx, s.c, []string{s.counterKey(key)},
+	res, err := hitScript.Run(ctx, s.w, []string{s.counterKey(key)},
 		micros(now), micros(end), ttlMillis(end, now)).Slice()
 	if err != nil {
 		return 0, time.Time{}, s.fail(op, err)
@@ -316,7 +349,7 @@ func (s *Store) ResetCounter(ctx context.Context, key string) error {
 func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64, expiresAt time.Time) error {
 	const op = "use TOTP step"
 	now := s.now()
-	n, err := totpScript.Run(ctx, s.c, []string{s.totpKey(userID)},
+	n, err := totpScript.Run(ctx, s.w, []string{s.totpKey(userID)},
 		micros(now), strconv.FormatInt(step, 10), micros(expiresAt), ttlMillis(expiresAt, now)).Int()
 	if err != nil {
 		return s.fail(op, err)

@@ -15,8 +15,11 @@ const DefaultAuditLimit = 50
 const auditCols = `id, occurred_at, kind, actor_id, user_id, org_id, client_id, ip, user_agent, detail`
 
 // AppendAudit appends an event and returns its ID (increasing, never
-// reused). A zero Time is filled from the clock; e.ID is ignored.
+// reused). A zero Time is filled from the clock, an empty IP and
+// UserAgent from ctx's request meta (store.WithRequestMeta); e.ID is
+// ignored.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) (int64, error) {
+	e = e.FillRequestMeta(ctx)
 	return writeRow(s, ctx, "append audit event", `INSERT INTO audit_events
 		(occurred_at, kind, actor_id, user_id, org_id, client_id, ip, user_agent, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,

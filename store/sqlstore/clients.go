@@ -8,13 +8,17 @@ import (
 
 const clientCols = `id, secret_hash, name, service_id, home_url, redirect_uris,
 	post_logout_redirect_uris, backchannel_logout_uri, grant_types, is_public, first_party,
-	access_token_type, organization_selection, created_at, updated_at`
+	access_token_type, organization_selection, refresh_id_token, access_token_signing_algorithm,
+	created_at, updated_at`
 
 func scanClient(r scanner) (store.Client, error) {
 	var c store.Client
+	var refreshIDToken bool
 	err := r.Scan(&c.ID, &c.SecretHash, &c.Name, &c.ServiceID, &c.HomeURL, js(&c.RedirectURIs),
 		js(&c.PostLogoutRedirectURIs), &c.BackchannelLogoutURI, js(&c.GrantTypes), &c.Public,
-		&c.FirstParty, &c.AccessTokenType, &c.OrganizationSelection, ts(&c.CreatedAt), ts(&c.UpdatedAt))
+		&c.FirstParty, &c.AccessTokenType, &c.OrganizationSelection, &refreshIDToken,
+		&c.AccessTokenSigningAlgorithm, ts(&c.CreatedAt), ts(&c.UpdatedAt))
+	c.OmitRefreshIDToken = !refreshIDToken
 	return c, err
 }
 
@@ -23,11 +27,11 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	c.CreatedAt = orNow(c.CreatedAt, s.Now())
 	c.UpdatedAt = orNow(c.UpdatedAt, c.CreatedAt)
 	_, err := s.exec(ctx, "create client", `INSERT INTO clients (`+clientCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		c.ID, c.SecretHash, c.Name, c.ServiceID, c.HomeURL, jsonList(c.RedirectURIs),
 		jsonList(c.PostLogoutRedirectURIs), c.BackchannelLogoutURI, jsonList(c.GrantTypes),
 		c.Public, c.FirstParty, string(c.AccessTokenType), string(c.OrganizationSelection),
-		micros(c.CreatedAt), micros(c.UpdatedAt))
+		!c.OmitRefreshIDToken, c.AccessTokenSigningAlgorithm, micros(c.CreatedAt), micros(c.UpdatedAt))
 	return err
 }
 
@@ -54,11 +58,12 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(*store.Clie
 		if _, err := t.q.Exec(ctx, `UPDATE clients SET secret_hash = $2, name = $3, service_id = $4,
 			home_url = $5, redirect_uris = $6, post_logout_redirect_uris = $7,
 			backchannel_logout_uri = $8, grant_types = $9, is_public = $10, first_party = $11,
-			access_token_type = $12, organization_selection = $13, updated_at = $14 WHERE id = $1`,
+			access_token_type = $12, organization_selection = $13, refresh_id_token = $14,
+			access_token_signing_algorithm = $15, updated_at = $16 WHERE id = $1`,
 			c.ID, c.SecretHash, c.Name, c.ServiceID, c.HomeURL, jsonList(c.RedirectURIs),
 			jsonList(c.PostLogoutRedirectURIs), c.BackchannelLogoutURI, jsonList(c.GrantTypes),
 			c.Public, c.FirstParty, string(c.AccessTokenType), string(c.OrganizationSelection),
-			micros(c.UpdatedAt)); err != nil {
+			!c.OmitRefreshIDToken, c.AccessTokenSigningAlgorithm, micros(c.UpdatedAt)); err != nil {
 			return t.wrap("update client", err)
 		}
 		out = c

@@ -41,6 +41,13 @@ func (s *Store) ListLegacyLoginIDs(ctx context.Context, serviceID string) ([]sto
 		FROM legacy_login_ids WHERE service_id = $1 ORDER BY login_id`, scanLegacy, serviceID)
 }
 
+// ListLegacyLoginIDsByOrg returns an organization's login IDs of every
+// service, by service ID then login ID (index legacy_login_ids_org_service_login).
+func (s *Store) ListLegacyLoginIDsByOrg(ctx context.Context, orgID string) ([]store.LegacyLoginID, error) {
+	return list(s, ctx, "list legacy login IDs of an organization", `SELECT `+legacyCols+`
+		FROM legacy_login_ids WHERE org_id = $1 ORDER BY service_id, login_id`, scanLegacy, orgID)
+}
+
 // CreateLegacyLink links a legacy login ID to a user: ErrAlreadyExists when
 // the user has a link for that service, ErrNotFound when the user or the
 // login ID does not exist. Many users may share one login ID.

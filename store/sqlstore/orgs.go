@@ -128,6 +128,21 @@ func (s *Store) DeleteEntitlement(ctx context.Context, orgID, serviceID string) 
 		`DELETE FROM entitlements WHERE org_id = $1 AND service_id = $2`, orgID, serviceID)
 }
 
+// ListEntitledMemberships returns a user's memberships in organizations
+// entitled to a service, with the organizations, by code, in one query.
+func (s *Store) ListEntitledMemberships(ctx context.Context, userID, serviceID string) ([]store.EntitledMembership, error) {
+	return list(s, ctx, "list entitled memberships", `SELECT o.id, o.code, o.name, o.created_at, o.require_mfa, m.role
+		FROM memberships m
+		JOIN organizations o ON o.id = m.org_id
+		JOIN entitlements e ON e.org_id = m.org_id AND e.service_id = $2
+		WHERE m.user_id = $1 ORDER BY o.code`, func(r scanner) (store.EntitledMembership, error) {
+		var em store.EntitledMembership
+		o := &em.Organization
+		err := r.Scan(&o.ID, &o.Code, &o.Name, ts(&o.CreatedAt), &o.RequireMFA, &em.Role)
+		return em, err
+	}, userID, serviceID)
+}
+
 // ListEntitlementsByOrg returns an organization's entitlements, by service
 // ID.
 func (s *Store) ListEntitlementsByOrg(ctx context.Context, orgID string) ([]store.Entitlement, error) {

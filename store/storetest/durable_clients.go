@@ -15,6 +15,7 @@ func durClients(t *testing.T, open DurableOpener) {
 	now := clk.Now()
 
 	c2 := durClient("c2", now)
+	c2.OmitRefreshIDToken, c2.AccessTokenSigningAlgorithm = true, "ES256" // token options round-trip
 	c1 := durClient("c1", now)
 	c1.ServiceID = "svc-1"
 	c1.RedirectURIs = []string{"https://a.example/cb?x=1&y=\"2\"", "com.example.app:/oauth", "https://ü.example/ä"}
@@ -61,6 +62,7 @@ func durUpdateClient(t *testing.T, open DurableOpener) {
 		c.PostLogoutRedirectURIs = nil
 		c.AccessTokenType = store.AccessTokenOpaque
 		c.OrganizationSelection = store.OrgSelectionOptional
+		c.OmitRefreshIDToken, c.AccessTokenSigningAlgorithm = true, "ES256"
 		c.ID, c.CreatedAt = "hijack", time.Time{}
 		return nil
 	})
@@ -71,6 +73,7 @@ func durUpdateClient(t *testing.T, open DurableOpener) {
 	want.PostLogoutRedirectURIs = nil
 	want.AccessTokenType = store.AccessTokenOpaque
 	want.OrganizationSelection = store.OrgSelectionOptional
+	want.OmitRefreshIDToken, want.AccessTokenSigningAlgorithm = true, "ES256"
 	want.UpdatedAt = t0.Add(time.Second)
 	durEqual(t, "UpdateClient result", got, want)
 	stored, err := s.GetClient(ctx, "c1")

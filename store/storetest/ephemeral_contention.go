@@ -101,7 +101,8 @@ func ephContentionRotateClockSkew(t *testing.T, open EphemeralOpener) {
 
 // ephContentionGrace: parallel retries of one token within grace (a
 // client resending after timeouts) all succeed, and exactly one successor
-// survives: the one the old token names.
+// survives: the one the old token names; of the access tokens issued with
+// the successors (their AccessID), only the survivor's is not revoked.
 func ephContentionGrace(t *testing.T, open EphemeralOpener) {
 	ctx := context.Background()
 	s, clock := ephOpen(t, open)
@@ -134,6 +135,16 @@ func ephContentionGrace(t *testing.T, open EphemeralOpener) {
 		}
 	}
 	ephEqual(t, "live successors", live, 1)
+	var unrevoked []string
+	for i := range n {
+		id := fmt.Sprintf("rt-next-%d", i)
+		revoked, err := s.IsTokenRevoked(ctx, ephToken(id, "fam", clock.Now()).AccessID)
+		ephIs(t, "is token revoked", err, nil)
+		if !revoked {
+			unrevoked = append(unrevoked, id)
+		}
+	}
+	ephEqual(t, "successors whose access token is not revoked", unrevoked, []string{old.ReplacedBy})
 	// Each retry names the successor it replaced, so the caller can void
 	// what it issued: one first rotation, and every successor but the
 	// live one replaced exactly once.

@@ -88,6 +88,8 @@ func ephToken(id, family string, now time.Time) store.RefreshToken {
 		FamilyCreatedAt: now,
 		CreatedAt:       now,
 		ExpiresAt:       now.Add(14 * 24 * time.Hour),
+		AccessID:        "at:" + id,
+		AccessExpiresAt: now.Add(10 * time.Minute),
 	}
 }
 
@@ -207,6 +209,13 @@ func ephRefreshGraceRetry(t *testing.T, open EphemeralOpener) {
 	ephEqual(t, "stored old record", ephGetToken(t, s, "fam", t1.ID, nil), want)
 	ephGetToken(t, s, "fam", "rt-2a", store.ErrNotFound) // replaced
 	ephEqual(t, "new successor", ephGetToken(t, s, "fam", retry.ID, nil), retry)
+	// The access token issued with the replaced successor is revoked;
+	// the new successor's and the old token's are not.
+	for id, want := range map[string]bool{"at:rt-2a": true, retry.AccessID: false, t1.AccessID: false} {
+		revoked, err := s.IsTokenRevoked(ctx, id)
+		ephIs(t, "is token revoked", err, nil)
+		ephEqual(t, "access token "+id+" revoked", revoked, want)
+	}
 	revoked, err := s.IsFamilyRevoked(ctx, "fam")
 	ephIs(t, "is family revoked", err, nil)
 	ephEqual(t, "family revoked after a retry", revoked, false)
