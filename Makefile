@@ -10,7 +10,7 @@ HELM_VERSION ?= v3.19.0
 TOOLS    ?= $(HOME)/.cache/hubid-tools
 HELM     ?= $(TOOLS)/helm-$(HELM_VERSION)
 
-.PHONY: help run build image helm lint-deploy test test-short test-cluster bench lint fmt fuzz screenshots clean
+.PHONY: help run build image helm lint-deploy test test-short test-cluster bench bench-seed bench-rate lint fmt fuzz screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,27 @@ test-short: ## the tests without -race
 bench: ## go test -bench (hashing, stores, endpoints), then cmd/hubid-bench against hubid serve on PostgreSQL + Redis into docs/benchmarks.md
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	$(GO) run ./cmd/hubid-bench -o docs/benchmarks.md
+
+RATE_STEP  ?= 25
+RATE_START ?= $(RATE_STEP)
+RATE_HOLD  ?= 2m
+RATE_MODES ?= refresh,mix
+
+bench-rate: ## open-loop search for the highest rate held with p99 < 200 ms and no error (refresh; sign-in/refresh/userinfo mix); RATE_HOLD=20s for a quick run
+	$(GO) run ./cmd/hubid-bench -rate-step $(RATE_STEP) -rate-start $(RATE_START) -rate-hold $(RATE_HOLD) -rate-modes $(RATE_MODES) $(BENCH_FLAGS)
+
+SEED_USERS    ?= 1000000
+SEED_ORGS     ?= 1000
+SEED_SESSIONS ?= $(SEED_USERS)
+SEED_FAMILIES ?= $(SEED_USERS)
+SEED_SCHEMA   ?= hubid_seeded
+SEED_PREFIX   ?= hubidseeded:
+SEED_REDIS_DB ?= 15
+SEED_KEY      ?= hubid-bench-seed
+
+bench-seed: ## seed a million users, sessions and refresh families (SEED_USERS, SEED_SCHEMA, SEED_REDIS_DB=15) for the scale runs (slow; by hand)
+	$(GO) run ./cmd/hubid-bench seed -users $(SEED_USERS) -orgs $(SEED_ORGS) -sessions $(SEED_SESSIONS) \
+	  -families $(SEED_FAMILIES) -schema $(SEED_SCHEMA) -prefix $(SEED_PREFIX) -redis-db $(SEED_REDIS_DB) -key '$(SEED_KEY)'
 
 lint: ## go vet, gofmt and staticcheck (installed on demand)
 	$(GO) vet $(PKGS)

@@ -21,8 +21,11 @@ type backends struct {
 	redisAddr       string
 	redisDB         int
 	redisPrefix     string
-	pgVersion       string
-	redisVersion    string
+	// seeded: the schema and prefix were filled by `hubid-bench seed`;
+	// they are used as they are and kept.
+	seeded       bool
+	pgVersion    string
+	redisVersion string
 }
 
 func randomName(prefix string) string {
@@ -34,8 +37,16 @@ func randomName(prefix string) string {
 // openBackends creates the schema and picks the key prefix; it also reads
 // the servers' versions for the report.
 func openBackends(ctx context.Context, dsn, redisAddr string, redisDB int) (*backends, error) {
-	b := &backends{baseDSN: dsn, schema: randomName("hubid_bench_"), redisAddr: redisAddr, redisDB: redisDB}
-	b.redisPrefix = randomName("hubidbench:") + ":"
+	return openBackendsIn(ctx, dsn, redisAddr, redisDB, "", "")
+}
+
+// openBackendsIn is openBackends; a non-empty schema names a seeded
+// schema and Redis prefix (in database redisDB) to use as they are.
+func openBackendsIn(ctx context.Context, dsn, redisAddr string, redisDB int, schema, prefix string) (*backends, error) {
+	b := &backends{baseDSN: dsn, schema: schema, redisAddr: redisAddr, redisDB: redisDB, redisPrefix: prefix, seeded: schema != ""}
+	if !b.seeded {
+		b.schema, b.redisPrefix = randomName("hubid_bench_"), randomName("hubidbench:")+":"
+	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(cctx, dsn)
@@ -44,14 +55,19 @@ func openBackends(ctx context.Context, dsn, redisAddr string, redisDB int) (*bac
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	_ = conn.QueryRow(cctx, "SHOW server_version").Scan(&b.pgVersion)
-	if _, err := conn.Exec(cctx, "CREATE SCHEMA "+b.schema); err != nil {
+	if b.seeded {
+		var n int
+		if err := conn.QueryRow(cctx, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", b.schema).Scan(&n); err != nil || n != 1 {
+			return nil, fmt.Errorf("postgres: seeded schema %s not found (%v)", b.schema, err)
+		}
+	} else if _, err := conn.Exec(cctx, "CREATE SCHEMA "+b.schema); err != nil {
 		return nil, fmt.Errorf("postgres: create schema: %w", err)
 	}
 	rc := redis.NewClient(&redis.Options{Addr: redisAddr, DB: redisDB, DialTimeout: 2 * time.Second})
 	defer rc.Close()
 	info, err := rc.Info(cctx, "server").Result()
 	if err != nil {
-		b.dropSchema()
+		b.cleanup()
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	for _, line := range strings.Split(info, "\n") {
@@ -117,8 +133,11 @@ func (b *backends) deleteKeys() (int, error) {
 	return n, errors.Join(flush(), iter.Err())
 }
 
-// cleanup drops the schema and deletes the keys.
+// cleanup drops the schema and deletes the keys; a seeded store is kept.
 func (b *backends) cleanup() error {
+	if b.seeded {
+		return nil
+	}
 	err := b.dropSchema()
 	if _, kerr := b.deleteKeys(); kerr != nil {
 		err = errors.Join(err, fmt.Errorf("delete redis keys %s*: %w", b.redisPrefix, kerr))

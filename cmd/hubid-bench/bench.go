@@ -50,7 +50,7 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	if o.dev {
 		return benchDev(ctx, o, log, r, bin, tmp)
 	}
-	be, err := openBackends(ctx, o.postgres, o.redis, o.redisDB)
+	be, err := openBackendsIn(ctx, o.postgres, o.redis, o.redisDB, o.schema, o.prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -58,17 +58,23 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 	defer func() {
 		if cerr := be.cleanup(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("cleanup: %w", cerr))
+		} else if be.seeded {
+			fmt.Fprintf(log, "hubid-bench: kept the seeded schema %s and keys %s*\n", be.schema, be.redisPrefix)
 		} else {
 			fmt.Fprintf(log, "hubid-bench: dropped schema %s and keys %s*\n", be.schema, be.redisPrefix)
 		}
 	}()
 	fmt.Fprintf(log, "hubid-bench: schema %s, redis prefix %s\n", be.schema, be.redisPrefix)
 
-	seedPath, err := writeSeed(tmp, o.users)
-	if err != nil {
+	var seedPath string
+	kek := newKEK()
+	if be.seeded {
+		// The signing keys a run creates in the kept schema stay readable.
+		kek = seedKeys{[]byte(o.key)}.kek()
+	} else if seedPath, err = writeSeed(tmp, o.users); err != nil {
 		return nil, err
 	}
-	env := append(os.Environ(), "HUBID_KEK="+newKEK())
+	env := append(os.Environ(), "HUBID_KEK="+kek)
 
 	algs := []string{"RS256"}
 	if !o.skipES256 {
@@ -80,7 +86,7 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 			return rep, err
 		}
 		cfg.cpus = o.cpus
-		if i == 0 {
+		if i == 0 && !be.seeded {
 			out, err := runHubid(ctx, bin, env, "seed", "apply", "--config", cfg.configPath, seedPath)
 			if err != nil {
 				return rep, err
@@ -157,7 +163,15 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 	fmt.Fprintf(log, "hubid-bench: idle RSS %s\n", mb(ps.idleRSS))
 
 	maxConns := slices.Max(o.conns)
-	bySession, err := prepareAll(ctx, c, o.scenarios, cfg.alg, maxConns, o.users)
+	n := maxConns
+	if o.rate.step > 0 {
+		n = max(n, rateChains)
+	}
+	only := o.scenarios
+	if o.rate.step > 0 {
+		only = map[string]bool{} // the search uses the bench client only
+	}
+	bySession, err := prepareAll(ctx, c, only, cfg.alg, n, o.users)
 	if err != nil {
 		return err
 	}
@@ -176,7 +190,18 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 
 	hz, _ := clockTicks()
 	meter := procCPU{pid: h.pid, hz: hz}
-	for _, s := range scenarios(c, bySession, o.users) {
+	if o.rate.step > 0 {
+		ps.rates, err = searchRates(ctx, o.rate, log, c, sessions, o.users, meter)
+		if err == nil && !h.alive() {
+			err = fmt.Errorf("hubid exited: %v: %s", h.err, h.logTail(20))
+		}
+		return err
+	}
+	var pick cookiePicker
+	if o.schema != "" {
+		pick = seededCookies(seedKeys{[]byte(o.key)}, o.sessions)
+	}
+	for _, s := range scenarios(c, bySession, o.users, pick) {
 		if o.scenarios != nil && !o.scenarios[s.name] {
 			continue
 		}
@@ -237,7 +262,7 @@ func prepareAll(ctx context.Context, c *client, only map[string]bool, alg string
 		return nil, err
 	}
 	one := []session{{}}
-	for _, s := range scenarios(c, map[string][]session{"": one, noIDClientID: one, es256ClientID: one}, users) {
+	for _, s := range scenarios(c, map[string][]session{"": one, noIDClientID: one, es256ClientID: one}, users, nil) {
 		if s.client == "" || out[s.client] != nil || (only != nil && !only[s.name]) || (alg != "RS256" && !s.es256) {
 			continue
 		}

@@ -156,29 +156,14 @@ func (f *fakeCPU) CPU() (time.Duration, error) {
 // hubid (embedded storage) seeded with the bench's own seed file: the
 // flows, the seed and the checks on the answers agree with hubid.
 func TestScenariosAgainstHubid(t *testing.T) {
-	env := hubtest.New(t, hubtest.Options{})
-	hash, err := env.Hasher.Hash(userPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seedPath := filepath.Join(t.TempDir(), "seed.yaml")
-	if err := os.WriteFile(seedPath, []byte(seedYAML(3, hash)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env.ApplySeed(t, seedPath)
-
 	ctx := context.Background()
-	c := newClient(env.URL, newTransport())
-	bySession, err := prepareAll(ctx, c, nil, "RS256", 2, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, bySession := benchHubid(t, 2)
 	sessions := bySession[""]
 	algs, err := tokenAlgs(ctx, c, sessions[0])
 	if err != nil || !strings.Contains(algs, "ID token RS256") {
 		t.Fatalf("token algorithms %q, %v", algs, err)
 	}
-	for _, s := range scenarios(c, bySession, 3) {
+	for _, s := range scenarios(c, bySession, 3, nil) {
 		res, err := runLoad(ctx, s, 2, 150*time.Millisecond, &fakeCPU{})
 		if err != nil {
 			t.Fatal(err)
@@ -197,4 +182,27 @@ func TestScenariosAgainstHubid(t *testing.T) {
 	if _, err := c.Refresh(ctx, "not-a-token"); err == nil {
 		t.Error("bad refresh token counted as success")
 	}
+}
+
+// benchHubid starts an in-process hubid (embedded storage) seeded with
+// the bench's seed file (3 users) and signs n of them in with each bench
+// client (by client: "" is clientID).
+func benchHubid(t *testing.T, n int) (*client, map[string][]session) {
+	env := hubtest.New(t, hubtest.Options{})
+	hash, err := env.Hasher.Hash(userPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedPath := filepath.Join(t.TempDir(), "seed.yaml")
+	if err := os.WriteFile(seedPath, []byte(seedYAML(3, hash)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env.ApplySeed(t, seedPath)
+	c := newClient(env.URL, newTransport())
+	t.Cleanup(c.transport.CloseIdleConnections)
+	bySession, err := prepareAll(context.Background(), c, nil, "RS256", n, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, bySession
 }

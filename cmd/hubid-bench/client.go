@@ -274,14 +274,37 @@ func next(resp *http.Response, wantPath string) (*url.URL, error) {
 // /oauth/token (code + PKCE verifier, client_secret_basic). Eight
 // requests; the result holds an access, refresh and ID token.
 func (c *client) SignIn(ctx context.Context, email string) (tokens, error) {
+	t, _, err := c.signIn(ctx, email)
+	return t, err
+}
+
+// signIn is SignIn; it also returns the browser's session cookie.
+func (c *client) signIn(ctx context.Context, email string) (tokens, string, error) {
 	b := c.newBrowser()
-	state, nonce, verifier := randomString(), randomString(), randomString()
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{
-		"client_id": {c.id}, "response_type": {"code"}, "scope": {"openid offline_access profile email"},
-		"redirect_uri": {redirectURI}, "state": {state}, "nonce": {nonce},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	t, err := c.signInWith(ctx, b, email)
+	return t, b.cookie(), err
+}
+
+// sessionCookieName is hubid's session cookie on an http issuer.
+const sessionCookieName = "hubid_session"
+
+// cookie returns the browser's hubid session cookie ("" when none).
+func (b *browser) cookie() string {
+	u, err := url.Parse(b.c.issuer)
+	if err != nil {
+		return ""
 	}
+	for _, ck := range b.http.Jar.Cookies(u) {
+		if ck.Name == sessionCookieName {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func (c *client) signInWith(ctx context.Context, b *browser, email string) (tokens, error) {
+	q, state, verifier := authorizeQuery(c.id)
+	nonce := q.Get("nonce")
 	resp, err := b.request(ctx, http.MethodGet, c.issuer+"/authorize?"+q.Encode(), nil, http.StatusFound)
 	if err != nil {
 		return tokens{}, err
@@ -378,4 +401,53 @@ func jwtClaims(tok string) (map[string]any, error) {
 	}
 	var m map[string]any
 	return m, json.Unmarshal(b, &m)
+}
+
+// authorizeQuery is a code flow request of a bench client; it returns
+// the query, the state and the PKCE verifier.
+func authorizeQuery(clientID string) (url.Values, string, string) {
+	state, nonce, verifier := randomString(), randomString(), randomString()
+	sum := sha256.Sum256([]byte(verifier))
+	return url.Values{
+		"client_id": {clientID}, "response_type": {"code"}, "scope": {strings.Join(benchScopes, " ")},
+		"redirect_uri": {redirectURI}, "state": {state}, "nonce": {nonce},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}, state, verifier
+}
+
+// SSO is a single sign-on through a live browser session (its cookie
+// value): GET /authorize → GET /login (the session is recognized) → GET
+// /authorize/callback → redirect to the client with a code. Three
+// requests; the code is left unused.
+func (c *client) SSO(ctx context.Context, cookie string) error {
+	b := c.newBrowser()
+	u, _ := url.Parse(c.issuer)
+	b.http.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: cookie, Path: "/"}})
+	q, state, _ := authorizeQuery(c.id)
+	resp, err := b.request(ctx, http.MethodGet, c.issuer+"/authorize?"+q.Encode(), nil, http.StatusFound)
+	if err != nil {
+		return err
+	}
+	loginURL, err := next(resp, "/login")
+	if err != nil {
+		return err
+	}
+	if resp, err = b.request(ctx, http.MethodGet, loginURL.String(), nil, http.StatusSeeOther); err != nil {
+		return fmt.Errorf("SSO: session not recognized: %w", err)
+	}
+	cbURL, err := next(resp, "/authorize/callback")
+	if err != nil {
+		return err
+	}
+	if resp, err = b.request(ctx, http.MethodGet, cbURL.String(), nil, http.StatusFound); err != nil {
+		return err
+	}
+	rp, err := next(resp, "")
+	if err != nil {
+		return err
+	}
+	if rq := rp.Query(); rq.Get("state") != state || rq.Get("code") == "" {
+		return fmt.Errorf("SSO callback: %s", rp.Redacted())
+	}
+	return nil
 }

@@ -34,7 +34,7 @@ const (
 	userPassword  = "hubid-bench-password"
 )
 
-func userEmail(i int) string { return fmt.Sprintf("bench-%04d@bench.example", i) }
+func userEmail(i int) string { return fmt.Sprintf("bench-%07d@bench.example", i) }
 
 // buildHubid builds ./cmd/hubid into dir (unstripped, so perf can name
 // functions) and returns its path.
@@ -127,8 +127,20 @@ services:
   - {code: bench, name: Bench Service}
 entitlements:
   - {org: BENCH, service: bench}
-clients:
 `)
+	b.WriteString(clientYAML())
+	b.WriteString("users:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - {email: %s, name: Bench User %d, email_verified: true, password_hash: %q, memberships: [{org: BENCH, role: normal}]}\n",
+			userEmail(i), i, passwordHash)
+	}
+	return b.String()
+}
+
+// clientYAML is the seed file's clients section: the bench clients.
+func clientYAML() string {
+	var b strings.Builder
+	b.WriteString("clients:\n")
 	for _, c := range []struct{ id, grants, options string }{
 		{clientID, "authorization_code, refresh_token, client_credentials", ""},
 		{noIDClientID, "authorization_code, refresh_token", "refresh_id_token: false"},
@@ -140,11 +152,6 @@ clients:
 			b.WriteString(", " + c.options)
 		}
 		b.WriteString("}\n")
-	}
-	b.WriteString("users:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "  - {email: %s, name: Bench User %d, email_verified: true, password_hash: %q, memberships: [{org: BENCH, role: normal}]}\n",
-			userEmail(i), i, passwordHash)
 	}
 	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
@@ -173,7 +174,8 @@ func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
 // introspection scenarios start from.
 type session struct {
 	tokens
-	email string
+	email  string
+	cookie string // the browser's session cookie
 }
 
 // prepareSessions signs in n users (parallel, a few at a time) and
@@ -188,8 +190,8 @@ func prepareSessions(ctx context.Context, c *client, n, users int) ([]session, e
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			email := userEmail(i % users)
-			t, err := c.SignIn(ctx, email)
-			out[i], errs[i] = session{tokens: t, email: email}, err
+			t, cookie, err := c.signIn(ctx, email)
+			out[i], errs[i] = session{tokens: t, email: email, cookie: cookie}, err
 		})
 	}
 	wg.Wait()
@@ -197,6 +199,17 @@ func prepareSessions(ctx context.Context, c *client, n, users int) ([]session, e
 		return nil, fmt.Errorf("preparing %d signed-in sessions: %w", n, err)
 	}
 	return out, nil
+}
+
+// cookiePicker returns worker i's source of session cookies for the SSO
+// scenario.
+type cookiePicker func(i int) func() string
+
+// seededCookies picks seeded sessions at random (`hubid-bench seed`).
+func seededCookies(k seedKeys, n int) cookiePicker {
+	return func(int) func() string {
+		return func() string { return k.sessionCookie(mrand.IntN(n)) }
+	}
 }
 
 // refreshWorker rotates one refresh chain per worker with refresh: each
@@ -221,11 +234,18 @@ func refreshWorker(sessions []session, refresh func(context.Context, string) (to
 
 // scenarios returns the scenarios against c. Refresh chains and access
 // tokens come from sessions (by bench client: "" is clientID); sign-ins
-// cycle through users.
-func scenarios(c *client, bySession map[string][]session, users int) []scenario {
+// cycle through users, from a random one on; SSO uses the sessions'
+// cookies unless pick is set.
+func scenarios(c *client, bySession map[string][]session, users int, pick cookiePicker) []scenario {
 	sessions := bySession[""]
+	if pick == nil {
+		pick = func(i int) func() string {
+			v := sessions[i%len(sessions)].cookie
+			return func() string { return v }
+		}
+	}
 	var mu sync.Mutex
-	nextUser := 0
+	nextUser := mrand.IntN(users)
 	return []scenario{
 		{name: "discovery", title: "Discovery (`/.well-known/openid-configuration`)", unit: "req",
 			worker: func(int) func(context.Context) error { return c.Discovery }},
@@ -252,6 +272,11 @@ func scenarios(c *client, bySession map[string][]session, users int) []scenario 
 					return err
 				}
 			}},
+		{name: "sso", title: "SSO: /authorize with a live session, up to the code (3 HTTP requests)", unit: "sign-in",
+			worker: func(i int) func(ctx context.Context) error {
+				next := pick(i)
+				return func(ctx context.Context) error { return c.SSO(ctx, next()) }
+			}},
 		{name: "userinfo", title: "Userinfo (JWT access token)", unit: "req",
 			worker: func(i int) func(ctx context.Context) error {
 				at := sessions[i%len(sessions)].AccessToken
@@ -269,7 +294,7 @@ func scenarios(c *client, bySession map[string][]session, users int) []scenario 
 func scenarioNames() []string {
 	var out []string
 	one := []session{{}}
-	for _, s := range scenarios(&client{}, map[string][]session{"": one, noIDClientID: one, es256ClientID: one}, 1) {
+	for _, s := range scenarios(&client{}, map[string][]session{"": one, noIDClientID: one, es256ClientID: one}, 1, nil) {
 		out = append(out, s.name)
 	}
 	return out

@@ -11,6 +11,7 @@
 // report (optionally written into docs/benchmarks.md).
 //
 //	go run ./cmd/hubid-bench [-d 5s] [-o docs/benchmarks.md]
+//	go run ./cmd/hubid-bench seed -key K [-users N -orgs N -sessions N -families N] (see seed.go)
 package main
 
 import (
@@ -45,6 +46,13 @@ type options struct {
 	idleSettle time.Duration
 	cpus       string // taskset CPU list hubid is pinned to; "" = not pinned
 	dev        bool
+	// A store seeded by `hubid-bench seed`: schema, prefix, key and
+	// number of seeded sessions (users is the number of seeded users;
+	// redisDB the seeded database).
+	schema, prefix, key string
+	sessions            int
+	// rate: the open-loop rate search (rate.go) when rate.step > 0.
+	rate rateOptions
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -59,7 +67,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.hubidBin, "hubid", "", "use this hubid binary instead of building ./cmd/hubid")
 	fs.StringVar(&o.postgres, "postgres", envOr("HUBID_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL DSN (a fresh schema is created in it and dropped at the end)")
 	fs.StringVar(&o.redis, "redis", envOr("HUBID_TEST_REDIS", "127.0.0.1:6379"), "Redis address (a fresh key prefix is used and deleted at the end)")
-	fs.IntVar(&o.redisDB, "redis-db", 0, "Redis database number hubid and the cleanup use")
+	fs.IntVar(&o.redisDB, "redis-db", 0, "Redis database number hubid and the cleanup use (with -schema: the seeded one)")
 	fs.IntVar(&o.port, "port", 0, "hubid's HTTP port, the metrics listener on the next one (default: free ports)")
 	fs.IntVar(&o.users, "users", 100, "number of seeded users the sign-in scenario cycles through")
 	fs.StringVar(&o.perfDir, "perf", "", "record `perf record -g` of hubid during every run with the most connections into this directory")
@@ -68,11 +76,39 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
 	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
 	fs.BoolVar(&o.dev, "dev", false, "measure `hubid dev` (SQLite + memory, RS256 only; no -o, -pprof) instead of hubid serve on PostgreSQL + Redis")
+	fs.StringVar(&o.schema, "schema", "", "run against this schema seeded by `hubid-bench seed` (kept; -users is then the number of seeded users)")
+	fs.StringVar(&o.prefix, "prefix", "hubidbench:", "with -schema: the seeded Redis key prefix")
+	fs.StringVar(&o.key, "key", "", "with -schema: the seed's -key (session cookies, KEK)")
+	fs.IntVar(&o.sessions, "sessions", 0, "with -schema: the number of seeded sessions the SSO scenario picks from (default -users)")
+	fs.Float64Var(&o.rate.step, "rate-step", 0, "instead of the scenarios: open-loop rate search, stepping the rate by this many requests a second (see rate.go)")
+	fs.Float64Var(&o.rate.start, "rate-start", 0, "first rate of the search (default -rate-step)")
+	fs.Float64Var(&o.rate.max, "rate-max", 5000, "last rate of the search")
+	fs.DurationVar(&o.rate.hold, "rate-hold", 2*time.Minute, "how long each rate is held")
+	fs.DurationVar(&o.rate.p99, "rate-p99", 200*time.Millisecond, "a rate is held when p99 latency stays below this with no error")
+	modes := fs.String("rate-modes", "refresh,mix", "what the search sends: refresh, mix (sign-ins, refreshes, userinfo) or both")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	if o.rate.step > 0 {
+		if o.rate.start <= 0 {
+			o.rate.start = o.rate.step
+		}
+		for _, m := range strings.Split(*modes, ",") {
+			if m = strings.TrimSpace(m); modeTitles[m] == "" {
+				return o, errNoModes
+			}
+			o.rate.modes = append(o.rate.modes, m)
+		}
+		o.skipES256 = true
+	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.schema != "" && o.key == "" {
+		return o, errors.New("-schema needs the seed's -key")
+	}
+	if o.sessions == 0 {
+		o.sessions = o.users
 	}
 	var err error
 	if o.conns, err = parseInts(*conns); err != nil {
@@ -123,6 +159,20 @@ func parseInts(s string) ([]int, error) {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "seed" {
+		so, err := parseSeedOptions(os.Args[2:], os.Stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		if err == nil {
+			err = runSeed(ctx, so, os.Stdout, os.Stderr)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hubid-bench seed:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o, err := parseOptions(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -132,6 +182,18 @@ func main() {
 		os.Exit(2)
 	}
 	rep, err := bench(ctx, o, os.Stderr)
+	if rep != nil && o.rate.step > 0 {
+		var searches []rateSearch
+		if len(rep.passes) > 0 {
+			searches = rep.passes[0].rates
+		}
+		fmt.Print(ratesMarkdown(o.rate, rep, searches))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hubid-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if rep != nil {
 		md := rep.Markdown()
 		fmt.Print(md)

@@ -63,6 +63,7 @@ type pass struct {
 	idleRSS, rssAfter, peakRSS int64
 	results                    []result
 	logLines                   []string // hubid's warnings and errors
+	rates                      []rateSearch
 }
 
 // machine describes where the bench ran.

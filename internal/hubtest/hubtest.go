@@ -359,6 +359,11 @@ func RandomID() string {
 	return string(out)
 }
 
+// RawDurable is the durable store itself, without the user-cache
+// notifications in front of Durable: for tests that need its concrete
+// type (bulk loading).
+func (e *Env) RawDurable() store.Durable { return e.rawDurable }
+
 // NoRedirectClient is an HTTP client with a cookie jar that follows
 // redirects within the issuer and stops at any other host (the relying
 // party's redirect URI), returning that response.

@@ -29,3 +29,5 @@ func TestDurable(t *testing.T) {
 
 func BenchmarkGetUserByEmail(b *testing.B) { storetest.BenchGetUserByEmail(b, open(b, nil)) }
 func BenchmarkGetClient(b *testing.B)      { storetest.BenchGetClient(b, open(b, nil)) }
+
+func TestBulk(t *testing.T) { storetest.RunBulk(t, open(t, nil)) }

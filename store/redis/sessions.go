@@ -31,11 +31,10 @@ func clampSession(x *store.Session) {
 // create stores rec under key unless a live record exists there; extra
 // are field/value pairs stored beside the JSON.
 func (s *Store) create(ctx context.Context, op, key string, rec any, exp, now time.Time, extra ...any) error {
-	data, err := json.Marshal(rec)
+	args, err := createArgs(op, rec, exp, now, extra...)
 	if err != nil {
-		return fmt.Errorf("store/redis: %s: encode: %w", op, err)
+		return err
 	}
-	args := append([]any{micros(now), data, micros(exp), ttlMillis(exp, now)}, extra...)
 	n, err := createScript.Run(ctx, s.w, []string{key}, args...).Int()
 	if err != nil {
 		return s.fail(op, err)
@@ -44,6 +43,15 @@ func (s *Store) create(ctx context.Context, op, key string, rec any, exp, now ti
 		return sentinel(op, store.ErrAlreadyExists)
 	}
 	return nil
+}
+
+// createArgs are createScript's arguments for rec.
+func createArgs(op string, rec any, exp, now time.Time, extra ...any) ([]any, error) {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("store/redis: %s: encode: %w", op, err)
+	}
+	return append([]any{micros(now), data, micros(exp), ttlMillis(exp, now)}, extra...), nil
 }
 
 // get reads the JSON record under key into rec; ErrNotFound when absent.
@@ -160,7 +168,7 @@ func (s *Store) CreateSession(ctx context.Context, x store.Session) error {
 	const op = "create session"
 	now := s.now()
 	clampSession(&x)
-	if err := s.create(ctx, op, s.sessionKey(x.ID), x, x.ExpiresAt, now); err != nil {
+	if err := s.create(ctx, op, s.sessionKey(x.ID), sessionJSON(x), x.ExpiresAt, now); err != nil {
 		return err
 	}
 	ttl := ttlMillis(x.ExpiresAt, now)
@@ -179,24 +187,29 @@ func (s *Store) CreateSession(ctx context.Context, x store.Session) error {
 // GetSession returns a live session or ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
 	const op = "get session"
-	var x store.Session
+	var x sessionJSON
 	if err := s.get(ctx, op, s.sessionKey(id), &x); err != nil {
 		return store.Session{}, err
 	}
 	if !live(x.ExpiresAt, s.now()) {
 		return store.Session{}, sentinel(op, store.ErrNotFound)
 	}
-	return x, nil
+	x.ID = id // the compact form leaves it to the key
+	return store.Session(x), nil
 }
 
-func sessionExpires(x *store.Session) time.Time { return x.ExpiresAt }
+func sessionExpires(x *sessionJSON) time.Time { return x.ExpiresAt }
 
-func fixSession(old, cur *store.Session) error {
-	if cur.ID != old.ID || cur.UserID != old.UserID {
-		return errChangedKey
+// fixSessionOf checks and normalizes an update of session id.
+func fixSessionOf(id string) func(old, cur *sessionJSON) error {
+	return func(old, cur *sessionJSON) error {
+		old.ID = id
+		if cur.ID != old.ID || cur.UserID != old.UserID {
+			return errChangedKey
+		}
+		clampSession((*store.Session)(cur))
+		return nil
 	}
-	clampSession(cur)
-	return nil
 }
 
 // UpdateSession applies fn atomically (WATCH/MULTI, retried when another
@@ -205,7 +218,10 @@ func fixSession(old, cur *store.Session) error {
 // session whose new ExpiresAt has passed is deleted (and returned).
 func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Session) error) (store.Session, error) {
 	const op = "update session"
-	x, err := update(ctx, s, op, s.sessionKey(id), sessionExpires, fixSession, fn)
+	x, err := update(ctx, s, op, s.sessionKey(id), sessionExpires, fixSessionOf(id), func(x *sessionJSON) error {
+		x.ID = id
+		return fn((*store.Session)(x))
+	})
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -214,13 +230,13 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Ses
 			return store.Session{}, s.fail(op, err)
 		}
 	}
-	return x, nil
+	return store.Session(x), nil
 }
 
 // DeleteSession removes a session; ErrNotFound if there is no live one.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	const op = "delete session"
-	var x store.Session
+	var x sessionJSON
 	if err := s.del(ctx, op, s.sessionKey(id), &x); err != nil {
 		return err
 	}
@@ -261,7 +277,7 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Se
 	var dead []any
 	for i, cmd := range cmds {
 		v, err := cmd.Bytes()
-		var x store.Session
+		var x sessionJSON
 		switch {
 		case errors.Is(err, goredis.Nil):
 			dead = append(dead, ids[i])
@@ -276,7 +292,8 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Se
 			dead = append(dead, ids[i])
 			continue
 		}
-		out = append(out, x)
+		x.ID = ids[i]
+		out = append(out, store.Session(x))
 	}
 	if len(dead) > 0 {
 		if err := s.c.SRem(ctx, ukey, dead...).Err(); err != nil {

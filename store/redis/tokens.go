@@ -89,12 +89,15 @@ func tokenFields(t *store.RefreshToken) []any {
 	return extra
 }
 
-// decodeToken builds a token from its JSON and rotation fields.
-func decodeToken(v, rot, by string) (store.RefreshToken, error) {
-	var t store.RefreshToken
-	if err := json.Unmarshal([]byte(v), &t); err != nil {
-		return t, fmt.Errorf("store/redis: decode refresh token: %w", err)
+// decodeToken builds token id of family fid from its JSON and rotation
+// fields.
+func decodeToken(fid, id, v, rot, by string) (store.RefreshToken, error) {
+	var j tokenJSON
+	if err := json.Unmarshal([]byte(v), &j); err != nil {
+		return store.RefreshToken{}, fmt.Errorf("store/redis: decode refresh token: %w", err)
 	}
+	t := store.RefreshToken(j)
+	t.ID, t.FamilyID = id, fid // the compact form leaves them to the key
 	if rot != "" {
 		var err error
 		if t.RotatedAt, err = parseStamp(rot); err != nil {
@@ -112,15 +115,13 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	if t.FamilyID == "" {
 		return errNoFamily
 	}
-	now := s.now()
-	ttl := ttlMillis(t.ExpiresAt, now)
-	extra := tokenFields(&t)
-	data, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("store/redis: %s: encode: %w", op, err)
-	}
 	keys := []string{s.tokenKey(t.FamilyID, t.ID), s.familyKey(t.FamilyID)}
-	args := append([]any{micros(now), data, micros(t.ExpiresAt), ttl}, extra...)
+	exp := t.ExpiresAt
+	extra := tokenFields(&t)
+	args, err := createArgs(op, tokenJSON(t), exp, s.now(), extra...)
+	if err != nil {
+		return err
+	}
 	n, err := createTokenScript.Run(ctx, s.w, keys, args...).Int()
 	if err != nil {
 		return s.fail(op, err)
@@ -150,7 +151,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, fid, id string) (store.Refr
 	if str(tv[0]) == "" || !liveMicros(str(tv[1]), now) {
 		return store.RefreshToken{}, sentinel(op, store.ErrNotFound)
 	}
-	t, err := decodeToken(str(tv[0]), str(tv[2]), str(tv[3]))
+	t, err := decodeToken(fid, id, str(tv[0]), str(tv[2]), str(tv[3]))
 	if err != nil {
 		return store.RefreshToken{}, err
 	}
@@ -188,7 +189,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next store
 
 func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.RefreshToken, grace time.Duration, now time.Time, ttl int64) (store.RefreshToken, error) {
 	tokenFields(&next) // a successor starts current
-	data, err := json.Marshal(next)
+	data, err := json.Marshal(tokenJSON(next))
 	if err != nil {
 		return store.RefreshToken{}, fmt.Errorf("store/redis: %s: encode: %w", op, err)
 	}
@@ -224,7 +225,7 @@ func (s *Store) rotate(ctx context.Context, op, fid, oldID string, next store.Re
 		case len(res) != 4:
 			return store.RefreshToken{}, fmt.Errorf("store/redis: %s: %w", op, errReply)
 		}
-		old, err := decodeToken(str(res[1]), str(res[2]), str(res[3]))
+		old, err := decodeToken(fid, oldID, str(res[1]), str(res[2]), str(res[3]))
 		if err != nil {
 			return store.RefreshToken{}, err
 		}
@@ -260,7 +261,7 @@ func (s *Store) revokeAccessOf(ctx context.Context, op, key string) error {
 	if err != nil {
 		return s.fail(op, err)
 	}
-	var t store.RefreshToken
+	var t tokenJSON
 	if err := json.Unmarshal([]byte(v), &t); err != nil {
 		return fmt.Errorf("store/redis: %s: decode successor: %w", op, err)
 	}

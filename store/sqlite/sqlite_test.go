@@ -19,3 +19,5 @@ func BenchmarkGetUserByEmail(b *testing.B) {
 func BenchmarkGetClient(b *testing.B) {
 	storetest.BenchGetClient(b, storetest.OpenSQLite(b, nil))
 }
+
+func TestBulk(t *testing.T) { storetest.RunBulk(t, storetest.OpenSQLite(t, nil)) }

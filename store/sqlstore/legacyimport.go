@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/customerhub/hubid/store"
 )
@@ -17,8 +15,9 @@ const stagingTable = "legacy_import_staging"
 
 var stagingCols = []string{"line", "login_id", "org_code", "org_name", "new_org_id", "password_hash", "contact_email"}
 
-// insertBatch is how many rows one staging INSERT carries without
-// BulkInsert (7 parameters each, far below SQLite's limit of 32,766).
+// insertBatch is how many rows one INSERT carries without BulkInsert
+// (staging rows have 7 parameters each, users 11: far below SQLite's
+// limit of 32,766).
 const insertBatch = 500
 
 // ImportLegacyLoginIDs upserts rows into a service in one transaction.
@@ -54,33 +53,7 @@ func (s *Store) stage(ctx context.Context, rows []store.LegacyImportRow) error {
 	for i, r := range rows {
 		values[i] = []any{int32(r.Line), r.LoginID, r.OrgCode, r.OrgName, r.NewOrgID, r.PasswordHash, r.ContactEmail}
 	}
-	if s.d.BulkInsert != nil {
-		return s.wrap("copy staging rows", s.d.BulkInsert(ctx, s.q, stagingTable, stagingCols, values))
-	}
-	for start := 0; start < len(values); start += insertBatch {
-		batch := values[start:min(start+insertBatch, len(values))]
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO ` + stagingTable + ` (` + strings.Join(stagingCols, ", ") + `) VALUES `)
-		args := make([]any, 0, len(batch)*len(stagingCols))
-		for i, v := range batch {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteByte('(')
-			for j := range v {
-				if j > 0 {
-					sb.WriteString(", ")
-				}
-				fmt.Fprintf(&sb, "$%d", len(args)+j+1)
-			}
-			sb.WriteByte(')')
-			args = append(args, v...)
-		}
-		if _, err := s.q.Exec(ctx, sb.String(), args...); err != nil {
-			return s.wrap("insert staging rows", err)
-		}
-	}
-	return nil
+	return s.insertRows(ctx, "stage import rows", stagingTable, stagingCols, values)
 }
 
 func (s *Store) applyStaged(ctx context.Context, serviceID string, n int) (store.LegacyImportResult, error) {

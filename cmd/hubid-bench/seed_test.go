@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/customerhub/hubid/internal/hubtest"
+	"github.com/customerhub/hubid/store"
+)
+
+// TestSeed seeds a hubid on PostgreSQL and Redis through the bulk paths
+// (COPY, pipelined scripts) and uses what was seeded as a client would: a
+// seeded user signs in with the bench password, a seeded refresh token
+// refreshes (and its successor too), a seeded session cookie signs in
+// without a password; what was not seeded is refused.
+func TestSeed(t *testing.T) {
+	env := hubtest.New(t, hubtest.Options{Backend: "external"})
+	d, ok := env.RawDurable().(bulkDurable)
+	if !ok {
+		t.Fatalf("durable store %T has no bulk loading", env.RawDurable())
+	}
+	e, ok := env.Ephemeral.(bulkEphemeral)
+	if !ok {
+		t.Fatalf("ephemeral store %T has no bulk loading", env.Ephemeral)
+	}
+	hash, err := env.Hasher.Hash(userPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := seedPlan{users: 7, orgs: 3, sessions: 5, families: 6, batch: 2, keys: seedKeys{[]byte("test key")},
+		passwordHash: hash, now: time.Now().UTC().Truncate(time.Microsecond), cfg: env.Config}
+	var phases []string
+	p.mark = func(ph string) { phases = append(phases, ph) }
+	var log strings.Builder
+	if _, err := populate(ctx, d, e, p, &log); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(phases, ","); got != "users,sessions,families" {
+		t.Errorf("phases %q", got)
+	}
+
+	// The records are where the rest of hubid looks for them.
+	u, err := d.GetUserByEmail(ctx, userEmail(4))
+	if err != nil || u.ID != p.keys.userID(4) || u.PasswordHash != hash {
+		t.Fatalf("user 4: %+v, %v", u, err)
+	}
+	ms, err := d.ListMembershipsByUser(ctx, u.ID)
+	if err != nil || len(ms) != 1 || ms[0].Role != store.RoleNormal {
+		t.Fatalf("memberships of user 4: %+v, %v", ms, err)
+	}
+	if o, err := d.GetOrganization(ctx, ms[0].OrgID); err != nil || o.Code != orgCode(4%3) {
+		t.Fatalf("user 4's organization: %+v, %v", o, err)
+	}
+	if ss, err := env.Ephemeral.ListUserSessions(ctx, p.keys.userID(1)); err != nil || len(ss) != 1 {
+		t.Fatalf("sessions of user 1: %+v, %v", ss, err)
+	}
+
+	c := newClient(env.URL, newTransport())
+	defer c.transport.CloseIdleConnections()
+	if _, err := c.SignIn(ctx, userEmail(6)); err != nil {
+		t.Fatalf("seeded user signs in: %v", err)
+	}
+	next, err := c.Refresh(ctx, p.keys.refreshToken(5))
+	if err != nil {
+		t.Fatalf("seeded refresh token: %v", err)
+	}
+	if _, err := c.Refresh(ctx, next.RefreshToken); err != nil {
+		t.Fatalf("successor of a seeded refresh token: %v", err)
+	}
+	if err := c.SSO(ctx, p.keys.sessionCookie(4)); err != nil {
+		t.Fatalf("seeded session: %v", err)
+	}
+	if _, err := c.Refresh(ctx, p.keys.refreshToken(6)); err == nil {
+		t.Error("a family that was not seeded refreshed")
+	}
+	if err := c.SSO(ctx, p.keys.sessionCookie(5)); err == nil {
+		t.Error("a session that was not seeded signed in")
+	}
+
+	// Seeding again into the same stores fails rather than duplicating.
+	p.orgs, p.sessions, p.families = 3, 0, 0
+	if _, err := populate(ctx, d, e, p, &log); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Errorf("second seed: %v, want ErrAlreadyExists", err)
+	}
+	if err := e.BulkCreateSessions(ctx, []store.Session{{ID: "x", UserID: p.keys.userID(0),
+		ExpiresAt: time.Now().Add(time.Hour)}, {ID: idpsessionID(p.keys, 0), UserID: p.keys.userID(0),
+		ExpiresAt: time.Now().Add(time.Hour)}}); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Errorf("bulk session over a live one: %v, want ErrAlreadyExists", err)
+	}
+}
