@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -45,22 +46,23 @@ func TestReadyzIsBoundedBelowOneSecond(t *testing.T) {
 // while it still serves.
 func TestReadyzDraining(t *testing.T) {
 	var draining bool
-	pinged := 0
-	ok := pingFunc(func(context.Context) error { pinged++; return nil })
+	var pinged atomic.Int32 // the checks run in parallel
+	ok := pingFunc(func(context.Context) error { pinged.Add(1); return nil })
 	h := readyz([]Check{{"postgres", ok}, {"redis", ok}}, func() bool { return draining })
 	for _, tc := range []struct {
 		draining bool
 		code     int
 		status   string
-		pings    int
+		pings    int32
 	}{{false, http.StatusOK, "ok", 2}, {true, http.StatusServiceUnavailable, "draining", 0}} {
-		draining, pinged = tc.draining, 0
+		draining = tc.draining
+		pinged.Store(0)
 		rec := httptest.NewRecorder()
 		h(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		var body struct{ Status string }
 		_ = json.NewDecoder(rec.Body).Decode(&body)
-		if rec.Code != tc.code || body.Status != tc.status || pinged != tc.pings {
-			t.Errorf("draining=%v: %d %q after %d pings, want %d %q after %d", tc.draining, rec.Code, body.Status, pinged, tc.code, tc.status, tc.pings)
+		if rec.Code != tc.code || body.Status != tc.status || pinged.Load() != tc.pings {
+			t.Errorf("draining=%v: %d %q after %d pings, want %d %q after %d", tc.draining, rec.Code, body.Status, pinged.Load(), tc.code, tc.status, tc.pings)
 		}
 	}
 }
