@@ -72,8 +72,7 @@ type migrator interface {
 func hasherFor(c config.Config) *password.Hasher {
 	p := password.DefaultParams()
 	p.Memory, p.Time, p.Threads = c.Password.MemoryKiB, c.Password.Iterations, c.Password.Parallelism
-	// The default memory limit leaves room for one hash per CPU.
-	runtimeDefaults(os.LookupEnv, p.Memory)
+	raiseMemoryLimit(os.LookupEnv, p.Memory)
 	return &password.Hasher{Params: p}
 }
 

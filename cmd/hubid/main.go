@@ -83,14 +83,28 @@ func defaultMemoryLimit(procs int, hashKiB uint32) int64 {
 
 // runtimeDefaults applies defaultGCPercent and defaultMemoryLimit (for
 // argon2id hashes of hashKiB) unless the environment (lookup) sets GOGC or
-// GOMEMLIMIT. main applies it with the default parameters at start, and
-// hasherFor again with the configured ones.
+// GOMEMLIMIT.
 func runtimeDefaults(lookup func(string) (string, bool), hashKiB uint32) {
 	if _, set := lookup("GOGC"); !set {
 		debug.SetGCPercent(defaultGCPercent)
 	}
 	if _, set := lookup("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(defaultMemoryLimit(runtime.GOMAXPROCS(0), hashKiB))
+	}
+}
+
+// raiseMemoryLimit raises the soft memory limit to defaultMemoryLimit for
+// hashes of hashKiB (the configured password.memory_kib) unless GOMEMLIMIT
+// is set. main sets the limit for the default parameters before the config
+// is read; larger hashes need more room, or the collector would run
+// without pause. It never lowers the limit (nor sets one where main did
+// not, as in tests).
+func raiseMemoryLimit(lookup func(string) (string, bool), hashKiB uint32) {
+	if _, set := lookup("GOMEMLIMIT"); set {
+		return
+	}
+	if want := defaultMemoryLimit(runtime.GOMAXPROCS(0), hashKiB); want > debug.SetMemoryLimit(-1) {
+		debug.SetMemoryLimit(want)
 	}
 }
 
