@@ -24,8 +24,9 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/customerhub/hubid/password/internal/argon2"
 )
 
 // Bounds on argon2id parameters, for new hashes (Params.Validate) and for
@@ -121,10 +122,18 @@ type Hasher struct {
 	dummy     string
 	semOnce   sync.Once
 	sem       chan struct{}
+	// bufs holds the argon2id block memory (Params.Memory KiB each) of
+	// hashes that finished, for the next hash to reuse: hashing then
+	// allocates nothing of that size, and the heap holds at most
+	// MaxConcurrent such buffers, as no more hashes run at once. Buffers
+	// left unused across two garbage collections are dropped (sync.Pool),
+	// so an idle server gives the memory back.
+	bufs sync.Pool
 }
 
-// slot takes a hashing slot and returns its release.
-func (h *Hasher) slot() func() {
+// slot takes a hashing slot and returns an argon2id buffer and the slot's
+// release.
+func (h *Hasher) slot() (*argon2.Buffer, func()) {
 	h.semOnce.Do(func() {
 		n := h.MaxConcurrent
 		if n <= 0 {
@@ -133,7 +142,18 @@ func (h *Hasher) slot() func() {
 		h.sem = make(chan struct{}, n)
 	})
 	h.sem <- struct{}{}
-	return func() { <-h.sem }
+	buf, _ := h.bufs.Get().(*argon2.Buffer)
+	if buf == nil {
+		buf = new(argon2.Buffer)
+	}
+	return buf, func() {
+		// A stored hash with more memory than h.Params (a legacy or
+		// hostile one) must not keep its buffer alive for later hashes.
+		if buf.Size() <= max(h.Params.Memory, DefaultParams().Memory) {
+			h.bufs.Put(buf)
+		}
+		<-h.sem
+	}
 }
 
 // deriveKey is argon2.IDKey; tests replace it to observe the work done.
@@ -153,8 +173,8 @@ func (h *Hasher) Hash(pw string) (string, error) {
 		return "", fmt.Errorf("password: reading salt: %w", err)
 	}
 	p := h.Params
-	release := h.slot()
-	key := deriveKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	buf, release := h.slot()
+	key := deriveKey(buf, []byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	release()
 	return encode(p, salt, key), nil
 }
@@ -177,8 +197,8 @@ func (h *Hasher) Verify(pw, encoded string) (ok bool, needsRehash bool, err erro
 		if err != nil {
 			return false, false, err
 		}
-		release := h.slot()
-		got := deriveKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+		buf, release := h.slot()
+		got := deriveKey(buf, []byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 		release()
 		if subtle.ConstantTimeCompare(got, key) != 1 {
 			return false, false, nil
@@ -188,7 +208,7 @@ func (h *Hasher) Verify(pw, encoded string) (ok bool, needsRehash bool, err erro
 		if err := checkBcrypt(encoded); err != nil {
 			return false, false, err
 		}
-		release := h.slot()
+		_, release := h.slot()
 		err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(pw))
 		release()
 		switch {

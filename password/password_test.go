@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/customerhub/hubid/password/internal/argon2"
 )
 
 // fast are cheap parameters for tests that are not about cost.
@@ -265,11 +267,11 @@ func TestDummyVerifyWork(t *testing.T) {
 	var calls []string
 	orig := deriveKey
 	t.Cleanup(func() { deriveKey = orig })
-	deriveKey = func(pw, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	deriveKey = func(buf *argon2.Buffer, pw, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 		mu.Lock()
 		calls = append(calls, fmt.Sprintf("m=%d,t=%d,p=%d,k=%d,s=%d", memory, time, threads, keyLen, len(salt)))
 		mu.Unlock()
-		return orig(pw, salt, time, memory, threads, keyLen)
+		return orig(buf, pw, salt, time, memory, threads, keyLen)
 	}
 	p := Params{Memory: 96, Time: 3, Threads: 2, KeyLen: 48, SaltLen: 24}
 	h := &Hasher{Params: p, Rand: errReader{errors.New("DummyVerify must not need randomness")}}
@@ -364,7 +366,7 @@ func TestConcurrentHashesAreBounded(t *testing.T) {
 	h := &Hasher{Params: Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, MaxConcurrent: 2}
 	var cur, peak atomic.Int32
 	orig := deriveKey
-	deriveKey = func(pw, salt []byte, t, m uint32, th uint8, kl uint32) []byte {
+	deriveKey = func(buf *argon2.Buffer, pw, salt []byte, t, m uint32, th uint8, kl uint32) []byte {
 		n := cur.Add(1)
 		for {
 			p := peak.Load()
@@ -374,7 +376,7 @@ func TestConcurrentHashesAreBounded(t *testing.T) {
 		}
 		defer cur.Add(-1)
 		runtime.Gosched()
-		return orig(pw, salt, t, m, th, kl)
+		return orig(buf, pw, salt, t, m, th, kl)
 	}
 	t.Cleanup(func() { deriveKey = orig })
 	var wg sync.WaitGroup
@@ -390,5 +392,54 @@ func TestConcurrentHashesAreBounded(t *testing.T) {
 	wg.Wait()
 	if p := peak.Load(); p > 2 || p < 1 {
 		t.Fatalf("peak concurrent hashes %d, want at most 2", p)
+	}
+}
+
+// TestBuffersReused checks that hashes reuse block memory (no per-hash
+// allocation of Params.Memory) and that a stored hash with more memory than
+// the Hasher's parameters does not leave its buffer for later hashes.
+func TestBuffersReused(t *testing.T) {
+	p := Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+	h := &Hasher{Params: p, MaxConcurrent: 1}
+	stored, err := h.Hash("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := &Hasher{Params: Params{Memory: DefaultParams().Memory + 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}}
+	bigStored, err := big.Hash("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bufs []*argon2.Buffer
+	orig := deriveKey
+	t.Cleanup(func() { deriveKey = orig })
+	deriveKey = func(buf *argon2.Buffer, pw, salt []byte, t, m uint32, th uint8, kl uint32) []byte {
+		bufs = append(bufs, buf)
+		return orig(buf, pw, salt, t, m, th, kl)
+	}
+	const n = 20
+	distinct := map[*argon2.Buffer]bool{}
+	for range n {
+		if ok, _, err := h.Verify("pw", stored); !ok || err != nil {
+			t.Fatalf("Verify = %v, %v", ok, err)
+		}
+		distinct[bufs[len(bufs)-1]] = true
+	}
+	// sync.Pool may drop a buffer now and then (a garbage collection, or
+	// on purpose under the race detector), but most hashes must reuse one.
+	if len(distinct) > n/2 {
+		t.Fatalf("%d hashes used %d distinct buffers, want mostly reused", n, len(distinct))
+	}
+	if ok, _, err := h.Verify("pw", bigStored); !ok || err != nil {
+		t.Fatalf("Verify(bigger hash) = %v, %v", ok, err)
+	}
+	bigBuf := bufs[len(bufs)-1]
+	for range n {
+		if ok, _, err := h.Verify("pw", stored); !ok || err != nil {
+			t.Fatalf("Verify = %v, %v", ok, err)
+		}
+		if bufs[len(bufs)-1] == bigBuf {
+			t.Fatal("the buffer of a hash bigger than the defaults was reused")
+		}
 	}
 }

@@ -73,7 +73,7 @@ func (h *Hasher) verifyPBKDF2(pw, encoded string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	release := h.slot()
+	_, release := h.slot()
 	got, err := pbkdf2.Key(sha256.New, pw, salt, iter, len(key))
 	release()
 	if err != nil {

@@ -72,6 +72,7 @@ type migrator interface {
 func hasherFor(c config.Config) *password.Hasher {
 	p := password.DefaultParams()
 	p.Memory, p.Time, p.Threads = c.Password.MemoryKiB, c.Password.Iterations, c.Password.Parallelism
+	raiseMemoryLimit(os.LookupEnv, p.Memory)
 	return &password.Hasher{Params: p}
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -43,6 +45,12 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("apply dev seed: %w", err)
 	}
+	// The seed's passwords were just hashed in parallel; hand their
+	// argon2id buffers back to the OS rather than idle with them. Two
+	// collections: the password package keeps idle buffers until the
+	// second (sync.Pool), FreeOSMemory then returns the pages.
+	runtime.GC()
+	debug.FreeOSMemory()
 	var demoLines []string
 	if *demos {
 		demoLines = startDemos(ctx, c.Issuer, f, stderr)

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/customerhub/hubid/apperr"
+	"github.com/customerhub/hubid/password"
 )
 
 // version and commit are set at build time with -ldflags "-X
@@ -66,28 +67,49 @@ var errUsage = errors.New("usage")
 const defaultGCPercent = 400
 
 // defaultMemoryLimit is the soft memory limit unless GOMEMLIMIT is set:
-// 256 MiB plus 64 MiB per CPU hubid may use (384 MiB on 2 CPUs). It is a
-// safety net, not a working point: a sign-in storm on 2 CPUs peaked at
-// 320–370 MB RSS with GOGC 400 and no limit, and a tighter limit (208 MiB)
-// cost 15 % of sign-in throughput, because the runtime then hands the
-// argon2id buffers (19 MiB a hash) back to the OS and faults them in
-// again. On many CPUs it keeps five times the live heap from growing
-// without bound.
-func defaultMemoryLimit(procs int) int64 { return (256 + 64*int64(procs)) << 20 }
+// 48 MiB plus, per CPU hubid may use, the memory of one argon2id hash
+// (hashKiB) and 8 MiB: 102 MiB on 2 CPUs with the default 19 MiB hashes.
+// It is the working point under a storm of sign-ins: each CPU runs at most
+// one hash at a time, whose buffer the password package reuses, so the
+// live heap is about 15 MB plus one buffer per CPU, and the limit, not
+// GOGC's five times that, decides when to collect; without it, 32
+// concurrent sign-ins on 2 CPUs peaked at 200+ MB RSS. Token traffic
+// (live heap 10–20 MB) stays under the limit and keeps GOGC's cheaper
+// collections. The binary's own pages (≈ 30 MB) come on top of the limit
+// in RSS.
+func defaultMemoryLimit(procs int, hashKiB uint32) int64 {
+	return 48<<20 + int64(procs)*(int64(hashKiB)<<10+8<<20)
+}
 
-// runtimeDefaults applies defaultGCPercent and defaultMemoryLimit unless
-// the environment (lookup) sets GOGC or GOMEMLIMIT.
-func runtimeDefaults(lookup func(string) (string, bool)) {
+// runtimeDefaults applies defaultGCPercent and defaultMemoryLimit (for
+// argon2id hashes of hashKiB) unless the environment (lookup) sets GOGC or
+// GOMEMLIMIT.
+func runtimeDefaults(lookup func(string) (string, bool), hashKiB uint32) {
 	if _, set := lookup("GOGC"); !set {
 		debug.SetGCPercent(defaultGCPercent)
 	}
 	if _, set := lookup("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(defaultMemoryLimit(runtime.GOMAXPROCS(0)))
+		debug.SetMemoryLimit(defaultMemoryLimit(runtime.GOMAXPROCS(0), hashKiB))
+	}
+}
+
+// raiseMemoryLimit raises the soft memory limit to defaultMemoryLimit for
+// hashes of hashKiB (the configured password.memory_kib) unless GOMEMLIMIT
+// is set. main sets the limit for the default parameters before the config
+// is read; larger hashes need more room, or the collector would run
+// without pause. It never lowers the limit (nor sets one where main did
+// not, as in tests).
+func raiseMemoryLimit(lookup func(string) (string, bool), hashKiB uint32) {
+	if _, set := lookup("GOMEMLIMIT"); set {
+		return
+	}
+	if want := defaultMemoryLimit(runtime.GOMAXPROCS(0), hashKiB); want > debug.SetMemoryLimit(-1) {
+		debug.SetMemoryLimit(want)
 	}
 }
 
 func main() {
-	runtimeDefaults(os.LookupEnv)
+	runtimeDefaults(os.LookupEnv, password.DefaultParams().Memory)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

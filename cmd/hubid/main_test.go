@@ -171,18 +171,38 @@ func TestServeOnPostgresAndRedisReadinessFollowsRedis(t *testing.T) {
 func TestRuntimeDefaults(t *testing.T) {
 	oldGC, oldLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
 	defer func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) }()
-	runtimeDefaults(func(string) (string, bool) { return "", false })
+	runtimeDefaults(func(string) (string, bool) { return "", false }, 19456)
 	if got := debug.SetGCPercent(100); got != defaultGCPercent {
 		t.Errorf("without GOGC: GC percent %d, want %d", got, defaultGCPercent)
 	}
-	want := defaultMemoryLimit(runtime.GOMAXPROCS(0))
+	want := defaultMemoryLimit(runtime.GOMAXPROCS(0), 19456)
 	if got := debug.SetMemoryLimit(math.MaxInt64); got != want {
 		t.Errorf("without GOMEMLIMIT: limit %d, want %d", got, want)
 	}
-	if defaultMemoryLimit(2) != 384<<20 {
-		t.Errorf("limit for 2 CPUs: %d MiB", defaultMemoryLimit(2)>>20)
+	if got := defaultMemoryLimit(2, 19456); got != 102<<20 {
+		t.Errorf("limit for 2 CPUs and 19 MiB hashes: %d MiB, want 102", got>>20)
 	}
-	runtimeDefaults(func(k string) (string, bool) { return "50", k == "GOGC" || k == "GOMEMLIMIT" })
+	if got := defaultMemoryLimit(4, 65536); got != (48+4*72)<<20 {
+		t.Errorf("limit for 4 CPUs and 64 MiB hashes: %d MiB, want %d", got>>20, 48+4*72)
+	}
+	raiseMemoryLimit(func(string) (string, bool) { return "", false }, 65536)
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("raiseMemoryLimit without a limit set: limit %d, want none", got)
+	}
+	debug.SetMemoryLimit(want)
+	raiseMemoryLimit(func(string) (string, bool) { return "", false }, 1024)
+	if got := debug.SetMemoryLimit(-1); got != want {
+		t.Errorf("raiseMemoryLimit for smaller hashes: limit %d, want %d kept", got, want)
+	}
+	raiseMemoryLimit(func(string) (string, bool) { return "", false }, 65536)
+	if got, big := debug.SetMemoryLimit(-1), defaultMemoryLimit(runtime.GOMAXPROCS(0), 65536); got != big {
+		t.Errorf("raiseMemoryLimit for 64 MiB hashes: limit %d, want %d", got, big)
+	}
+	raiseMemoryLimit(func(k string) (string, bool) { return "1GiB", k == "GOMEMLIMIT" }, 1<<20)
+	if got, big := debug.SetMemoryLimit(math.MaxInt64), defaultMemoryLimit(runtime.GOMAXPROCS(0), 65536); got != big {
+		t.Errorf("raiseMemoryLimit with GOMEMLIMIT set: limit %d, want %d kept", got, big)
+	}
+	runtimeDefaults(func(k string) (string, bool) { return "50", k == "GOGC" || k == "GOMEMLIMIT" }, 19456)
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set: GC percent changed to %d", got)
 	}
