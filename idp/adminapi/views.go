@@ -3,6 +3,7 @@ package adminapi
 import (
 	"time"
 
+	"github.com/customerhub/hubid/idp/oidcstore"
 	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
 )
@@ -133,14 +134,6 @@ type Client struct {
 	UpdatedAt                   time.Time `json:"updated_at"`
 }
 
-// accessAlgorithm is a client's access token algorithm, RS256 when unset.
-func accessAlgorithm(c store.Client) string {
-	if c.AccessTokenSigningAlgorithm == "" {
-		return "RS256"
-	}
-	return c.AccessTokenSigningAlgorithm
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -153,7 +146,7 @@ func clientView(c store.Client) Client {
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		BackchannelLogoutURI: c.BackchannelLogoutURI, GrantTypes: nonNil(c.GrantTypes), Public: c.Public,
 		FirstParty: c.FirstParty, AccessTokenType: string(c.AccessTokenType),
-		RefreshIDToken: !c.OmitRefreshIDToken, AccessTokenSigningAlgorithm: accessAlgorithm(c),
+		RefreshIDToken: !c.OmitRefreshIDToken, AccessTokenSigningAlgorithm: oidcstore.AccessAlgorithm(c),
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
