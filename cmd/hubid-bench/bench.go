@@ -160,7 +160,10 @@ func runPass(ctx context.Context, o options, log io.Writer, bin string, env []st
 	if ps.idleRSS, _, err = memStatus(h.pid); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "hubid-bench: idle RSS %s\n", mb(ps.idleRSS))
+	if ps.idleAnon, ps.idleFile, err = memSplit(h.pid); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "hubid-bench: idle RSS %s (anonymous %s, file %s)\n", mb(ps.idleRSS), mb(ps.idleAnon), mb(ps.idleFile))
 
 	maxConns := slices.Max(o.conns)
 	n := maxConns

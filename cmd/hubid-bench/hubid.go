@@ -354,30 +354,43 @@ func memStatus(pid int) (rss, hwm int64, err error) {
 	return parseStatusMem(string(b))
 }
 
-func parseStatusMem(status string) (rss, hwm int64, err error) {
-	var seen int
+// memSplit returns RssAnon and RssFile of pid in bytes: its private
+// memory, and the pages of the executable and libraries it has mapped.
+func memSplit(pid int) (anon, file int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	anon, err1 := statusBytes(string(b), "RssAnon")
+	file, err2 := statusBytes(string(b), "RssFile")
+	return anon, file, errors.Join(err1, err2)
+}
+
+// statusBytes returns the kB field key of a /proc/PID/status text in bytes.
+func statusBytes(status, key string) (int64, error) {
 	for _, line := range strings.Split(status, "\n") {
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		if !ok || k != key {
 			continue
 		}
 		f := strings.Fields(v)
 		if len(f) != 2 || f[1] != "kB" {
-			return 0, 0, fmt.Errorf("/proc status: %s: %q", k, v)
+			return 0, fmt.Errorf("/proc status: %s: %q", k, v)
 		}
 		n, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc status: %s: %w", k, err)
+			return 0, fmt.Errorf("/proc status: %s: %w", k, err)
 		}
-		if k == "VmRSS" {
-			rss = n << 10
-		} else {
-			hwm = n << 10
-		}
-		seen++
+		return n << 10, nil
 	}
-	if seen != 2 {
-		return 0, 0, errors.New("/proc status: VmRSS or VmHWM missing")
+	return 0, fmt.Errorf("/proc status: no %s", key)
+}
+
+func parseStatusMem(status string) (rss, hwm int64, err error) {
+	rss, err1 := statusBytes(status, "VmRSS")
+	hwm, err2 := statusBytes(status, "VmHWM")
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, err
 	}
 	return rss, hwm, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/customerhub/hubid/internal/memtrim"
 	"io"
 	"log/slog"
 	"net"
@@ -78,6 +79,9 @@ type serveHooks struct {
 	// after is time.After unless set: tests hand out a channel of their
 	// own to end listen.shutdown_delay when they choose.
 	after func(time.Duration) <-chan time.Time
+	// settled, when not nil, receives what memtrim gave back once
+	// start-up was over.
+	settled func(memtrim.Result)
 }
 
 // serveEnv runs the provider on e until ctx ends, then drains and shuts
@@ -140,6 +144,13 @@ func serveEnv(ctx context.Context, e *env, hooks serveHooks) error {
 		slog.String("durable", e.durableName), slog.String("ephemeral", e.ephemeralName))
 	if hooks.ready != nil {
 		hooks.ready(ls)
+	}
+	// Start-up is over: hand back what only it needed (its garbage, and
+	// the executable's pages package initialization touched).
+	trimmed := memtrim.Trim()
+	log.Info("start-up memory returned", slog.Int64("executable_bytes_unmapped", trimmed.Executable), slog.Any("err", trimmed.Err))
+	if hooks.settled != nil {
+		hooks.settled(trimmed)
 	}
 	select {
 	case <-ctx.Done():
