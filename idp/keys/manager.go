@@ -17,6 +17,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +61,12 @@ type Config struct {
 	// (they call Notify); it is called once per committed change. An
 	// error is logged: the others then see the change on their next poll.
 	Announce func(ctx context.Context) error
+	// RSASigner, when set, makes the active RS256 keys sign through the
+	// signer it returns (idp/keys/opensslsign: OpenSSL's libcrypto) instead
+	// of Go's crypto/rsa. It is called once per key, when the key is first
+	// loaded as active; an error fails that reload (Ensure, Reload). Only
+	// RS256 goes through it; nil signs with crypto/rsa.
+	RSASigner func(*rsa.PrivateKey) (jose.OpaqueSigner, error)
 }
 
 // Kind is the announcement kind of signing-key changes on the
@@ -88,7 +95,8 @@ type SigningKey struct {
 	kid    string
 	alg    jose.SignatureAlgorithm
 	key    crypto.Signer
-	signed *atomic.Uint64 // tokens signed with this kid by this process
+	opaque jose.OpaqueSigner // Config.RSASigner's signer for key, or nil
+	signed *atomic.Uint64    // tokens signed with this kid by this process
 }
 
 // ID returns the kid.
@@ -97,8 +105,15 @@ func (k *SigningKey) ID() string { return k.kid }
 // SignatureAlgorithm returns the JOSE algorithm.
 func (k *SigningKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.alg }
 
-// Key returns the private key.
-func (k *SigningKey) Key() any { return k.key }
+// Key returns what go-jose signs with: the Config.RSASigner's
+// jose.OpaqueSigner for an RS256 key when one is configured, else the
+// private key (a crypto.Signer).
+func (k *SigningKey) Key() any {
+	if k.opaque != nil {
+		return k.opaque
+	}
+	return k.key
+}
 
 // PublicKey is a published key; it satisfies op.Key.
 type PublicKey struct {
@@ -128,6 +143,7 @@ type snapshot struct {
 	public  []*PublicKey
 	jwks    []byte
 	signers map[string]crypto.Signer
+	opaque  map[string]jose.OpaqueSigner // Config.RSASigner's, for active RS256 keys
 	signed  map[string]*atomic.Uint64
 	version uint64 // one more than the snapshot it replaced
 }
@@ -435,6 +451,7 @@ func (m *Manager) build(keys []store.SigningKey, old *snapshot) (*snapshot, erro
 		records: keys,
 		active:  map[string]*SigningKey{},
 		signers: make(map[string]crypto.Signer, len(keys)),
+		opaque:  map[string]jose.OpaqueSigner{},
 		signed:  make(map[string]*atomic.Uint64, len(keys)),
 	}
 	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(keys))}
@@ -458,7 +475,12 @@ func (m *Manager) build(keys []store.SigningKey, old *snapshot) (*snapshot, erro
 		s.public = append(s.public, &PublicKey{kid: k.ID, alg: alg, key: signer.Public()})
 		set.Keys = append(set.Keys, jose.JSONWebKey{KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig", Key: signer.Public()})
 		if k.State == store.KeyActive {
-			s.active[k.Algorithm] = &SigningKey{kid: k.ID, alg: alg, key: signer, signed: count}
+			opaque, err := m.opaqueSigner(k, signer, old)
+			if err != nil {
+				return nil, err
+			}
+			s.opaque[k.ID] = opaque
+			s.active[k.Algorithm] = &SigningKey{kid: k.ID, alg: alg, key: signer, opaque: opaque, signed: count}
 		}
 	}
 	var err error
@@ -466,6 +488,27 @@ func (m *Manager) build(keys []store.SigningKey, old *snapshot) (*snapshot, erro
 		return nil, fmt.Errorf("keys: marshal jwks: %w", err)
 	}
 	return s, nil
+}
+
+// opaqueSigner returns Config.RSASigner's signer for an active RS256 key
+// (the previous snapshot's when it made one for the kid), or nil: no hook,
+// or not RS256.
+func (m *Manager) opaqueSigner(k store.SigningKey, signer crypto.Signer, old *snapshot) (jose.OpaqueSigner, error) {
+	if m.cfg.RSASigner == nil || k.Algorithm != "RS256" {
+		return nil, nil
+	}
+	if old != nil && old.opaque[k.ID] != nil {
+		return old.opaque[k.ID], nil
+	}
+	priv, ok := signer.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("keys: %s: an RS256 key holds a %T, not an RSA key", k.ID, signer)
+	}
+	o, err := m.cfg.RSASigner(priv)
+	if err != nil {
+		return nil, fmt.Errorf("keys: RSA signer for %s: %w", k.ID, err)
+	}
+	return o, nil
 }
 
 // dryGen stands in for key generation when Run only asks whether a Tick

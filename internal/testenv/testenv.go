@@ -36,6 +36,13 @@ func unavailable(tb testing.TB, what string, err error) {
 	tb.Skipf("%s unreachable (%v); skipping", what, err)
 }
 
+// Unavailable skips the test because what (a service, a shared library)
+// is missing, or fails it under CI=true, where everything must be there.
+func Unavailable(tb testing.TB, what string, err error) {
+	tb.Helper()
+	unavailable(tb, what, err)
+}
+
 // Name returns a random identifier usable as a schema name or key prefix.
 func Name(prefix string) string {
 	b := make([]byte, 6)
