@@ -10,7 +10,7 @@ HELM_VERSION ?= v3.19.0
 TOOLS    ?= $(HOME)/.cache/hubid-tools
 HELM     ?= $(TOOLS)/helm-$(HELM_VERSION)
 
-.PHONY: help run build image helm lint-deploy test test-short test-cluster bench bench-seed bench-rate lint fmt fuzz screenshots clean
+.PHONY: help run build build-openssl image helm lint-deploy test test-short test-cluster bench bench-seed bench-rate lint fmt fuzz screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ run: ## start `hubid dev`: embedded storage, demo data, http://localhost:8080
 
 build: ## build bin/hubid
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hubid ./cmd/hubid
+
+build-openssl: ## build bin/hubid-openssl: RS256 signed by OpenSSL's libcrypto (needs cgo, gcc; runs where libcrypto 3 and glibc are, not in the static image)
+	CGO_ENABLED=1 $(GO) build -tags openssl -trimpath -ldflags '$(LDFLAGS)' -o bin/hubid-openssl ./cmd/hubid
 
 image: ## build the static non-root OCI image (no Docker needed) into $(IMAGE_OUT); load it with docker/podman load -i
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hubid-linux-$(GOARCH) ./cmd/hubid
@@ -34,9 +37,13 @@ lint-deploy: helm ## helm lint + helm template of deploy/helm/hubid and the comp
 	'$(HELM)' template t deploy/helm/hubid >/dev/null
 	HUBID_HELM='$(HELM)' $(GO) test -count=1 ./deploy/
 
-test: ## go vet and the whole test suite with -race (PostgreSQL/Redis tests run when reachable; required under CI=true)
+OPENSSL_PKGS ?= ./idp/keys/... ./cmd/hubid/
+
+test: ## go vet and the whole test suite with -race, then the -tags openssl tests (PostgreSQL/Redis/libcrypto tests run when reachable; required under CI=true)
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+	CGO_ENABLED=1 $(GO) vet -tags openssl $(OPENSSL_PKGS)
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 6m -tags openssl $(OPENSSL_PKGS)
 
 test-cluster: ## replicas behind nginx, Redis Cluster and Sentinel, failover (needs nginx, redis-server, redis-sentinel; ports 18100-18299)
 	$(GO) vet -tags cluster ./internal/clustertest/

@@ -6,6 +6,7 @@ package idp
 import (
 	"context"
 	"crypto/hkdf"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -81,6 +83,10 @@ type Deps struct {
 	// Tracing, when on, puts an OpenTelemetry span around every request
 	// (idp/tracing); nil: off.
 	Tracing *tracing.Tracing
+	// RSASigner, when set, signs with the active RS256 keys in its stead
+	// of crypto/rsa (keys.Config.RSASigner; hubid built with -tags
+	// openssl passes opensslsign.New).
+	RSASigner func(*rsa.PrivateKey) (jose.OpaqueSigner, error)
 }
 
 // Server is an assembled provider.
@@ -141,8 +147,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 			RetireFor:      max(c.Tokens.AccessTTL.D(), c.Tokens.IDTokenTTL.D()) + c.Keys.ClockSkew.D(),
 		},
 		Now: d.Now, Rand: d.Rand, Logger: d.Logger,
-		OnChange: keys.AuditTo(d.Durable, d.Logger),
-		Announce: keys.AnnounceOn(bus),
+		OnChange:  keys.AuditTo(d.Durable, d.Logger),
+		Announce:  keys.AnnounceOn(bus),
+		RSASigner: d.RSASigner,
 	}, d.Durable, d.Sealer)
 	keys.FollowAnnouncements(km, bus)
 	if err := km.RegisterMetrics(d.Registry); err != nil {

@@ -156,7 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "legacy":
 		err = cmdLegacy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintf(stdout, "hubid %s commit %s %s\n", version, commit, runtime.Version())
+		fmt.Fprintf(stdout, "hubid %s commit %s %s rsa-signer %s\n", version, commit, runtime.Version(), rsaSignerName())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -101,12 +101,16 @@ func serveEnv(ctx context.Context, e *env, hooks serveHooks) error {
 	if err != nil {
 		return err
 	}
+	rsaSign, err := rsaSigner(log)
+	if err != nil {
+		return err
+	}
 	srv, err := idp.New(ctx, idp.Deps{
 		AdminToken: adminToken, Mail: sender, DevMailDir: e.devMailDir,
 		Config: e.cfg, Durable: e.durable, DurableName: e.durableName,
 		Ephemeral: e.ephemeral, EphemeralName: e.ephemeralName,
 		Sealer: e.keyring, CryptoSecret: e.kek.Key[:], PreviousCryptoSecrets: e.previousSecrets(),
-		Hasher: e.hasher, Tracing: e.tracing,
+		Hasher: e.hasher, Tracing: e.tracing, RSASigner: rsaSign,
 		Now: time.Now, Rand: rand.Reader, Logger: log,
 	})
 	if err != nil {
