@@ -24,11 +24,6 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		machine: describeMachine(), loadBefore: loadAverage()}
 	defer func() { r.loadAfter = loadAverage() }()
 	rep = r
-	fmt.Fprintln(log, "hubid-bench: timing the crypto primitives")
-	if r.prims, err = measurePrimitives(); err != nil {
-		return r, fmt.Errorf("crypto primitives: %w", err)
-	}
-	fmt.Fprintln(log, "hubid-bench:", r.prims.describe())
 	tmp, err := os.MkdirTemp("", "hubid-bench-")
 	if err != nil {
 		return nil, err
@@ -41,11 +36,21 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 
 	bin := o.hubidBin
 	if bin == "" {
-		fmt.Fprintln(log, "hubid-bench: building ./cmd/hubid")
-		if bin, err = buildHubid(ctx, tmp, log); err != nil {
+		fmt.Fprintln(log, "hubid-bench: building ./cmd/hubid", o.tags)
+		if bin, err = buildHubid(ctx, tmp, o.tags, log); err != nil {
 			return nil, err
 		}
 	}
+	// The crypto bound is that of the RSA signer hubid uses.
+	signer, err := hubidRSASigner(ctx, bin)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(log, "hubid-bench: timing the crypto primitives; hubid signs RS256 with", signer)
+	if r.prims, err = measurePrimitives(signer == "openssl"); err != nil {
+		return r, fmt.Errorf("crypto primitives: %w", err)
+	}
+	fmt.Fprintln(log, "hubid-bench:", r.prims.describe())
 
 	if o.dev {
 		return benchDev(ctx, o, log, r, bin, tmp)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,16 +37,44 @@ const (
 
 func userEmail(i int) string { return fmt.Sprintf("bench-%07d@bench.example", i) }
 
-// buildHubid builds ./cmd/hubid into dir (unstripped, so perf can name
-// functions) and returns its path.
-func buildHubid(ctx context.Context, dir string, log io.Writer) (string, error) {
+// buildHubid builds ./cmd/hubid with the build tags into dir (unstripped,
+// so perf can name functions) and returns its path. The openssl tag needs
+// cgo, so it builds with CGO_ENABLED=1.
+func buildHubid(ctx context.Context, dir, tags string, log io.Writer) (string, error) {
 	bin := filepath.Join(dir, "hubid")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/hubid")
+	args := []string{"build"}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, "-o", bin, "./cmd/hubid")...)
+	if hasTag(tags, "openssl") {
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/hubid: %w (run from the module root)", err)
+		return "", fmt.Errorf("go build %s./cmd/hubid: %w (run from the module root)", strings.Join(args[1:], " ")+" ", err)
 	}
 	return bin, nil
+}
+
+// hasTag reports whether the comma- or space-separated build tags hold tag.
+func hasTag(tags, tag string) bool {
+	return slices.Contains(strings.FieldsFunc(tags, func(r rune) bool { return r == ',' || r == ' ' }), tag)
+}
+
+// hubidRSASigner asks the binary what signs its RS256 tokens (`hubid
+// version` ends with "rsa-signer openssl" or "rsa-signer crypto/rsa");
+// crypto/rsa when it does not say (a hubid older than the OpenSSL
+// signer).
+func hubidRSASigner(ctx context.Context, bin string) (string, error) {
+	out, err := exec.CommandContext(ctx, bin, "version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s version: %w", bin, err)
+	}
+	if _, after, ok := strings.Cut(string(out), "rsa-signer "); ok {
+		return strings.TrimSpace(after), nil
+	}
+	return "crypto/rsa", nil
 }
 
 // freePort returns a free loopback port.

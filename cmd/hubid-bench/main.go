@@ -35,6 +35,7 @@ type options struct {
 	skipES256  bool
 	out        string
 	hubidBin   string
+	tags       string // build tags of ./cmd/hubid (openssl: cgo on)
 	postgres   string
 	redis      string
 	redisDB    int
@@ -65,6 +66,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.skipES256, "no-es256", false, "skip the second pass with ES256 signing keys")
 	fs.StringVar(&o.out, "o", "", "write the report into this Markdown file (between its hubid-bench markers)")
 	fs.StringVar(&o.hubidBin, "hubid", "", "use this hubid binary instead of building ./cmd/hubid")
+	fs.StringVar(&o.tags, "tags", "", "build ./cmd/hubid with these build tags (openssl: RS256 signed by OpenSSL, built with cgo; then build hubid-bench with -tags openssl too, so the crypto bound is OpenSSL's)")
 	fs.StringVar(&o.postgres, "postgres", envOr("HUBID_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL DSN (a fresh schema is created in it and dropped at the end)")
 	fs.StringVar(&o.redis, "redis", envOr("HUBID_TEST_REDIS", "127.0.0.1:6379"), "Redis address (a fresh key prefix is used and deleted at the end)")
 	fs.IntVar(&o.redisDB, "redis-db", 0, "Redis database number hubid and the cleanup use (with -schema: the seeded one)")
