@@ -71,7 +71,7 @@ func TestDevSignsRS256WithOpenSSL(t *testing.T) {
 	verified := 0
 	for _, name := range []string{"id_token", "access_token"} {
 		raw, _ := tok[name].(string)
-		jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+		jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 		if err != nil {
 			continue // an opaque access token
 		}
