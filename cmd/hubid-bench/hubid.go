@@ -39,15 +39,21 @@ func userEmail(i int) string { return fmt.Sprintf("bench-%07d@bench.example", i)
 
 // buildHubid builds ./cmd/hubid with the build tags into dir (unstripped,
 // so perf can name functions) and returns its path. The openssl tag needs
-// cgo, so it builds with CGO_ENABLED=1.
+// cgo, so it builds with CGO_ENABLED=1, and Go's internal linker, like
+// make build-openssl.
 func buildHubid(ctx context.Context, dir, tags string, log io.Writer) (string, error) {
 	bin := filepath.Join(dir, "hubid")
 	args := []string{"build"}
 	if tags != "" {
 		args = append(args, "-tags", tags)
 	}
+	openssl := hasTag(tags, "openssl")
+	if openssl {
+		// As make build-openssl links it (its idle RSS differs).
+		args = append(args, "-ldflags=-linkmode=internal")
+	}
 	cmd := exec.CommandContext(ctx, "go", append(args, "-o", bin, "./cmd/hubid")...)
-	if hasTag(tags, "openssl") {
+	if openssl {
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	}
 	cmd.Stdout, cmd.Stderr = log, log
