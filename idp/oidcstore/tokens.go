@@ -58,25 +58,6 @@ func decodeAccessInfo(id string) (accessInfo, error) {
 	return a, nil
 }
 
-// refreshValue is the refresh token a client holds: its family (the
-// grant ID), a dot, and 256 random bits. The store keeps only the SHA-256
-// of the whole value. Naming the family in the value makes every lookup
-// one round trip to the store (no token→family index to read or write);
-// the family ID is no secret (it is also in the access token's jti), and
-// a value whose family part was altered hashes to a token that does not
-// exist.
-func refreshValue(family, secret string) string { return family + "." + secret }
-
-// parseRefresh returns the family and the stored ID of a refresh token;
-// ok is false when the value cannot be one.
-func parseRefresh(v string) (family, id string, ok bool) {
-	i := strings.LastIndexByte(v, '.')
-	if i <= 0 || i == len(v)-1 {
-		return "", "", false
-	}
-	return v[:i], HashToken(v), true
-}
-
 func grantKey(g string) string  { return "grant:" + g }
 func accessKey(n string) string { return "at:" + n }
 
@@ -166,11 +147,6 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if err != nil {
 		return "", "", time.Time{}, s.serverError(ctx, "refresh token", err)
 	}
-	family, _, err := s.grantOf(req)
-	if err != nil {
-		return "", "", time.Time{}, s.serverError(ctx, "grant id", err)
-	}
-	tok := refreshValue(family, secret)
 	accessID, accessRevocation, exp, err := s.newAccessID(req, clientOf(req))
 	if err != nil {
 		return "", "", time.Time{}, s.serverError(ctx, "access token id", err)
@@ -179,8 +155,8 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	// The refresh token names the access token issued with it, so that a
 	// retry within the reuse grace that replaces it revokes that access
 	// token in the same rotation (store.RefreshStore.RotateRefreshToken).
-	next := store.RefreshToken{ID: HashToken(tok), CreatedAt: now,
-		AccessID: accessRevocation, AccessExpiresAt: exp.Add(s.cfg.ClockSkew)}
+	next := store.RefreshToken{CreatedAt: now, AccessID: accessRevocation, AccessExpiresAt: exp.Add(s.cfg.ClockSkew)}
+	var rotated *RefreshRequest
 	switch r := req.(type) {
 	case *AuthRequest:
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = r.grantID, r.r.UserID, r.r.ClientID, r.r.SessionID
@@ -189,26 +165,40 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		next.Offline = slices.Contains(r.r.Scopes, oidc.ScopeOfflineAccess)
 		next.FamilyCreatedAt = now
 		next.ExpiresAt = s.refreshExpiry(now, now)
-		if err := s.eph.CreateRefreshToken(ctx, next); err != nil {
-			return "", "", time.Time{}, s.serverError(ctx, "store refresh token", err)
-		}
-		s.audit(ctx, store.AuditEvent{Time: now, Kind: AuditRefreshStarted, ActorID: next.UserID, UserID: next.UserID,
-			ClientID: next.ClientID, Detail: map[string]string{"family": next.FamilyID, "offline": fmt.Sprint(next.Offline)}})
 	case *RefreshRequest:
 		t := r.t
 		next.FamilyID, next.UserID, next.ClientID, next.SessionID = t.FamilyID, t.UserID, t.ClientID, t.SessionID
 		next.Scopes, next.Audience, next.AMR, next.AuthTime = r.scopes, t.Audience, t.AMR, t.AuthTime
 		next.OrgID, next.Offline, next.FamilyCreatedAt = t.OrgID, t.Offline, t.FamilyCreatedAt
 		next.ExpiresAt = s.refreshExpiry(now, t.FamilyCreatedAt)
-		before, err := s.eph.RotateRefreshToken(ctx, t.ID, next, s.cfg.RefreshReuseGrace)
-		if err != nil {
-			return "", "", time.Time{}, s.refreshError(ctx, t, err)
-		}
-		if !before.RotatedAt.IsZero() {
-			s.graceRetry(ctx, t)
-		}
+		rotated = r
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
+	}
+	tok, err := refreshValue(next, secret)
+	if err != nil {
+		return "", "", time.Time{}, s.serverError(ctx, "refresh token", err)
+	}
+	next.ID = HashToken(tok)
+	if rotated == nil {
+		if err := s.eph.CreateRefreshToken(ctx, next); err != nil {
+			return "", "", time.Time{}, s.serverError(ctx, "store refresh token", err)
+		}
+		s.audit(ctx, store.AuditEvent{Time: now, Kind: AuditRefreshStarted, ActorID: next.UserID, UserID: next.UserID,
+			ClientID: next.ClientID, Detail: map[string]string{"family": next.FamilyID, "offline": fmt.Sprint(next.Offline)}})
+		return accessID, tok, exp, nil
+	}
+	// The only store call of a refresh whose token carried its facts
+	// (TokenRequestByRefreshToken read nothing): the rotation finds the
+	// presented token under the hash of its whole value, so it also
+	// proves the facts genuine, and refuses a token rotated, revoked,
+	// expired or never issued as the look-up did.
+	before, err := s.eph.RotateRefreshToken(ctx, rotated.t.ID, next, s.cfg.RefreshReuseGrace)
+	if err != nil {
+		return "", "", time.Time{}, s.refreshError(ctx, rotated.t, err)
+	}
+	if !before.RotatedAt.IsZero() {
+		s.graceRetry(ctx, rotated.t)
 	}
 	return accessID, tok, exp, nil
 }
@@ -303,7 +293,18 @@ func (r *RefreshRequest) GetSubject() string { return r.t.UserID }
 func (r *RefreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 
 // TokenRequestByRefreshToken validates a refresh token before rotation.
+// A token that carries its facts (refreshFacts) is validated from them
+// without a store round trip; the rotation that follows proves them. Any
+// refusal of that fast path is decided again from the stored record, so
+// every failure is answered as before, reuse detection included.
 func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	if family, id, facts, ok := parseRefresh(token); ok && facts != "" {
+		if t, ok := decodeFacts(family, id, facts); ok && s.cfg.Now().Before(t.ExpiresAt) {
+			if r, err := s.validateRefresh(ctx, t); err == nil {
+				return r, nil
+			}
+		}
+	}
 	t, err := s.refreshToken(ctx, token)
 	if err != nil {
 		return nil, s.refreshError(ctx, t, err)
@@ -312,6 +313,14 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if !t.RotatedAt.IsZero() && now.Sub(t.RotatedAt) > s.cfg.RefreshReuseGrace {
 		return nil, s.refreshError(ctx, t, store.ErrAlreadyUsed)
 	}
+	return s.validateRefresh(ctx, t)
+}
+
+// validateRefresh checks that t may still be refreshed: its person exists,
+// is enabled and has not changed their password since the family began,
+// is still entitled to the client's service (and to the organization
+// selected at sign-in), and needs no second step the sign-in lacked.
+func (s *Storage) validateRefresh(ctx context.Context, t store.RefreshToken) (*RefreshRequest, error) {
 	u, err := s.user(ctx, t.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || u.PasswordChangedAt.After(t.FamilyCreatedAt))) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is no longer valid; sign in again")
@@ -355,7 +364,7 @@ func (s *Storage) checkSecondStep(ctx context.Context, t store.RefreshToken, c *
 // refreshToken looks up the refresh token a client presented; ErrNotFound
 // when the value cannot be one.
 func (s *Storage) refreshToken(ctx context.Context, value string) (store.RefreshToken, error) {
-	family, id, ok := parseRefresh(value)
+	family, id, _, ok := parseRefresh(value)
 	if !ok {
 		return store.RefreshToken{}, store.ErrNotFound
 	}

@@ -159,9 +159,14 @@ func (t *Tracing) Handler(h http.Handler, route func(string) string, skip ...str
 	)
 }
 
-// childOnly is a tracer provider whose tracers start spans only under a
-// recording parent: storage calls of background jobs (key reloads every
-// 2 s, the outbox) would otherwise each be a trace of their own.
+// childOnly is a tracer provider whose tracers start spans only inside a
+// sampled trace: storage calls of background jobs (key reloads every
+// 2 s, the outbox) would otherwise each be a trace of their own. The
+// test is the span context, not whether the span in ctx records: op
+// starts spans of its own with the global (no-op) tracer, which put a
+// non-recording span carrying the request's span context into ctx, and
+// the storage calls under them (the whole token endpoint) belong to the
+// request's trace.
 type childOnly struct {
 	embedded.TracerProvider
 	p trace.TracerProvider
@@ -177,8 +182,7 @@ func (c childOnly) Tracer(name string, opts ...trace.TracerOption) trace.Tracer 
 }
 
 func (c childOnlyTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	parent := trace.SpanFromContext(ctx)
-	if !parent.IsRecording() {
+	if !trace.SpanContextFromContext(ctx).IsSampled() {
 		return ctx, trace.SpanFromContext(context.Background())
 	}
 	return c.t.Start(ctx, name, opts...)
