@@ -18,10 +18,11 @@ import (
 // without a password; what was not seeded is refused.
 func TestSeed(t *testing.T) {
 	env := hubtest.New(t, hubtest.Options{Backend: "external"})
-	d, ok := env.RawDurable().(bulkDurable)
+	bd, ok := env.RawDurable().(bulkDurable)
 	if !ok {
 		t.Fatalf("durable store %T has no bulk loading", env.RawDurable())
 	}
+	d := &analyzeSpy{bulkDurable: bd}
 	e, ok := env.Ephemeral.(bulkEphemeral)
 	if !ok {
 		t.Fatalf("ephemeral store %T has no bulk loading", env.Ephemeral)
@@ -41,6 +42,11 @@ func TestSeed(t *testing.T) {
 	}
 	if got := strings.Join(phases, ","); got != "users,sessions,families" {
 		t.Errorf("phases %q", got)
+	}
+	// The planner has statistics of what was loaded (without them the
+	// claims query probed every organization: sqlstore.Store.Analyze).
+	if got := strings.Join(d.tables, ","); !strings.Contains(got, "users") || !strings.Contains(got, "memberships") {
+		t.Errorf("tables analyzed after the load: %q", got)
 	}
 
 	// The records are where the rest of hubid looks for them.
@@ -91,4 +97,15 @@ func TestSeed(t *testing.T) {
 		ExpiresAt: time.Now().Add(time.Hour)}}); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Errorf("bulk session over a live one: %v, want ErrAlreadyExists", err)
 	}
+}
+
+// analyzeSpy records the tables the seeder analyzes.
+type analyzeSpy struct {
+	bulkDurable
+	tables []string
+}
+
+func (a *analyzeSpy) Analyze(ctx context.Context, tables ...string) error {
+	a.tables = append(a.tables, tables...)
+	return a.bulkDurable.Analyze(ctx, tables...)
 }

@@ -84,3 +84,21 @@ func (s *Store) insertRows(ctx context.Context, op, table string, cols []string,
 	}
 	return nil
 }
+
+// Analyze refreshes the query planner's statistics of tables. A bulk load
+// leaves them stale until autovacuum gets round to it (a minute or more
+// on PostgreSQL, never on SQLite): without them PostgreSQL planned the
+// claims query (ListEntitledMemberships) over a million memberships as a
+// probe of every organization entitled to the service, 3 ms instead of
+// 0.14 ms. Bulk loaders call it when they are done.
+func (s *Store) Analyze(ctx context.Context, tables ...string) error {
+	for _, t := range tables {
+		if t == "" || strings.Trim(t, "abcdefghijklmnopqrstuvwxyz_") != "" {
+			return fmt.Errorf("sqlstore: analyze: bad table name %q", t)
+		}
+		if _, err := s.q.Exec(ctx, `ANALYZE `+t); err != nil {
+			return s.wrap("analyze "+t, err)
+		}
+	}
+	return nil
+}

@@ -16,6 +16,7 @@ type Bulk interface {
 	store.Durable
 	BulkCreateUsers(ctx context.Context, users []store.User) error
 	BulkCreateMemberships(ctx context.Context, ms []store.Membership) error
+	Analyze(ctx context.Context, tables ...string) error
 }
 
 // RunBulk checks bulk loading: more rows than one INSERT batch go in,
@@ -57,6 +58,19 @@ func RunBulk(t *testing.T, d Bulk) {
 	}
 	if got[0].CreatedAt.IsZero() || got[0].Role != store.RoleNormal {
 		t.Fatalf("membership %+v", got[0])
+	}
+	// Statistics after the load; a name that is not a plain table name
+	// is refused before it reaches SQL.
+	if err := d.Analyze(ctx, "users", "memberships"); err != nil {
+		t.Fatalf("analyze: %v", err)
+	}
+	for _, bad := range []string{"", "users; DROP TABLE users", "Users", "users memberships"} {
+		if err := d.Analyze(ctx, bad); err == nil {
+			t.Fatalf("analyze %q: no error", bad)
+		}
+	}
+	if _, err := d.GetUserByEmail(ctx, "bulk.0@example.com"); err != nil {
+		t.Fatalf("after refused analyze: %v", err)
 	}
 	// One clash (the email folds to a taken one) fails the whole call.
 	clash := []store.User{{ID: "bulk-new", Email: "x@example.com"}, {ID: "bulk-dup", Email: "BULK.0@example.com"}}
