@@ -298,12 +298,8 @@ func (r *RefreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 // refusal of that fast path is decided again from the stored record, so
 // every failure is answered as before, reuse detection included.
 func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	if family, id, facts, ok := parseRefresh(token); ok && facts != "" {
-		if t, ok := decodeFacts(family, id, facts); ok && s.cfg.Now().Before(t.ExpiresAt) {
-			if r, err := s.validateRefresh(ctx, t); err == nil {
-				return r, nil
-			}
-		}
+	if r := s.refreshByFacts(ctx, token); r != nil {
+		return r, nil
 	}
 	t, err := s.refreshToken(ctx, token)
 	if err != nil {
@@ -314,6 +310,25 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 		return nil, s.refreshError(ctx, t, store.ErrAlreadyUsed)
 	}
 	return s.validateRefresh(ctx, t)
+}
+
+// refreshByFacts is the request of a token validated from the facts it
+// carries, without a store call; nil when it carries none, they do not
+// decode, the token has expired or validation refuses it.
+func (s *Storage) refreshByFacts(ctx context.Context, token string) *RefreshRequest {
+	family, id, facts, ok := parseRefresh(token)
+	if !ok || facts == "" {
+		return nil
+	}
+	t, ok := decodeFacts(family, id, facts)
+	if !ok || !s.cfg.Now().Before(t.ExpiresAt) {
+		return nil
+	}
+	r, err := s.validateRefresh(ctx, t)
+	if err != nil {
+		return nil
+	}
+	return r
 }
 
 // validateRefresh checks that t may still be refreshed: its person exists,
