@@ -147,6 +147,14 @@ type SessionStore interface {
 	GetSession(ctx context.Context, id string) (Session, error)
 	// UpdateSession applies fn atomically; the TTL follows the new ExpiresAt.
 	UpdateSession(ctx context.Context, id string, fn func(*Session) error) (Session, error)
+	// TouchSession sets LastSeen and ExpiresAt (clamped to AbsoluteEnd,
+	// the TTL following it) of the session s that GetSession returned,
+	// and returns the touched session: UpdateSession with a function
+	// that sets those two fields, but one write when the stored session
+	// is still s (the sliding expiry of every sign-in through the
+	// session). When it changed meanwhile, the change is kept and the
+	// two fields set on it. ErrNotFound when the session is gone.
+	TouchSession(ctx context.Context, s Session, lastSeen, expiresAt time.Time) (Session, error)
 	DeleteSession(ctx context.Context, id string) error
 	ListUserSessions(ctx context.Context, userID string) ([]Session, error)
 }

@@ -338,7 +338,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 		// Single sign-on: the session signed in before this request.
 		h.audit(ctx, r, KindSignInSSO, s.UserID, ar.ClientID, nil)
 	}
-	if _, err := h.d.Sessions.AddClient(ctx, s.ID, ar.ClientID); err != nil {
+	if _, err := h.d.Sessions.AddClient(ctx, s, ar.ClientID); err != nil {
 		h.d.Logger.WarnContext(ctx, "record client in session", slog.Any("err", err))
 	}
 	if orgID != "" && s.OrgChoices[ar.ClientID] != orgID {

@@ -26,6 +26,7 @@ type Store interface {
 	CreateSession(ctx context.Context, s store.Session) error
 	GetSession(ctx context.Context, id string) (store.Session, error)
 	UpdateSession(ctx context.Context, id string, fn func(*store.Session) error) (store.Session, error)
+	TouchSession(ctx context.Context, s store.Session, lastSeen, expiresAt time.Time) (store.Session, error)
 	DeleteSession(ctx context.Context, id string) error
 	ListUserSessions(ctx context.Context, userID string) ([]store.Session, error)
 }
@@ -169,11 +170,7 @@ func (m *Manager) Current(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return store.Session{}, false, nil
 	}
 	if now.Sub(s.LastSeen) >= m.cfg.TouchInterval {
-		s, err = m.store.UpdateSession(ctx, id, func(s *store.Session) error {
-			s.LastSeen = now
-			s.ExpiresAt = m.idleEnd(*s, now)
-			return nil
-		})
+		s, err = m.store.TouchSession(ctx, s, now, m.idleEnd(s, now))
 		if errors.Is(err, store.ErrNotFound) {
 			m.Clear(w)
 			return store.Session{}, false, nil
@@ -188,9 +185,13 @@ func (m *Manager) Current(ctx context.Context, w http.ResponseWriter, r *http.Re
 	return s, true, nil
 }
 
-// AddClient records that the session signed into a client.
-func (m *Manager) AddClient(ctx context.Context, id, clientID string) (store.Session, error) {
-	return m.store.UpdateSession(ctx, id, func(s *store.Session) error {
+// AddClient records that session s signed into a client; nothing is
+// written when s lists it already (every single sign-on after the first).
+func (m *Manager) AddClient(ctx context.Context, s store.Session, clientID string) (store.Session, error) {
+	if slices.Contains(s.Clients, clientID) {
+		return s, nil
+	}
+	return m.store.UpdateSession(ctx, s.ID, func(s *store.Session) error {
 		if !slices.Contains(s.Clients, clientID) {
 			s.Clients = append(s.Clients, clientID)
 		}

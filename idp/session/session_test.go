@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/memory"
 	"github.com/customerhub/hubid/store/storetest"
 )
@@ -178,5 +180,39 @@ func TestEndAllExcept(t *testing.T) {
 	}
 	if left, _ := m.List(ctx, "u1"); len(left) != 1 || left[0].ID != ids[0] {
 		t.Fatalf("left %v", left)
+	}
+}
+
+// countingStore counts the session writes that reach the store.
+type countingStore struct {
+	Store
+	updates int
+}
+
+func (c *countingStore) UpdateSession(ctx context.Context, id string, fn func(*store.Session) error) (store.Session, error) {
+	c.updates++
+	return c.Store.UpdateSession(ctx, id, fn)
+}
+
+// TestAddClientWritesOnlyWhatIsNew: the first sign-in to a client records
+// it; a single sign-on to a client the session lists writes nothing.
+func TestAddClientWritesOnlyWhatIsNew(t *testing.T) {
+	ctx := context.Background()
+	clk := storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	st := &countingStore{Store: memory.New(memory.Options{Now: clk.Now})}
+	m := New(Config{RememberIdle: 14 * 24 * time.Hour, RememberAbsolute: 30 * 24 * time.Hour,
+		BrowserIdle: 12 * time.Hour, TouchInterval: time.Minute, Now: clk.Now}, st)
+	s, _ := m.Create(ctx, httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), Params{UserID: "u1"})
+	s, err := m.AddClient(ctx, s, "ships")
+	if err != nil || !slices.Equal(s.Clients, []string{"ships"}) || st.updates != 1 {
+		t.Fatalf("first sign-in to ships: %v %v, %d writes; want [ships], 1 write", s.Clients, err, st.updates)
+	}
+	s, err = m.AddClient(ctx, s, "ships")
+	if err != nil || !slices.Equal(s.Clients, []string{"ships"}) || st.updates != 1 {
+		t.Fatalf("single sign-on to ships: %v %v, %d writes; want [ships], still 1 write", s.Clients, err, st.updates)
+	}
+	stored, err := st.GetSession(ctx, s.ID)
+	if err != nil || !slices.Equal(stored.Clients, []string{"ships"}) {
+		t.Fatalf("stored: %v %v", stored.Clients, err)
 	}
 }

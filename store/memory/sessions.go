@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/customerhub/hubid/store"
 )
@@ -102,6 +103,16 @@ func (s *Store) UpdateSession(_ context.Context, id string, fn func(*store.Sessi
 		s.putSession(cloneSession(x))
 	}
 	return x, nil
+}
+
+// TouchSession sets the session's LastSeen and ExpiresAt. Under the
+// store's lock there is nothing to gain from comparing with x: it is
+// UpdateSession.
+func (s *Store) TouchSession(ctx context.Context, x store.Session, lastSeen, expiresAt time.Time) (store.Session, error) {
+	return s.UpdateSession(ctx, x.ID, func(x *store.Session) error {
+		x.LastSeen, x.ExpiresAt = lastSeen, expiresAt
+		return nil
+	})
 }
 
 // DeleteSession removes a session; ErrNotFound if there is no live one.

@@ -22,6 +22,19 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `)
 
+// touchScript replaces a session's JSON if it is still the one the caller
+// read (a compare-and-set: TouchSession's one-write path).
+// KEYS[1] session. ARGV: now, json as read, new json, new expires, ttl ms.
+// Returns 0, changing nothing, when the session is gone, expired or
+// changed; else 1.
+var touchScript = goredis.NewScript(`
+local c = redis.call('HMGET', KEYS[1], 'v', 'e')
+if not c[1] or c[1] ~= ARGV[2] or not c[2] or tonumber(c[2]) <= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 'e', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+`)
+
 // deleteScript deletes a record and returns its JSON (nil when absent).
 var deleteScript = goredis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'v')

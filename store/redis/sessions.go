@@ -233,6 +233,43 @@ func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*store.Ses
 	return store.Session(x), nil
 }
 
+// TouchSession sets LastSeen and ExpiresAt of x, the session as read. The
+// stored JSON is compared with x's encoding and replaced in one script
+// (no WATCH, no decoding); when it differs (another write came between,
+// or x was read from an earlier encoding) it is UpdateSession.
+func (s *Store) TouchSession(ctx context.Context, x store.Session, lastSeen, expiresAt time.Time) (store.Session, error) {
+	const op = "touch session"
+	now := s.now()
+	cur := x
+	cur.LastSeen, cur.ExpiresAt = lastSeen, expiresAt
+	clampSession(&cur)
+	if ttl := ttlMillis(cur.ExpiresAt, now); ttl > 0 {
+		old, err := json.Marshal(sessionJSON(x))
+		if err != nil {
+			return store.Session{}, fmt.Errorf("store/redis: %s: encode: %w", op, err)
+		}
+		data, err := json.Marshal(sessionJSON(cur))
+		if err != nil {
+			return store.Session{}, fmt.Errorf("store/redis: %s: encode: %w", op, err)
+		}
+		n, err := touchScript.Run(ctx, s.w, []string{s.sessionKey(x.ID)},
+			micros(now), old, data, micros(cur.ExpiresAt), ttl).Int()
+		if err != nil {
+			return store.Session{}, s.fail(op, err)
+		}
+		if n == 1 {
+			if err := indexAddScript.Run(ctx, s.w, []string{s.userKey(cur.UserID)}, cur.ID, ttl).Err(); err != nil {
+				return store.Session{}, s.fail(op, err)
+			}
+			return cur, nil
+		}
+	}
+	return s.UpdateSession(ctx, x.ID, func(x *store.Session) error {
+		x.LastSeen, x.ExpiresAt = lastSeen, expiresAt
+		return nil
+	})
+}
+
 // DeleteSession removes a session; ErrNotFound if there is no live one.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	const op = "delete session"

@@ -29,6 +29,7 @@ func RunEphemeral(t *testing.T, open func(t *testing.T, clock *Clock) store.Ephe
 		{"SessionCRUD", ephSessionCRUD},
 		{"SessionUpdate", ephSessionUpdate},
 		{"SessionCopies", ephSessionCopies},
+		{"SessionTouch", ephSessionTouch},
 		{"SessionExpiry", ephSessionExpiry},
 		{"SessionList", ephSessionList},
 		{"AuthRequest", ephAuthRequest},
@@ -54,6 +55,7 @@ func RunEphemeral(t *testing.T, open func(t *testing.T, clock *Clock) store.Ephe
 		{"ContentionCounter", ephContentionCounter},
 		{"ContentionTOTP", ephContentionTOTP},
 		{"ContentionUpdateSession", ephContentionUpdateSession},
+		{"ContentionTouchSession", ephContentionTouchSession},
 		{"ContentionUpdateAuthRequest", ephContentionUpdateAuthRequest},
 	}
 	for _, tc := range tests {
