@@ -169,3 +169,46 @@ func TestRefreshFactsCannotBeForged(t *testing.T) {
 		}
 	})
 }
+
+// TestWarmRefreshNeedsNoDatabase: on warm caches a refresh makes no
+// PostgreSQL round trip — the client, the person (idp/usercache) and the
+// organization claims (idp/claimcache) are in memory — so it goes on
+// through a database outage, with the person's claims.
+func TestWarmRefreshNeedsNoDatabase(t *testing.T) {
+	env := hubtest.New(t, hubtest.Options{Backend: "external", PostgresProxy: true})
+	t.Cleanup(func() { env.PostgresProxy.Pass() })
+	ships := newRP(t, env, "ships", "ships-secret-0123456789-0123456789-abcd", "nk-ships")
+	env.AddUser(t, hubtest.User{Email: "aiko@example.com", Password: testPassword, Org: "NK1", Service: "nk-ships"})
+	_, f, code := signedIn(t, env, ships, oauth2.SetAuthURLParam("scope", "openid offline_access roles"))
+	_, first, _ := ships.tokenRequest(t, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {ships.oauth.RedirectURL}, "code_verifier": {f.verifier}})
+	rt, _ := first["refresh_token"].(string)
+	// The caches are used while announcements are known to arrive.
+	bus := env.Ephemeral.(interface{ InvalidationsFresh() bool })
+	for deadline := time.Now().Add(10 * time.Second); !bus.InvalidationsFresh(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the invalidation subscription never became fresh")
+		}
+	}
+	st, out, _ := ships.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	if st != 200 {
+		t.Fatalf("warming refresh: %d %v", st, out)
+	}
+	env.PostgresProxy.SetDown(true)
+	st, out, _ = ships.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {out["refresh_token"].(string)}})
+	if st != 200 {
+		t.Fatalf("warm refresh during a PostgreSQL outage: %d %v; want 200 from the caches", st, out)
+	}
+	parts := strings.Split(out["id_token"].(string), ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if orgs, _ := claims["orgs"].([]any); len(orgs) != 1 || orgs[0].(map[string]any)["code"] != "NK1" {
+		t.Fatalf("orgs claim of the warm refresh: %v", claims["orgs"])
+	}
+}

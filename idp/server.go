@@ -30,7 +30,9 @@ import (
 	"github.com/customerhub/hubid/idp/account"
 	"github.com/customerhub/hubid/idp/admin"
 	"github.com/customerhub/hubid/idp/adminapi"
+	"github.com/customerhub/hubid/idp/announce"
 	"github.com/customerhub/hubid/idp/backchannel"
+	"github.com/customerhub/hubid/idp/claimcache"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/idp/consentui"
@@ -128,14 +130,17 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	// Token endpoints read users through a cache that user writes
-	// invalidate on every replica (idp/usercache); every component below
-	// gets the announcing store.
+	// Token endpoints read users and the organization claims through
+	// caches that writes invalidate on every replica (idp/usercache,
+	// idp/claimcache); every component below gets the announcing store
+	// (idp/announce).
 	var users *usercache.Cache
+	var claims oidcstore.ClaimReader
 	bus, _ := d.Ephemeral.(usercache.Bus)
 	if bus != nil {
-		d.Durable = usercache.Notifying(d.Durable, bus, d.Logger)
+		d.Durable = announce.Notifying(d.Durable, bus, d.Logger)
 		users = usercache.New(bus, d.Durable.GetUser, usercache.TTL, d.Now)
+		claims = claimcache.New(bus, d.Durable, claimcache.TTL, d.Now).Over(d.Durable)
 	}
 	km := keys.New(keys.Config{
 		Algorithms:       c.Keys.Algorithms,
@@ -201,6 +206,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		RestrictedScopes:        map[string][]string{adminapi.Scope: c.Admin.Clients},
 		ClientCacheTTL:          5 * time.Second,
 		Users:                   usersFrom(users),
+		Claims:                  claims,
 		EndSession:              s.endSession,
 		SignOut:                 s.serviceSignOut,
 		Audit: func(ctx context.Context, e store.AuditEvent) {

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/customerhub/hubid/idp/announce"
 	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/tracing"
-	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/seal"
 	"github.com/customerhub/hubid/store"
@@ -181,9 +181,11 @@ func openTraced(ctx context.Context, c config.Config, migrate bool, tr *tracing.
 		Logger:       log.With(slog.String("component", "redis")),
 		WaitReplicas: c.Redis.WaitReplicas, WaitTimeout: c.Redis.WaitTimeout.D()})
 	return &env{
-		// User writes of every command announce themselves, so that
-		// running replicas drop their cached copies (idp/usercache).
-		cfg: c, durable: usercache.Notifying(pg, rs, log), durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
+		// The writes of every command that cached records depend on
+		// (users, memberships, organizations, entitlements) announce
+		// themselves, so that running replicas drop their cached copies
+		// (idp/announce).
+		cfg: c, durable: announce.Notifying(pg, rs, log), durableName: "postgres", ephemeral: rs, ephemeralName: "redis",
 		keyring: kr, kek: kek, previousKEKs: keks[1:], hasher: hasherFor(c), migrator: pg, tracing: tr,
 		close: func() { _ = rs.Close(); _ = pg.Close() },
 	}, nil
@@ -277,7 +279,7 @@ func openDev(ctx context.Context, c config.Config, dir string) (*env, error) {
 		}
 	}})
 	return &env{
-		cfg: c, durable: usercache.Notifying(db, mem, nil), durableName: "sqlite", ephemeral: mem, ephemeralName: "memory",
+		cfg: c, durable: announce.Notifying(db, mem, nil), durableName: "sqlite", ephemeral: mem, ephemeralName: "memory",
 		keyring: kr, kek: kek, hasher: hasherFor(c), migrator: db, devMailDir: filepath.Join(dir, "mail"),
 		close: func() {
 			if err := stopAutosave(); err != nil {

@@ -16,10 +16,11 @@ import (
 )
 
 // The organization claims (`orgs`, `roles`, `org`; scope "roles") are
-// computed from the durable store at every token issue — code exchange
-// and refresh — and again at every userinfo and introspection request,
-// never from a cache: a role change, a removal or a lost entitlement shows
-// at the next of these. Whether the person may still use the client's
+// computed at every token issue — code exchange and refresh — and again at
+// every userinfo and introspection request, from the durable store or
+// from idp/claimcache, which every write that changes them evicts on
+// every replica before it answers: a role change, a removal or a lost
+// entitlement shows at the next of these. Whether the person may still use the client's
 // service is checked at every issue whatever the scopes, so a person
 // removed from their last entitled organization gets invalid_grant on
 // refresh. The organization selected at sign-in travels in the auth
@@ -36,7 +37,11 @@ func (s *Storage) orgClaims(ctx context.Context, userID, clientID, selected stri
 	if err != nil {
 		return orgs.Claims{}, err
 	}
-	return orgs.ComputeClaims(ctx, s.db, userID, c.ServiceID, selected)
+	st := orgs.ClaimStore(s.db)
+	if s.cfg.Claims != nil {
+		st = s.cfg.Claims
+	}
+	return orgs.ComputeClaims(ctx, st, userID, c.ServiceID, selected)
 }
 
 // entitlementLost reports whether err means the person may no longer get

@@ -24,6 +24,9 @@ func (s *Storage) legacyIDs(ctx context.Context, userID, clientID string, scopes
 		return nil, nil
 	}
 	links, ok := s.db.(LegacyLinks)
+	if s.cfg.Claims != nil {
+		links, ok = s.cfg.Claims, true
+	}
 	if !ok {
 		return nil, nil
 	}

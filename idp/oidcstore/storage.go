@@ -45,6 +45,13 @@ type Ephemeral interface {
 	Ping(ctx context.Context) error
 }
 
+// ClaimReader is what the claims read: the organization claims' reads
+// and the legacy links.
+type ClaimReader interface {
+	orgs.ClaimStore
+	LegacyLinks
+}
+
 // Keys gives the signing and published keys (keys.Manager).
 type Keys interface {
 	Signing() (*keys.SigningKey, error)
@@ -72,7 +79,11 @@ type Config struct {
 	ClientCacheTTL time.Duration
 	// Users reads a user for the token endpoints (a cache, see
 	// idp/usercache); nil reads the durable store.
-	Users        func(ctx context.Context, id string) (store.User, error)
+	Users func(ctx context.Context, id string) (store.User, error)
+	// Claims answers the directory reads of the claims (organizations,
+	// legacy links) for the token endpoints (a cache, see
+	// idp/claimcache); nil reads the durable store.
+	Claims       ClaimReader
 	VerifySecret SecretVerifier
 	// RestrictedScopes maps a scope to the only clients that may obtain it
 	// with client_credentials (e.g. hubid:admin → admin.clients); any

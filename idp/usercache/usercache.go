@@ -5,9 +5,10 @@
 //
 // Staleness is bounded three ways:
 //
-//   - every user write announces itself once committed (Notifying wraps
-//     the durable store; cmd and idp wrap the only handle a process has),
-//     and every replica evicts the record when the announcement arrives;
+//   - every user write announces itself once committed (idp/announce
+//     wraps the durable store; cmd and idp wrap the only handle a process
+//     has), and every replica evicts the record when the announcement
+//     arrives;
 //   - the cache is used only while announcements are known to arrive
 //     (Bus.InvalidationsFresh: a healthy Redis subscription), and a
 //     replica that resubscribes is told to forget everything, since it
@@ -21,15 +22,15 @@ package usercache
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/customerhub/hubid/idp/announce"
 	"github.com/customerhub/hubid/store"
 )
 
 // Kind is the announcement kind of user records.
-const Kind = "user"
+const Kind = announce.User
 
 // TTL is how long an entry lives at most.
 const TTL = 10 * time.Second
@@ -124,75 +125,4 @@ func (c *Cache) Get(ctx context.Context, id string) (store.User, error) {
 	}
 	c.m[id] = entry{u: u, until: now.Add(c.ttl)}
 	return u, nil
-}
-
-// Notifying returns d with every user write announced on bus once it is
-// committed: UpdateUser and DeleteUser, also inside InTx (announced after
-// the outermost transaction commits, not at all when it rolls back).
-// Wrapping a wrapped store returns it unchanged.
-func Notifying(d store.Durable, bus Bus, log *slog.Logger) store.Durable {
-	if n, ok := d.(*notifying); ok {
-		return n
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &notifying{Durable: d, bus: bus, log: log}
-}
-
-type notifying struct {
-	store.Durable
-	bus     Bus
-	log     *slog.Logger
-	pending *[]string // inside a transaction: IDs to announce after commit
-}
-
-func (n *notifying) UpdateUser(ctx context.Context, id string, fn func(*store.User) error) (store.User, error) {
-	u, err := n.Durable.UpdateUser(ctx, id, fn)
-	if err == nil {
-		n.changed(ctx, id)
-	}
-	return u, err
-}
-
-func (n *notifying) DeleteUser(ctx context.Context, id string) error {
-	err := n.Durable.DeleteUser(ctx, id)
-	if err == nil {
-		n.changed(ctx, id)
-	}
-	return err
-}
-
-func (n *notifying) changed(ctx context.Context, id string) {
-	if n.pending != nil {
-		*n.pending = append(*n.pending, id)
-		return
-	}
-	n.announce(ctx, id)
-}
-
-func (n *notifying) announce(ctx context.Context, id string) {
-	if err := n.bus.Invalidate(ctx, Kind, id); err != nil {
-		n.log.WarnContext(ctx, "announce user change: other replicas may serve the old record until it expires",
-			slog.String("user_id", id), slog.Duration("ttl", TTL), slog.Any("err", err))
-	}
-}
-
-func (n *notifying) InTx(ctx context.Context, fn func(tx store.Durable) error) error {
-	if n.pending != nil { // joins the outer transaction
-		return n.Durable.InTx(ctx, func(tx store.Durable) error {
-			return fn(&notifying{Durable: tx, bus: n.bus, log: n.log, pending: n.pending})
-		})
-	}
-	var ids []string
-	err := n.Durable.InTx(ctx, func(tx store.Durable) error {
-		ids = ids[:0] // a retried transaction starts over
-		return fn(&notifying{Durable: tx, bus: n.bus, log: n.log, pending: &ids})
-	})
-	if err == nil {
-		for _, id := range ids {
-			n.announce(ctx, id)
-		}
-	}
-	return err
 }

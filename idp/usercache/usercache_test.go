@@ -3,9 +3,6 @@ package usercache
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +10,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/customerhub/hubid/idp/announce"
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/memory"
@@ -25,13 +23,11 @@ type fakeBus struct {
 	mu    sync.Mutex
 	fns   []func(kind, id string)
 	stale atomic.Bool
-	sent  []string
 	err   error // what Invalidate returns after the local callbacks
 }
 
 func (b *fakeBus) Invalidate(_ context.Context, kind, id string) error {
 	b.mu.Lock()
-	b.sent = append(b.sent, kind+"/"+id)
 	fns, err := b.fns, b.err
 	b.mu.Unlock()
 	for _, fn := range fns {
@@ -45,11 +41,6 @@ func (b *fakeBus) OnInvalidate(fn func(kind, id string)) {
 	b.mu.Unlock()
 }
 func (b *fakeBus) InvalidationsFresh() bool { return !b.stale.Load() }
-func (b *fakeBus) announced() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.sent...)
-}
 
 // countingLoader serves users from a map and counts loads.
 type countingLoader struct {
@@ -168,82 +159,6 @@ func TestLoadRacingAnAnnouncementIsNotKept(t *testing.T) {
 	}
 }
 
-// TestNotifyingAnnouncesCommittedWrites: UpdateUser and DeleteUser announce
-// after they succeed; inside InTx, after the outermost commit, and not at
-// all on rollback.
-func TestNotifyingAnnouncesCommittedWrites(t *testing.T) {
-	ctx := context.Background()
-	bus := &fakeBus{}
-	raw := storetest.OpenSQLite(t, time.Now)
-	d := Notifying(raw, bus, nil)
-	if Notifying(d, bus, nil) != d {
-		t.Fatal("wrapping twice wrapped twice")
-	}
-	for _, id := range []string{"u1", "u2", "u3"} {
-		if err := d.CreateUser(ctx, store.User{ID: id, Email: id + "@example.com", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := bus.announced(); len(got) != 0 {
-		t.Fatalf("creating users announced %v", got)
-	}
-	noop := func(*store.User) error { return nil }
-	if _, err := d.UpdateUser(ctx, "u1", noop); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.UpdateUser(ctx, "nobody", noop); err == nil {
-		t.Fatal("update of an unknown user succeeded")
-	}
-	want := []string{"user/u1"}
-	if got := bus.announced(); !slices.Equal(got, want) {
-		t.Fatalf("after UpdateUser: %v, want %v", got, want)
-	}
-
-	boom := errors.New("boom")
-	err := d.InTx(ctx, func(tx store.Durable) error {
-		if _, err := tx.UpdateUser(ctx, "u2", noop); err != nil {
-			return err
-		}
-		return boom
-	})
-	if !errors.Is(err, boom) || !slices.Equal(bus.announced(), want) {
-		t.Fatalf("rolled back: %v, announced %v", err, bus.announced())
-	}
-
-	err = d.InTx(ctx, func(tx store.Durable) error {
-		if _, err := tx.UpdateUser(ctx, "u2", noop); err != nil {
-			return err
-		}
-		if !slices.Equal(bus.announced(), want) {
-			t.Errorf("announced before commit: %v", bus.announced())
-		}
-		return tx.InTx(ctx, func(tx store.Durable) error { return tx.DeleteUser(ctx, "u3") })
-	})
-	want = append(want, "user/u2", "user/u3")
-	if err != nil || !slices.Equal(bus.announced(), want) {
-		t.Fatalf("committed: %v, announced %v, want %v", err, bus.announced(), want)
-	}
-}
-
-// TestFailedAnnouncementIsLogged: the write stands (it is committed) and
-// the operator learns that other replicas may serve the old record.
-func TestFailedAnnouncementIsLogged(t *testing.T) {
-	ctx := context.Background()
-	bus := &fakeBus{err: errors.New("redis down")}
-	var logs strings.Builder
-	raw := storetest.OpenSQLite(t, time.Now)
-	d := Notifying(raw, bus, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err := d.CreateUser(ctx, store.User{ID: "u1", Email: "u1@example.com", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.UpdateUser(ctx, "u1", func(u *store.User) error { u.Disabled = true; return nil }); err != nil {
-		t.Fatalf("a failed announcement failed the committed write: %v", err)
-	}
-	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "user_id=u1") {
-		t.Fatalf("no warning naming the user:\n%s", logs.String())
-	}
-}
-
 // TestAcrossReplicas: a user cached by one replica is evicted when another
 // replica's write is announced through Redis; and the embedded memory
 // store, one process, evicts at once.
@@ -262,7 +177,7 @@ func TestAcrossReplicas(t *testing.T) {
 		}
 		a, b := open(), open()
 		cache := New(b, durable.GetUser, time.Hour, time.Now)
-		writer := Notifying(durable, a, nil)
+		writer := announce.Notifying(durable, a, nil)
 		waitFresh(t, a)
 		waitFresh(t, b)
 		checkEvicted(t, cache, writer)
@@ -270,7 +185,7 @@ func TestAcrossReplicas(t *testing.T) {
 	t.Run("memory", func(t *testing.T) {
 		m := memory.New(memory.Options{})
 		t.Cleanup(func() { _ = m.Close() })
-		checkEvicted(t, New(m, durable.GetUser, time.Hour, time.Now), Notifying(durable, m, nil))
+		checkEvicted(t, New(m, durable.GetUser, time.Hour, time.Now), announce.Notifying(durable, m, nil))
 	})
 }
 

@@ -19,13 +19,13 @@ import (
 	"time"
 
 	"github.com/customerhub/hubid/idp"
+	"github.com/customerhub/hubid/idp/announce"
 	"github.com/customerhub/hubid/idp/clients"
 	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/idp/mail"
 	"github.com/customerhub/hubid/idp/pwpolicy"
 	"github.com/customerhub/hubid/idp/seed"
 	"github.com/customerhub/hubid/idp/tracing"
-	"github.com/customerhub/hubid/idp/usercache"
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/password"
 	"github.com/customerhub/hubid/seal"
@@ -100,7 +100,7 @@ type Env struct {
 
 	kek                     seal.KEK
 	dsn, redisAddr, redisNS string        // external backend, for replicas
-	rawDurable              store.Durable // before usercache, for embedded replicas
+	rawDurable              store.Durable // before announcing, for embedded replicas
 }
 
 // FastHasher is argon2id with tiny parameters, for tests only.
@@ -230,8 +230,8 @@ func New(t testing.TB, opt Options) *Env {
 	env.rawDurable = env.Durable
 	// As in cmd/hubid: the only durable handle announces user writes, so
 	// a test changing a user through env.Durable evicts cached copies.
-	if bus, ok := env.Ephemeral.(usercache.Bus); ok {
-		env.Durable = usercache.Notifying(env.Durable, bus, log)
+	if bus, ok := env.Ephemeral.(announce.Bus); ok {
+		env.Durable = announce.Notifying(env.Durable, bus, log)
 	}
 	env.MailDir = filepath.Join(t.TempDir(), "mail")
 	sender, err := mail.NewDirSender(env.MailDir, mail.DirConfig{From: "hub@example.com"})
