@@ -149,8 +149,8 @@ func TestLegacyLinks(t *testing.T) {
 		t.Fatalf("second read: %q after %d loads; want the cached L-normal, 1 load", got, r.n.Load())
 	}
 	role(t, c, "u1", "s1") // the memberships are another entry
-	if r.n.Load() != 2 || c.n != 2 {
-		t.Fatalf("%d loads, %d entries; want 2 and 2", r.n.Load(), c.n)
+	if n, _ := c.ems.Len(); r.n.Load() != 2 || n != 1 {
+		t.Fatalf("%d loads, %d membership entries; want 2 and 1", r.n.Load(), n)
 	}
 	bus.announce(announce.Claims, "u1")
 	if got := login(); got != "L-visitor" {
@@ -244,19 +244,19 @@ func TestBounded(t *testing.T) {
 	for i := range maxEntries {
 		role(t, c, fmt.Sprintf("u%d", i), "s1")
 	}
-	if c.n != maxEntries {
-		t.Fatalf("%d entries counted, want %d", c.n, maxEntries)
+	if n, _ := c.ems.Len(); n != maxEntries {
+		t.Fatalf("%d entries counted, want %d", n, maxEntries)
 	}
 	clk.Advance(TTL) // all expired: the next entry makes room by dropping them
 	role(t, c, "one-more", "s1")
-	if c.n != 1 || len(c.m) != 1 {
-		t.Fatalf("after the bound with everything expired: %d entries, %d people; want 1", c.n, len(c.m))
+	if n, people := c.ems.Len(); n != 1 || people != 1 {
+		t.Fatalf("after the bound with everything expired: %d entries, %d people; want 1", n, people)
 	}
 	for i := range maxEntries + 1 { // none expired: everything goes
 		role(t, c, fmt.Sprintf("v%d", i), "s1")
 	}
-	if c.n > maxEntries {
-		t.Fatalf("%d entries, over the bound %d", c.n, maxEntries)
+	if n, _ := c.ems.Len(); n > maxEntries {
+		t.Fatalf("%d entries, over the bound %d", n, maxEntries)
 	}
 }
 
@@ -297,7 +297,7 @@ func TestAcrossReplicas(t *testing.T) {
 	})
 }
 
-func waitFresh(t *testing.T, b Bus) {
+func waitFresh(t *testing.T, b announce.Listener) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !b.InvalidationsFresh() {

@@ -22,7 +22,6 @@ package usercache
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/customerhub/hubid/idp/announce"
@@ -35,8 +34,7 @@ const Kind = announce.User
 // TTL is how long an entry lives at most.
 const TTL = 10 * time.Second
 
-// maxEntries bounds the cache; past it, expired entries go, and if that is
-// not enough, all of them.
+// maxEntries bounds the cache (see announce.Cache).
 const maxEntries = 50_000
 
 // Bus carries announcements between replicas; the ephemeral stores
@@ -50,79 +48,20 @@ type Bus interface {
 // Loader reads a user from the durable store.
 type Loader func(ctx context.Context, id string) (store.User, error)
 
-// Cache is the in-memory copy. store.User holds no slices or maps, so a
-// copy of the value is a copy of the record.
+// Cache is the in-memory copy (an announce.Cache; store.User holds no
+// slices or maps, so a copy of the value is a copy of the record).
 type Cache struct {
-	bus  Bus
 	load Loader
-	ttl  time.Duration
-	now  func() time.Time
-
-	mu  sync.Mutex
-	gen uint64 // bumped by every eviction
-	m   map[string]entry
-}
-
-type entry struct {
-	u     store.User
-	until time.Time
+	c    *announce.Cache[store.User]
 }
 
 // New returns a cache that loads with load and evicts on bus's
-// announcements.
+// announcements of users.
 func New(bus Bus, load Loader, ttl time.Duration, now func() time.Time) *Cache {
-	c := &Cache{bus: bus, load: load, ttl: ttl, now: now, m: map[string]entry{}}
-	bus.OnInvalidate(c.evict)
-	return c
-}
-
-// evict handles an announcement; kind "" means forget everything.
-func (c *Cache) evict(kind, id string) {
-	if kind != "" && kind != Kind {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	if kind == "" {
-		clear(c.m)
-		return
-	}
-	delete(c.m, id)
+	return &Cache{load: load, c: announce.NewCache[store.User](bus, ttl, now, maxEntries, nil, Kind)}
 }
 
 // Get returns user id, from memory when it can be trusted.
 func (c *Cache) Get(ctx context.Context, id string) (store.User, error) {
-	if !c.bus.InvalidationsFresh() {
-		return c.load(ctx, id)
-	}
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.m[id]
-	gen := c.gen
-	c.mu.Unlock()
-	if ok && now.Before(e.until) {
-		return e.u, nil
-	}
-	u, err := c.load(ctx, id)
-	if err != nil {
-		return u, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen || !c.bus.InvalidationsFresh() {
-		return u, nil // an announcement came while loading: do not keep u
-	}
-	if len(c.m) >= maxEntries {
-		for k, e := range c.m {
-			if !now.Before(e.until) {
-				delete(c.m, k)
-			}
-		}
-		if len(c.m) >= maxEntries {
-			clear(c.m)
-		}
-	}
-	c.m[id] = entry{u: u, until: now.Add(c.ttl)}
-	return u, nil
+	return c.c.Get(id, "", func() (store.User, error) { return c.load(ctx, id) })
 }
