@@ -7,9 +7,14 @@ import (
 	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -86,5 +91,37 @@ func TestDevSignsRS256WithOpenSSL(t *testing.T) {
 	}
 	if verified == 0 {
 		t.Fatalf("no RS256 JWT in the refresh's answer: %v", tok)
+	}
+}
+
+// A -tags openssl hubid that cannot load libcrypto refuses to start, with
+// a message saying what to do, rather than falling back to crypto/rsa
+// unannounced. It runs `hubid dev` in a child process (this process has
+// loaded OpenSSL already, once for all) that finds no library to load.
+func TestRefusesToStartWithoutLibcrypto(t *testing.T) {
+	if os.Getenv("HUBID_TEST_NO_LIBCRYPTO") == "1" {
+		opensslsign.Libraries = []string{"libcrypto-hubid-test-missing.so.3"}
+		var out bytes.Buffer
+		code := run(context.Background(), []string{"dev", "--data", os.Getenv("HUBID_TEST_DIR"),
+			"--listen", "127.0.0.1:0", "--demo=false"}, &out, &out)
+		os.Stdout.WriteString(out.String())
+		os.Exit(code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestRefusesToStartWithoutLibcrypto$")
+	cmd.Env = append(os.Environ(), "HUBID_TEST_NO_LIBCRYPTO=1", "HUBID_TEST_DIR="+filepath.Join(t.TempDir(), "dev"))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("hubid dev without libcrypto: %v, want a non-zero exit\n%s", err, out)
+	}
+	for _, want := range []string{"built with -tags openssl", "cannot load OpenSSL's libcrypto", "install OpenSSL 3"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "listening") {
+		t.Errorf("it started listening before refusing:\n%s", out)
 	}
 }
