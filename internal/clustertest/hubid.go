@@ -35,6 +35,7 @@ type Deployment struct {
 	Issuer   string   // the URL clients use (nginx's, or a replica's own)
 	Env      []string // the environment of every hubid process (HUBID_KEK)
 	Replicas []*Replica
+	owner    testing.TB // the test the deployment lives for
 }
 
 // Replica is one `hubid serve` of a Deployment.
@@ -76,7 +77,7 @@ func NewDeployment(tb testing.TB, dir string, o DeploymentOptions) *Deployment {
 	tb.Helper()
 	var k [32]byte
 	_, _ = rand.Read(k[:])
-	d := &Deployment{Bin: o.Bin, Dir: dir, Issuer: o.Issuer,
+	d := &Deployment{Bin: o.Bin, Dir: dir, Issuer: o.Issuer, owner: tb,
 		Env: append(os.Environ(), "HUBID_KEK="+base64.StdEncoding.EncodeToString(k[:]))}
 	for i, port := range o.Ports {
 		r := &Replica{Name: "hubid-" + strconv.Itoa(i+1), Port: port, InternalPort: port + 20, d: d}
@@ -141,7 +142,7 @@ func (d *Deployment) StartAll(tb testing.TB) {
 // Start starts the replica and waits until its /readyz answers 200.
 func (r *Replica) Start(tb testing.TB) {
 	tb.Helper()
-	r.Proc = Start(tb, r.d.Dir, r.Name, r.d.Env, r.d.Bin, "serve", "--config", r.Config)
+	r.Proc = StartFor(tb, r.d.owner, r.d.Dir, r.Name, r.d.Env, r.d.Bin, "serve", "--config", r.Config)
 	WaitFor(tb, r.Proc, 60*time.Second, r.Name, func(ctx context.Context) error { return GetOK(ctx, r.ReadyURL()) })
 }
 

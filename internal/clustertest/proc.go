@@ -72,6 +72,15 @@ type Proc struct {
 // child SIGKILL.
 func Start(tb testing.TB, dir, name string, env []string, program string, args ...string) *Proc {
 	tb.Helper()
+	return StartFor(tb, tb, dir, name, env, program, args...)
+}
+
+// StartFor is Start for a process that outlives the (sub)test tb starting
+// it: it is stopped when owner ends. A replica restarted inside a subtest
+// belongs to its deployment, not to that subtest: stopped at the
+// subtest's end, it was missing from every later subtest.
+func StartFor(tb, owner testing.TB, dir, name string, env []string, program string, args ...string) *Proc {
+	tb.Helper()
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -91,12 +100,12 @@ func Start(tb testing.TB, dir, name string, env []string, program string, args .
 		_ = f.Close()
 		close(p.done)
 	}()
-	tb.Cleanup(func() {
+	owner.Cleanup(func() {
 		if err := p.Stop(10 * time.Second); err != nil {
-			tb.Logf("%s: %v", name, err)
+			owner.Logf("%s: %v", name, err)
 		}
-		if tb.Failed() {
-			tb.Logf("%s log (%s):\n%s", name, logPath, p.Tail(30))
+		if owner.Failed() {
+			owner.Logf("%s log (%s):\n%s", name, logPath, p.Tail(30))
 		}
 	})
 	return p

@@ -228,6 +228,15 @@ func TestReplicasBehindNginx(t *testing.T) {
 			return a.Replica, err
 		})
 		l.WaitOK(t, 200, 30*time.Second)
+		// All three serve, the one restarted after the SIGTERM too.
+		for _, r := range c.d.Replicas {
+			WaitFor(t, r.Proc, 10*time.Second, r.Name+" in rotation", func(context.Context) error {
+				if l.Served(r.Addr()) == 0 {
+					return fmt.Errorf("no answer from %s yet", r.Addr())
+				}
+				return nil
+			})
+		}
 		victim.Proc.Kill()
 		l.WaitOK(t, 200, 30*time.Second)
 		by, errs := l.Stop()
