@@ -86,7 +86,7 @@ func bench(ctx context.Context, o options, log io.Writer) (rep *report, err erro
 		algs = append(algs, "ES256")
 	}
 	for i, alg := range algs {
-		cfg, err := writeConfig(tmp, alg, be, o.port)
+		cfg, err := writeConfig(tmp, alg, be, o.port, o.touchInterval)
 		if err != nil {
 			return rep, err
 		}
@@ -118,7 +118,7 @@ func writeSeed(dir string, users int) (string, error) {
 	return path, os.WriteFile(path, []byte(seedYAML(users, hash)), 0o600)
 }
 
-func writeConfig(dir, alg string, be *backends, basePort int) (serverConfig, error) {
+func writeConfig(dir, alg string, be *backends, basePort int, touchInterval string) (serverConfig, error) {
 	port, err1 := freePort()
 	mport, err2 := freePort()
 	if err := errors.Join(err1, err2); err != nil {
@@ -130,7 +130,7 @@ func writeConfig(dir, alg string, be *backends, basePort int) (serverConfig, err
 	cfg := serverConfig{
 		alg: alg, port: port, metricsPort: mport,
 		dsn: be.dsn(), redis: be.redisAddr, redisDB: be.redisDB, prefix: be.redisPrefix, postgresMaxConns: 20,
-		configPath: filepath.Join(dir, "hubid-"+alg+".yaml"),
+		configPath: filepath.Join(dir, "hubid-"+alg+".yaml"), touchInterval: touchInterval,
 	}
 	return cfg, os.WriteFile(cfg.configPath, []byte(cfg.yaml()), 0o600)
 }

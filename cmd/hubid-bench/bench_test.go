@@ -74,6 +74,13 @@ func TestServerConfigIsValid(t *testing.T) {
 		if c.Password.MemoryKiB != 19456 || c.Password.Iterations != 2 {
 			t.Fatalf("argon2id parameters are not the defaults: %+v", c.Password)
 		}
+		if def := config.Defaults().Sessions.TouchInterval; c.Sessions.TouchInterval != def {
+			t.Fatalf("touch interval %v without -touch-interval, want the default %v", c.Sessions.TouchInterval, def)
+		}
+		sc.touchInterval = "0s"
+		if c, err = config.Parse([]byte(sc.yaml())); err != nil || c.Sessions.TouchInterval != 0 {
+			t.Fatalf("-touch-interval 0s: %v %v\n%s", c.Sessions.TouchInterval, err, sc.yaml())
+		}
 	}
 }
 

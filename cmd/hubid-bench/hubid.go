@@ -105,6 +105,8 @@ type serverConfig struct {
 	// dataDir, when set, runs `hubid dev` on this data directory
 	// (SQLite + memory, no metrics listener) instead of `hubid serve`.
 	dataDir string
+	// touchInterval, when set, is hubid's sessions.touch_interval.
+	touchInterval string
 }
 
 // command returns hubid's arguments and the URL that answers 200 once it
@@ -145,7 +147,15 @@ kek:
   current: {env: HUBID_KEK}
 log:
   level: warn
-`, c.issuer(), c.port, c.metricsPort, c.dsn, c.postgresMaxConns, c.redis, c.redisDB, c.prefix, c.alg, algs)
+`, c.issuer(), c.port, c.metricsPort, c.dsn, c.postgresMaxConns, c.redis, c.redisDB, c.prefix, c.alg, algs) + c.sessionsYAML()
+}
+
+// sessionsYAML is the sessions section ("" for hubid's defaults).
+func (c serverConfig) sessionsYAML() string {
+	if c.touchInterval == "" {
+		return ""
+	}
+	return fmt.Sprintf("sessions:\n  touch_interval: %q\n", c.touchInterval)
 }
 
 // seedYAML is the seed file: one organization entitled to one service,

@@ -46,7 +46,9 @@ type options struct {
 	keepLogs   bool
 	idleSettle time.Duration
 	cpus       string // taskset CPU list hubid is pinned to; "" = not pinned
-	dev        bool
+	// touchInterval is hubid's sessions.touch_interval ("" = its default).
+	touchInterval string
+	dev           bool
 	// A store seeded by `hubid-bench seed`: schema, prefix, key and
 	// number of seeded sessions (users is the number of seeded users;
 	// redisDB the seeded database).
@@ -74,6 +76,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.users, "users", 100, "number of seeded users the sign-in scenario cycles through")
 	fs.StringVar(&o.perfDir, "perf", "", "record `perf record -g` of hubid during every run with the most connections into this directory")
 	fs.StringVar(&o.pprofDir, "pprof", "", "save a Go CPU profile of hubid (from /debug/pprof on its internal listener) during every run with the most connections into this directory")
+	fs.StringVar(&o.touchInterval, "touch-interval", "", "hubid's sessions.touch_interval (default: hubid's, 1m); 0s slides a session at every request, so that SSO on the empty store (8 sessions reused) writes the session as a store of many people's sessions does (docs/benchmarks.md, At scale)")
 	fs.StringVar(&o.cpus, "cpus", "", "pin hubid to these CPUs with `taskset -c` (e.g. 1); the generator, PostgreSQL and Redis stay unpinned")
 	fs.BoolVar(&o.keepLogs, "keep", false, "keep the temporary directory (config, seed, hubid logs)")
 	fs.DurationVar(&o.idleSettle, "idle", 2*time.Second, "idle time after start-up before the idle RSS is read")
