@@ -18,14 +18,15 @@ import (
 // The organization claims (`orgs`, `roles`, `org`; scope "roles") are
 // computed at every token issue — code exchange and refresh — and again at
 // every userinfo and introspection request, from the durable store or
-// from idp/claimcache, which every write that changes them evicts on
-// every replica before it answers: a role change, a removal or a lost
-// entitlement shows at the next of these. Whether the person may still use the client's
-// service is checked at every issue whatever the scopes, so a person
-// removed from their last entitled organization gets invalid_grant on
-// refresh. The organization selected at sign-in travels in the auth
+// from idp/claimcache, which every write that changes them evicts (on
+// the writing replica before the write returns, on the others when its
+// announcement arrives): a role change, a removal or a lost entitlement
+// shows at the next of these. Whether the person may still use the
+// client's service is checked at every issue whatever the scopes, so a
+// person removed from their last entitled organization gets invalid_grant
+// on refresh. The organization selected at sign-in travels in the auth
 // request, the refresh token and the access token's ID; its name and the
-// person's role in it are read fresh each time.
+// person's role in it are read (through the cache) each time.
 
 // orgClaims computes the claims of userID for a client, with selected the
 // organization chosen at sign-in ("" = none).
