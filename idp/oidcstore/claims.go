@@ -38,11 +38,7 @@ func (s *Storage) orgClaims(ctx context.Context, userID, clientID, selected stri
 	if err != nil {
 		return orgs.Claims{}, err
 	}
-	st := orgs.ClaimStore(s.db)
-	if s.cfg.Claims != nil {
-		st = s.cfg.Claims
-	}
-	return orgs.ComputeClaims(ctx, st, userID, c.ServiceID, selected)
+	return orgs.ComputeClaims(ctx, s.claims, userID, c.ServiceID, selected)
 }
 
 // entitlementLost reports whether err means the person may no longer get

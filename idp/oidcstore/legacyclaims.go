@@ -23,18 +23,14 @@ func (s *Storage) legacyIDs(ctx context.Context, userID, clientID string, scopes
 	if !slices.Contains(scopes, ScopeRoles) || userID == "" || userID == clientID {
 		return nil, nil
 	}
-	links, ok := s.db.(LegacyLinks)
-	if s.cfg.Claims != nil {
-		links, ok = s.cfg.Claims, true
-	}
-	if !ok {
+	if s.links == nil {
 		return nil, nil
 	}
 	c, err := s.client(ctx, clientID)
 	if err != nil || c.ServiceID == "" {
 		return nil, err
 	}
-	all, err := links.ListLegacyLinksByUser(ctx, userID)
+	all, err := s.links.ListLegacyLinksByUser(ctx, userID)
 	if err != nil {
 		return nil, err
 	}

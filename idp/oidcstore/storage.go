@@ -110,8 +110,12 @@ type Storage struct {
 	cfg     Config
 	clients *clientCache
 	db      Durable
-	eph     Ephemeral
-	keys    Keys
+	// claims and links answer the claims' directory reads: cfg.Claims,
+	// else db (links nil when db has no legacy links: no legacy_ids).
+	claims orgs.ClaimStore
+	links  LegacyLinks
+	eph    Ephemeral
+	keys   Keys
 	// ensuring: the algorithms whose first key is being created.
 	ensuring ensuring
 }
@@ -135,8 +139,13 @@ func New(cfg Config, db Durable, eph Ephemeral, k Keys) *Storage {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Storage{cfg: cfg, db: db, eph: eph, keys: k,
+	s := &Storage{cfg: cfg, db: db, eph: eph, keys: k, claims: db,
 		clients: &clientCache{ttl: cfg.ClientCacheTTL, now: cfg.Now, m: map[string]cachedClient{}}}
+	s.links, _ = db.(LegacyLinks)
+	if cfg.Claims != nil {
+		s.claims, s.links = cfg.Claims, cfg.Claims
+	}
+	return s
 }
 
 // HashToken is how codes and refresh tokens are stored: SHA-256, hex.
