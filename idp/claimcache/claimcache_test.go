@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/customerhub/hubid/idp/announce"
+	"github.com/customerhub/hubid/idp/announce/announcetest"
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/orgs"
 	"github.com/customerhub/hubid/store"
@@ -19,28 +20,6 @@ import (
 	redisstore "github.com/customerhub/hubid/store/redis"
 	"github.com/customerhub/hubid/store/storetest"
 )
-
-// fakeBus is an in-process bus whose freshness a test sets.
-type fakeBus struct {
-	mu    sync.Mutex
-	fns   []func(kind, id string)
-	stale atomic.Bool
-}
-
-func (b *fakeBus) announce(kind, id string) {
-	b.mu.Lock()
-	fns := b.fns
-	b.mu.Unlock()
-	for _, fn := range fns {
-		fn(kind, id)
-	}
-}
-func (b *fakeBus) OnInvalidate(fn func(kind, id string)) {
-	b.mu.Lock()
-	b.fns = append(b.fns, fn)
-	b.mu.Unlock()
-}
-func (b *fakeBus) InvalidationsFresh() bool { return !b.stale.Load() }
 
 // roles serves one membership per person and service, with the role the
 // test sets, and counts loads.
@@ -85,8 +64,8 @@ func (r *roles) set(userID, serviceID string, role store.Role) {
 	r.mu.Unlock()
 }
 
-func newTestCache() (*Cache, *fakeBus, *roles, *storetest.Clock) {
-	bus := &fakeBus{}
+func newTestCache() (*Cache, *announcetest.Bus, *roles, *storetest.Clock) {
+	bus := &announcetest.Bus{}
 	r := &roles{role: map[string]store.Role{"u1/s1": store.RoleNormal, "u2/s1": store.RoleNormal}}
 	clk := storetest.NewClock(time.Unix(1_800_000_000, 0))
 	return New(bus, r, TTL, clk.Now), bus, r, clk
@@ -152,7 +131,7 @@ func TestLegacyLinks(t *testing.T) {
 	if n, _ := c.ems.Len(); r.n.Load() != 2 || n != 1 {
 		t.Fatalf("%d loads, %d membership entries; want 2 and 1", r.n.Load(), n)
 	}
-	bus.announce(announce.Claims, "u1")
+	bus.Announce(announce.Claims, "u1")
 	if got := login(); got != "L-visitor" {
 		t.Fatalf("after the announcement: %q, want L-visitor", got)
 	}
@@ -185,29 +164,29 @@ func TestAnnouncementsEvict(t *testing.T) {
 		}
 		r.set("u1", "s1", store.RoleNormal)
 		r.set("u2", "s1", store.RoleNormal)
-		bus.announce("", "")
+		bus.Announce("", "")
 	}
 	fill()
-	bus.announce("client", "u1")
+	bus.Announce("client", "u1")
 	check("an announcement of another kind", store.RoleNormal, store.RoleNormal)
 	fill()
-	bus.announce(announce.Claims, "u1")
+	bus.Announce(announce.Claims, "u1")
 	check("u1's memberships changed", store.RoleVisitor, store.RoleNormal)
 	fill()
-	bus.announce(announce.User, "u2")
+	bus.Announce(announce.User, "u2")
 	check("u2 was deleted", store.RoleNormal, store.RoleVisitor)
 	fill()
-	bus.announce(announce.Claims, announce.Everyone)
+	bus.Announce(announce.Claims, announce.Everyone)
 	check("an organization changed", store.RoleVisitor, store.RoleVisitor)
 	fill()
-	bus.announce("", "")
+	bus.Announce("", "")
 	check("forget everything", store.RoleVisitor, store.RoleVisitor)
 }
 
 func TestNotUsedWhileAnnouncementsMayBeLost(t *testing.T) {
 	c, bus, r, _ := newTestCache()
 	role(t, c, "u1", "s1")
-	bus.stale.Store(true)
+	bus.Stale.Store(true)
 	role(t, c, "u1", "s1")
 	role(t, c, "u1", "s1")
 	if n := r.n.Load(); n != 3 {
@@ -215,8 +194,8 @@ func TestNotUsedWhileAnnouncementsMayBeLost(t *testing.T) {
 	}
 	r.set("u1", "s1", store.RoleVisitor)
 	role(t, c, "u1", "s1")
-	bus.stale.Store(false)
-	bus.announce("", "") // what a resubscription announces
+	bus.Stale.Store(false)
+	bus.Announce("", "") // what a resubscription announces
 	if role(t, c, "u1", "s1") != store.RoleVisitor {
 		t.Fatal("served an answer from before the subscription was lost")
 	}
@@ -229,7 +208,7 @@ func TestLoadRacingAnAnnouncementIsNotKept(t *testing.T) {
 	r.during = func() {
 		r.during = nil // once; the same goroutine
 		r.role["u1/s1"] = store.RoleVisitor
-		bus.announce(announce.Claims, "u1")
+		bus.Announce(announce.Claims, "u1")
 	}
 	if role(t, c, "u1", "s1") != store.RoleNormal {
 		t.Fatal("the racing load saw the write") // it read before the write

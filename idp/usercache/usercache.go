@@ -57,7 +57,7 @@ type Cache struct {
 
 // New returns a cache that loads with load and evicts on bus's
 // announcements of users.
-func New(bus Bus, load Loader, ttl time.Duration, now func() time.Time) *Cache {
+func New(bus announce.Listener, load Loader, ttl time.Duration, now func() time.Time) *Cache {
 	return &Cache{load: load, c: announce.NewCache[store.User](bus, ttl, now, maxEntries, nil, Kind)}
 }
 

@@ -11,36 +11,13 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/customerhub/hubid/idp/announce"
+	"github.com/customerhub/hubid/idp/announce/announcetest"
 	"github.com/customerhub/hubid/internal/testenv"
 	"github.com/customerhub/hubid/store"
 	"github.com/customerhub/hubid/store/memory"
 	redisstore "github.com/customerhub/hubid/store/redis"
 	"github.com/customerhub/hubid/store/storetest"
 )
-
-// fakeBus is an in-process bus whose freshness a test sets.
-type fakeBus struct {
-	mu    sync.Mutex
-	fns   []func(kind, id string)
-	stale atomic.Bool
-	err   error // what Invalidate returns after the local callbacks
-}
-
-func (b *fakeBus) Invalidate(_ context.Context, kind, id string) error {
-	b.mu.Lock()
-	fns, err := b.fns, b.err
-	b.mu.Unlock()
-	for _, fn := range fns {
-		fn(kind, id)
-	}
-	return err
-}
-func (b *fakeBus) OnInvalidate(fn func(kind, id string)) {
-	b.mu.Lock()
-	b.fns = append(b.fns, fn)
-	b.mu.Unlock()
-}
-func (b *fakeBus) InvalidationsFresh() bool { return !b.stale.Load() }
 
 // countingLoader serves users from a map and counts loads.
 type countingLoader struct {
@@ -68,8 +45,8 @@ func (l *countingLoader) load(_ context.Context, id string) (store.User, error) 
 
 func (l *countingLoader) set(u store.User) { l.mu.Lock(); l.users[u.ID] = u; l.mu.Unlock() }
 
-func newTestCache() (*Cache, *fakeBus, *countingLoader, *storetest.Clock) {
-	bus := &fakeBus{}
+func newTestCache() (*Cache, *announcetest.Bus, *countingLoader, *storetest.Clock) {
+	bus := &announcetest.Bus{}
 	l := &countingLoader{users: map[string]store.User{"u1": {ID: "u1", Name: "Aiko"}}}
 	clk := storetest.NewClock(time.Unix(1_800_000_000, 0))
 	return New(bus, l.load, TTL, clk.Now), bus, l, clk
@@ -108,16 +85,16 @@ func TestAnnouncementsEvict(t *testing.T) {
 	c, bus, l, _ := newTestCache()
 	get(t, c, "u1")
 	l.set(store.User{ID: "u1", Disabled: true})
-	_ = bus.Invalidate(context.Background(), "client", "u1") // another kind: kept
+	bus.Announce("client", "u1") // another kind: kept
 	if get(t, c, "u1").Disabled {
 		t.Fatal("an announcement of another kind evicted the user")
 	}
-	_ = bus.Invalidate(context.Background(), Kind, "u1")
+	bus.Announce(Kind, "u1")
 	if !get(t, c, "u1").Disabled {
 		t.Fatal("served the record from before the announcement")
 	}
 	l.set(store.User{ID: "u1", Name: "after flush"})
-	_ = bus.Invalidate(context.Background(), "", "") // forget everything
+	bus.Announce("", "") // forget everything
 	if get(t, c, "u1").Name != "after flush" {
 		t.Fatal("kept a record after 'forget everything'")
 	}
@@ -126,7 +103,7 @@ func TestAnnouncementsEvict(t *testing.T) {
 func TestNotUsedWhileAnnouncementsMayBeLost(t *testing.T) {
 	c, bus, l, _ := newTestCache()
 	get(t, c, "u1")
-	bus.stale.Store(true)
+	bus.Stale.Store(true)
 	get(t, c, "u1")
 	get(t, c, "u1")
 	if n := l.n.Load(); n != 3 {
@@ -135,8 +112,8 @@ func TestNotUsedWhileAnnouncementsMayBeLost(t *testing.T) {
 	// Nothing loaded while stale is kept either.
 	l.set(store.User{ID: "u1", Name: "changed while stale"})
 	get(t, c, "u1")
-	bus.stale.Store(false)
-	_ = bus.Invalidate(context.Background(), "", "") // what a resubscription announces
+	bus.Stale.Store(false)
+	bus.Announce("", "") // what a resubscription announces
 	if get(t, c, "u1").Name != "changed while stale" {
 		t.Fatal("served a record from before the subscription was lost")
 	}
@@ -149,7 +126,7 @@ func TestLoadRacingAnAnnouncementIsNotKept(t *testing.T) {
 	l.during = func() {
 		l.during = nil // once; the same goroutine, so no lock
 		l.users["u1"] = store.User{ID: "u1", Disabled: true}
-		_ = bus.Invalidate(context.Background(), Kind, "u1")
+		bus.Announce(Kind, "u1")
 	}
 	if get(t, c, "u1").Disabled {
 		t.Fatal("the racing load saw the write") // it read before the write

@@ -1,0 +1,37 @@
+// Package announcetest is an in-process announcement bus for the tests of
+// the caches that listen to it (idp/usercache, idp/claimcache).
+package announcetest
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Bus delivers announcements to its listeners at once, in the caller's
+// goroutine; Stale makes InvalidationsFresh false, as a lost Redis
+// subscription does.
+type Bus struct {
+	mu    sync.Mutex
+	fns   []func(kind, id string)
+	Stale atomic.Bool
+}
+
+// Announce delivers kind/id to every listener.
+func (b *Bus) Announce(kind, id string) {
+	b.mu.Lock()
+	fns := b.fns
+	b.mu.Unlock()
+	for _, fn := range fns {
+		fn(kind, id)
+	}
+}
+
+// OnInvalidate adds a listener.
+func (b *Bus) OnInvalidate(fn func(kind, id string)) {
+	b.mu.Lock()
+	b.fns = append(b.fns, fn)
+	b.mu.Unlock()
+}
+
+// InvalidationsFresh reports whether announcements arrive (not Stale).
+func (b *Bus) InvalidationsFresh() bool { return !b.Stale.Load() }
