@@ -3,35 +3,24 @@
 package announcetest
 
 import (
-	"sync"
 	"sync/atomic"
+
+	"github.com/customerhub/hubid/store"
 )
 
 // Bus delivers announcements to its listeners at once, in the caller's
 // goroutine; Stale makes InvalidationsFresh false, as a lost Redis
 // subscription does.
 type Bus struct {
-	mu    sync.Mutex
-	fns   []func(kind, id string)
-	Stale atomic.Bool
+	listeners store.Callbacks
+	Stale     atomic.Bool
 }
 
 // Announce delivers kind/id to every listener.
-func (b *Bus) Announce(kind, id string) {
-	b.mu.Lock()
-	fns := b.fns
-	b.mu.Unlock()
-	for _, fn := range fns {
-		fn(kind, id)
-	}
-}
+func (b *Bus) Announce(kind, id string) { b.listeners.Call(kind, id) }
 
 // OnInvalidate adds a listener.
-func (b *Bus) OnInvalidate(fn func(kind, id string)) {
-	b.mu.Lock()
-	b.fns = append(b.fns, fn)
-	b.mu.Unlock()
-}
+func (b *Bus) OnInvalidate(fn func(kind, id string)) { b.listeners.Add(fn) }
 
 // InvalidationsFresh reports whether announcements arrive (not Stale).
 func (b *Bus) InvalidationsFresh() bool { return !b.Stale.Load() }
