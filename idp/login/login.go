@@ -338,13 +338,8 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 		// Single sign-on: the session signed in before this request.
 		h.audit(ctx, r, KindSignInSSO, s.UserID, ar.ClientID, nil)
 	}
-	if _, err := h.d.Sessions.AddClient(ctx, s, ar.ClientID); err != nil {
-		h.d.Logger.WarnContext(ctx, "record client in session", slog.Any("err", err))
-	}
-	if orgID != "" && s.OrgChoices[ar.ClientID] != orgID {
-		if err := h.d.Sessions.RememberOrg(ctx, s.ID, ar.ClientID, orgID); err != nil {
-			h.d.Logger.WarnContext(ctx, "remember organization in session", slog.Any("err", err))
-		}
+	if _, err := h.d.Sessions.SignedInto(ctx, s, ar.ClientID, orgID); err != nil {
+		h.d.Logger.WarnContext(ctx, "record client and organization in session", slog.Any("err", err))
 	}
 	http.Redirect(w, r, h.d.CallbackURL(ar.ID), http.StatusSeeOther)
 }

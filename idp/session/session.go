@@ -185,32 +185,27 @@ func (m *Manager) Current(ctx context.Context, w http.ResponseWriter, r *http.Re
 	return s, true, nil
 }
 
-// AddClient records that session s signed into a client; nothing is
-// written when s lists it already (every single sign-on after the first).
-func (m *Manager) AddClient(ctx context.Context, s store.Session, clientID string) (store.Session, error) {
-	if slices.Contains(s.Clients, clientID) {
+// SignedInto records that session s signed into clientID and, when orgID
+// is set, that orgID is the organization chosen for it: the next sign-in
+// to that client in this browser session selects it without asking (until
+// prompt=select_account). One write at most: nothing is written when s
+// holds both already (every single sign-on after the first).
+func (m *Manager) SignedInto(ctx context.Context, s store.Session, clientID, orgID string) (store.Session, error) {
+	if slices.Contains(s.Clients, clientID) && (orgID == "" || s.OrgChoices[clientID] == orgID) {
 		return s, nil
 	}
 	return m.store.UpdateSession(ctx, s.ID, func(s *store.Session) error {
 		if !slices.Contains(s.Clients, clientID) {
 			s.Clients = append(s.Clients, clientID)
 		}
-		return nil
-	})
-}
-
-// RememberOrg records orgID as the organization chosen for clientID in
-// session id: the next sign-in to that client in this browser session
-// selects it without asking (until prompt=select_account).
-func (m *Manager) RememberOrg(ctx context.Context, id, clientID, orgID string) error {
-	_, err := m.store.UpdateSession(ctx, id, func(s *store.Session) error {
-		if s.OrgChoices == nil {
-			s.OrgChoices = map[string]string{}
+		if orgID != "" {
+			if s.OrgChoices == nil {
+				s.OrgChoices = map[string]string{}
+			}
+			s.OrgChoices[clientID] = orgID
 		}
-		s.OrgChoices[clientID] = orgID
 		return nil
 	})
-	return err
 }
 
 // Reauthenticated records that the person proved their password again in

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -194,25 +195,41 @@ func (c *countingStore) UpdateSession(ctx context.Context, id string, fn func(*s
 	return c.Store.UpdateSession(ctx, id, fn)
 }
 
-// TestAddClientWritesOnlyWhatIsNew: the first sign-in to a client records
-// it; a single sign-on to a client the session lists writes nothing.
-func TestAddClientWritesOnlyWhatIsNew(t *testing.T) {
+// TestSignedIntoWritesOnceAtMost: the first sign-in to a client records
+// the client and the organization chosen in one write; a single sign-on
+// to it with the same organization writes nothing; another organization
+// chosen later (prompt=select_account) is written.
+func TestSignedIntoWritesOnceAtMost(t *testing.T) {
 	ctx := context.Background()
 	clk := storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	st := &countingStore{Store: memory.New(memory.Options{Now: clk.Now})}
 	m := New(Config{RememberIdle: 14 * 24 * time.Hour, RememberAbsolute: 30 * 24 * time.Hour,
 		BrowserIdle: 12 * time.Hour, TouchInterval: time.Minute, Now: clk.Now}, st)
 	s, _ := m.Create(ctx, httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), Params{UserID: "u1"})
-	s, err := m.AddClient(ctx, s, "ships")
-	if err != nil || !slices.Equal(s.Clients, []string{"ships"}) || st.updates != 1 {
-		t.Fatalf("first sign-in to ships: %v %v, %d writes; want [ships], 1 write", s.Clients, err, st.updates)
+	steps := []struct {
+		name, client, org string
+		writes            int
+		clients           []string
+		orgs              map[string]string
+	}{
+		{"first sign-in to ships, org A", "ships", "A", 1, []string{"ships"}, map[string]string{"ships": "A"}},
+		{"single sign-on to ships, org A", "ships", "A", 1, []string{"ships"}, map[string]string{"ships": "A"}},
+		{"ships again, org B chosen", "ships", "B", 2, []string{"ships"}, map[string]string{"ships": "B"}},
+		{"first sign-in to pass, no organization", "pass", "", 3, []string{"ships", "pass"}, map[string]string{"ships": "B"}},
+		{"single sign-on to pass", "pass", "", 3, []string{"ships", "pass"}, map[string]string{"ships": "B"}},
 	}
-	s, err = m.AddClient(ctx, s, "ships")
-	if err != nil || !slices.Equal(s.Clients, []string{"ships"}) || st.updates != 1 {
-		t.Fatalf("single sign-on to ships: %v %v, %d writes; want [ships], still 1 write", s.Clients, err, st.updates)
-	}
-	stored, err := st.GetSession(ctx, s.ID)
-	if err != nil || !slices.Equal(stored.Clients, []string{"ships"}) {
-		t.Fatalf("stored: %v %v", stored.Clients, err)
+	for _, step := range steps {
+		var err error
+		s, err = m.SignedInto(ctx, s, step.client, step.org)
+		if err != nil || st.updates != step.writes {
+			t.Fatalf("%s: %v, %d writes in all; want %d", step.name, err, st.updates, step.writes)
+		}
+		stored, err := st.GetSession(ctx, s.ID)
+		for _, got := range []store.Session{s, stored} {
+			if err != nil || !slices.Equal(got.Clients, step.clients) || !maps.Equal(got.OrgChoices, step.orgs) {
+				t.Fatalf("%s: clients %v, organizations %v (%v); want %v, %v", step.name, got.Clients, got.OrgChoices, err,
+					step.clients, step.orgs)
+			}
+		}
 	}
 }
