@@ -155,6 +155,9 @@ type seedPlan struct {
 	passwordHash                           string
 	now                                    time.Time
 	cfg                                    config.Config // lifetimes of sessions and refresh tokens
+	// redisOnly writes only the Redis records, over users and
+	// organizations seeded before with the same key.
+	redisOnly bool
 	// mark, when set, is called after each phase ("users", "sessions",
 	// "families"), for measurements.
 	mark func(phase string)
@@ -172,19 +175,23 @@ type seedTimes struct {
 }
 
 // populate writes the plan's records, in batches, reporting progress.
-// With d nil only the Redis records are written (the users exist).
+// With p.redisOnly only the Redis records are written (the users and
+// organizations exist; d is only read).
 func populate(ctx context.Context, d bulkDurable, e bulkEphemeral, p seedPlan, log io.Writer) (seedTimes, error) {
 	var tm seedTimes
-	var orgIDs []string
+	t0 := time.Now()
 	users := 0
-	if d != nil {
-		t0 := time.Now()
-		var err error
-		if orgIDs, err = p.orgsAndClient(ctx, d); err != nil {
+	if !p.redisOnly {
+		if err := p.orgsAndClient(ctx, d); err != nil {
 			return tm, err
 		}
-		tm.orgs, users = time.Since(t0), p.users
+		users = p.users
 	}
+	orgIDs, err := p.orgIDs(ctx, d)
+	if err != nil {
+		return tm, err
+	}
+	tm.orgs = time.Since(t0)
 	phases := []struct {
 		name, what string
 		n          int
@@ -196,7 +203,7 @@ func populate(ctx context.Context, d bulkDurable, e bulkEphemeral, p seedPlan, l
 			return errors.Join(d.BulkCreateUsers(ctx, users), d.BulkCreateMemberships(ctx, ms))
 		}},
 		{"sessions", "sessions", p.sessions, &tm.sessions, func(lo, hi int) error {
-			return e.BulkCreateSessions(ctx, p.sessionBatch(lo, hi))
+			return e.BulkCreateSessions(ctx, p.sessionBatch(lo, hi, orgIDs))
 		}},
 		{"families", "refresh families", p.families, &tm.families, func(lo, hi int) error {
 			return e.BulkCreateRefreshTokens(ctx, p.familyBatch(lo, hi))
@@ -221,15 +228,20 @@ func populate(ctx context.Context, d bulkDurable, e bulkEphemeral, p seedPlan, l
 }
 
 // orgsAndClient applies the seed file (organizations, service,
-// entitlements, client) and returns the organization IDs.
-func (p seedPlan) orgsAndClient(ctx context.Context, d bulkDurable) ([]string, error) {
+// entitlements, client).
+func (p seedPlan) orgsAndClient(ctx context.Context, d bulkDurable) error {
 	f, err := seed.Parse([]byte(seedOrgsYAML(p.orgs)), "hubid-bench seed")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := seed.Apply(ctx, d, f, seed.Options{Now: func() time.Time { return p.now }}); err != nil {
-		return nil, fmt.Errorf("organizations and client: %w", err)
+		return fmt.Errorf("organizations and client: %w", err)
 	}
+	return nil
+}
+
+// orgIDs returns the seeded organizations' IDs, organization i at i.
+func (p seedPlan) orgIDs(ctx context.Context, d bulkDurable) ([]string, error) {
 	orgIDs := make([]string, p.orgs)
 	for i := range orgIDs {
 		o, err := d.GetOrganizationByCode(ctx, orgCode(i))
@@ -257,13 +269,14 @@ func (p seedPlan) userBatch(lo, hi int, orgIDs []string) ([]store.User, []store.
 
 // sessionBatch is sessions [lo, hi), as a sign-in with "automatically
 // sign in next time" into the bench client leaves them (idp/login,
-// idp/session).
-func (p seedPlan) sessionBatch(lo, hi int) []store.Session {
+// idp/session): the client listed, the user's organization chosen for it.
+func (p seedPlan) sessionBatch(lo, hi int, orgIDs []string) []store.Session {
 	sc := p.cfg.Sessions
 	xs := make([]store.Session, 0, hi-lo)
 	for i := lo; i < hi; i++ {
 		xs = append(xs, store.Session{
 			ID: idpsessionID(p.keys, i), UserID: p.keys.userID(i % p.users),
+			OrgChoices: map[string]string{clientID: orgIDs[(i%p.users)%p.orgs]},
 			AuthTime: p.now, AMR: []string{"pwd"}, Remember: true,
 			CreatedAt: p.now, LastSeen: p.now,
 			AbsoluteEnd: p.now.Add(time.Duration(sc.RememberAbsolute)),

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -77,8 +78,26 @@ func TestSeed(t *testing.T) {
 	if _, err := c.Refresh(ctx, next.RefreshToken); err != nil {
 		t.Fatalf("successor of a seeded refresh token: %v", err)
 	}
+	// A seeded session is as a sign-in to the bench client leaves it (the
+	// client listed, the organization chosen): SSO through it moves its
+	// times and changes nothing else.
+	before, err := env.Ephemeral.GetSession(ctx, idpsessionID(p.keys, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.OrgChoices[clientID] != ms[0].OrgID {
+		t.Errorf("seeded session 4 remembers %v for %s; want %s", before.OrgChoices, clientID, ms[0].OrgID)
+	}
 	if err := c.SSO(ctx, p.keys.sessionCookie(4)); err != nil {
 		t.Fatalf("seeded session: %v", err)
+	}
+	after, err := env.Ephemeral.GetSession(ctx, before.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after.LastSeen, after.ExpiresAt = before.LastSeen, before.ExpiresAt
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("SSO changed the seeded session beyond its times:\n%+v\nwas\n%+v", after, before)
 	}
 	if _, err := c.Refresh(ctx, p.keys.refreshToken(6)); err == nil {
 		t.Error("a family that was not seeded refreshed")
@@ -91,6 +110,11 @@ func TestSeed(t *testing.T) {
 	p.orgs, p.sessions, p.families = 3, 0, 0
 	if _, err := populate(ctx, d, e, p, &log); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Errorf("second seed: %v, want ErrAlreadyExists", err)
+	}
+	// -redis-only reads the organizations and writes nothing durable.
+	p.redisOnly = true
+	if _, err := populate(ctx, d, e, p, &log); err != nil {
+		t.Errorf("second seed, Redis only: %v", err)
 	}
 	if err := e.BulkCreateSessions(ctx, []store.Session{{ID: "x", UserID: p.keys.userID(0),
 		ExpiresAt: time.Now().Add(time.Hour)}, {ID: idpsessionID(p.keys, 0), UserID: p.keys.userID(0),

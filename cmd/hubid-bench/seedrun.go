@@ -22,22 +22,22 @@ import (
 // refresh family.
 func runSeed(ctx context.Context, o seedOptions, out, log io.Writer) error {
 	dsn := o.dsn
-	if o.schema != "" && !o.redisOnly {
+	if o.schema != "" {
 		be := &backends{baseDSN: o.dsn, schema: o.schema}
-		if err := execSQL(ctx, o.dsn, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{o.schema}.Sanitize()); err != nil {
-			return err
+		if !o.redisOnly {
+			if err := execSQL(ctx, o.dsn, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{o.schema}.Sanitize()); err != nil {
+				return err
+			}
 		}
 		dsn = be.dsn()
 	}
-	var d bulkDurable
-	if !o.redisOnly {
-		db, err := postgres.Open(ctx, dsn, postgres.Options{Migrate: o.migrate})
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		d = db
+	// With -redis-only PostgreSQL is only read: the organizations'
+	// IDs, which the seeded sessions remember.
+	d, err := postgres.Open(ctx, dsn, postgres.Options{Migrate: o.migrate && !o.redisOnly})
+	if err != nil {
+		return err
 	}
+	defer d.Close()
 	rc := redisstore.NewClient(redisstore.ClientConfig{Addrs: []string{o.redis}, DB: o.redisDB, Timeout: 30 * time.Second})
 	rs := redisstore.New(rc, redisstore.Options{Prefix: o.prefix})
 	defer rs.Close()
@@ -54,7 +54,7 @@ func runSeed(ctx context.Context, o seedOptions, out, log io.Writer) error {
 	}
 	p := seedPlan{users: o.users, orgs: o.orgs, sessions: o.sessions, families: o.families, batch: o.batch,
 		keys: seedKeys{[]byte(o.key)}, passwordHash: hash, now: time.Now().UTC().Truncate(time.Microsecond),
-		cfg: config.Defaults(),
+		cfg: config.Defaults(), redisOnly: o.redisOnly,
 		mark: func(phase string) {
 			if m, err := usedMemory(ctx, rc); err == nil {
 				mem[phase] = m
