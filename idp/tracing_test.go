@@ -23,10 +23,7 @@ import (
 // Redis commands it made, and the request's access log line carries the
 // same trace_id and span_id.
 func TestTracingSpansAndLogsShareTheTrace(t *testing.T) {
-	exp := tracetest.NewInMemoryExporter()
-	tc := config.Defaults().Tracing
-	tc.SampleRatio = 1
-	tr := tracing.WithExporter(tc, "test", sdktrace.WithSyncer(exp))
+	exp, tr := inMemoryTracing()
 	logs := &testenv.Buffer{}
 	log := slog.New(httpx.ContextHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})})
 	env := hubtest.New(t, hubtest.Options{Backend: "external", Tracing: tr, Logger: log})
@@ -35,25 +32,10 @@ func TestTracingSpansAndLogsShareTheTrace(t *testing.T) {
 	signedIn(t, env, ships)
 
 	spans := exp.GetSpans()
-	var http tracetest.SpanStub
-	for _, s := range spans {
-		if s.Name == "POST /login/password" && s.SpanKind == trace.SpanKindServer {
-			http = s
-		}
-	}
-	if !http.SpanContext.IsValid() {
-		t.Fatalf("no server span for POST /login/password among %d spans", len(spans))
-	}
+	http := serverSpan(t, spans, "POST /login/password")
 	children := map[string]int{}
-	for _, s := range spans {
-		if s.Parent.SpanID() != http.SpanContext.SpanID() {
-			continue
-		}
-		for _, a := range s.Attributes {
-			if a.Key == "db.system.name" || a.Key == "db.system" {
-				children[a.Value.AsString()]++
-			}
-		}
+	for _, c := range storageCalls(spans, http) {
+		children[c.system]++
 	}
 	if children["postgresql"] == 0 || children["redis"] == 0 {
 		t.Fatalf("server span's storage children: %v (want postgresql and redis)", children)
@@ -83,4 +65,56 @@ func TestTracingSpansAndLogsShareTheTrace(t *testing.T) {
 	if !found {
 		t.Fatalf("no access log line for /login/password:\n%s", logs)
 	}
+}
+
+// inMemoryTracing samples every request into an in-memory exporter.
+func inMemoryTracing() (*tracetest.InMemoryExporter, *tracing.Tracing) {
+	exp := tracetest.NewInMemoryExporter()
+	tc := config.Defaults().Tracing
+	tc.SampleRatio = 1
+	return exp, tracing.WithExporter(tc, "test", sdktrace.WithSyncer(exp))
+}
+
+// serverSpan returns the last server span named name ("GET /login").
+func serverSpan(t testing.TB, spans tracetest.SpanStubs, name string) tracetest.SpanStub {
+	t.Helper()
+	var found tracetest.SpanStub
+	for _, s := range spans {
+		if s.Name == name && s.SpanKind == trace.SpanKindServer {
+			found = s
+		}
+	}
+	if !found.SpanContext.IsValid() {
+		t.Fatalf("no server span for %s among %d spans", name, len(spans))
+	}
+	return found
+}
+
+// storageCall is a PostgreSQL or Redis call a request made.
+type storageCall struct {
+	system string // "postgresql", "redis"
+	text   string // the statement or command; empty for a pool.acquire
+}
+
+// storageCalls lists the storage calls made directly under parent.
+func storageCalls(spans tracetest.SpanStubs, parent tracetest.SpanStub) []storageCall {
+	var out []storageCall
+	for _, s := range spans {
+		if s.Parent.SpanID() != parent.SpanContext.SpanID() {
+			continue
+		}
+		var c storageCall
+		for _, a := range s.Attributes {
+			switch a.Key {
+			case "db.system.name", "db.system":
+				c.system = a.Value.AsString()
+			case "db.query.text", "db.statement":
+				c.text = a.Value.AsString()
+			}
+		}
+		if c.system != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }

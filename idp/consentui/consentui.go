@@ -139,8 +139,10 @@ type givenKey struct{}
 // sign-in, a first-party client, scopes already granted, or consent just
 // given on this page); the caller then completes the request. Otherwise it
 // has answered (303 to the consent page, consent_required for
-// prompt=none, or an error page) and returns true.
-func (h *Handler) Check(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) (handled bool) {
+// prompt=none, or an error page) and returns true. c is ar's client as
+// the caller has read it (the sign-in reads it for the entitlement check);
+// any other value is read again.
+func (h *Handler) Check(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session, c store.Client) (handled bool) {
 	if ar.ClientID == "" {
 		return false // the hub's own sign-in
 	}
@@ -148,7 +150,13 @@ func (h *Handler) Check(w http.ResponseWriter, r *http.Request, ar store.AuthReq
 		return false
 	}
 	ctx := r.Context()
-	d, _, err := h.decide(ctx, ar, s.UserID)
+	var d consent.Decision
+	var err error
+	if c.ID == ar.ClientID {
+		d, err = h.decideFor(ctx, ar, s.UserID, c)
+	} else {
+		d, _, err = h.decide(ctx, ar, s.UserID)
+	}
 	if err != nil {
 		h.d.Renderer.Error(w, r, h.printer(r, &ar, nil), err, "")
 		return true
@@ -185,8 +193,14 @@ func (h *Handler) decide(ctx context.Context, ar store.AuthRequest, userID strin
 	if err != nil {
 		return consent.Decision{}, c, apperr.Wrap(apperr.CodeOf(err), "load client", err)
 	}
+	d, err := h.decideFor(ctx, ar, userID, c)
+	return d, c, err
+}
+
+// decideFor loads the person's grant for client c and decides.
+func (h *Handler) decideFor(ctx context.Context, ar store.AuthRequest, userID string, c store.Client) (consent.Decision, error) {
 	if c.FirstParty {
-		return consent.Decision{}, c, nil
+		return consent.Decision{}, nil
 	}
 	var grant *store.ConsentGrant
 	g, err := h.d.Store.GetConsent(ctx, userID, c.ID)
@@ -194,9 +208,9 @@ func (h *Handler) decide(ctx context.Context, ar store.AuthRequest, userID strin
 	case err == nil:
 		grant = &g
 	case !errors.Is(err, store.ErrNotFound):
-		return consent.Decision{}, c, apperr.Wrap(apperr.CodeOf(err), "load consent", err)
+		return consent.Decision{}, apperr.Wrap(apperr.CodeOf(err), "load consent", err)
 	}
-	return consent.Decide(c, grant, ar.Scopes, ar.Prompt), c, nil
+	return consent.Decide(c, grant, ar.Scopes, ar.Prompt), nil
 }
 
 // printer negotiates the language like the sign-in pages

@@ -301,7 +301,7 @@ func TestCheckPassesHubSignIn(t *testing.T) {
 	e := newEnv(t)
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/login", nil)
-	if e.h.Check(rec, req, store.AuthRequest{ID: "x", Scopes: []string{"openid", "email"}}, store.Session{ID: "s", UserID: "u"}) {
+	if e.h.Check(rec, req, store.AuthRequest{ID: "x", Scopes: []string{"openid", "email"}}, store.Session{ID: "s", UserID: "u"}, store.Client{}) {
 		t.Fatal("Check handled a hub sign-in")
 	}
 	if rec.Code != http.StatusOK || rec.Body.Len() != 0 {

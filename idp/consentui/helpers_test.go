@@ -130,7 +130,15 @@ func (e *env) start(w http.ResponseWriter, r *http.Request) {
 
 // finish plays login's finish with the Check call it gets.
 func (e *env) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) {
-	if e.h.Check(w, r, ar, s) {
+	var c store.Client
+	if ar.ClientID != "" {
+		var err error
+		if c, err = e.db.GetClient(r.Context(), ar.ClientID); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	if e.h.Check(w, r, ar, s, c) {
 		return
 	}
 	_, err := e.mem.UpdateAuthRequest(r.Context(), ar.ID, func(a *store.AuthRequest) error {

@@ -76,8 +76,9 @@ type Deps struct {
 	// EndSession ends a browser session (and notifies its clients).
 	EndSession func(ctx context.Context, sessionID string) error
 	// Consent, when set, runs before a request completes
-	// (consentui.(*Handler).Check); true means it has answered.
-	Consent func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session) bool
+	// (consentui.(*Handler).Check), given the request's client as read for
+	// the entitlement check; true means it has answered.
+	Consent func(w http.ResponseWriter, r *http.Request, ar store.AuthRequest, s store.Session, c store.Client) bool
 	// TwoStep is two-step verification (*mfa.Service); nil: password only.
 	TwoStep TwoStep
 	// TwoStepACR is the acr value a client sends in acr_values to require
@@ -289,24 +290,29 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 	ctx := r.Context()
 	person := ar
 	person.UserID = s.UserID // the pages after this are the signed-in person's
-	p := h.printer(r, &person)
+	// The person's language is read only for a page: a sign-on that goes
+	// straight on to the callback renders none.
+	p := func() *i18n.Printer { return h.printer(r, &person) }
 	if step, err := h.needsSecondStep(ctx, ar, s); err != nil {
-		h.d.Renderer.Error(w, r, p, err, "")
+		h.d.Renderer.Error(w, r, p(), err, "")
 		return
 	} else if step {
 		h.stepUp(w, r, ar, s)
 		return
 	}
 	orgID := ""
+	var c store.Client
 	if ar.ClientID != "" { // a hub sign-in has no service and selects nothing
-		c, a, err := h.access(ctx, ar.ClientID, s.UserID)
+		var a orgs.Access
+		var err error
+		c, a, err = h.access(ctx, ar.ClientID, s.UserID)
 		if err != nil {
-			h.d.Renderer.Error(w, r, p, err, "")
+			h.d.Renderer.Error(w, r, p(), err, "")
 			return
 		}
 		if !a.Entitled() {
 			h.audit(ctx, r, "signin.denied", s.UserID, ar.ClientID, map[string]string{"reason": "organization not entitled"})
-			h.notEntitled(w, r, p, c, s.UserID)
+			h.notEntitled(w, r, p(), c, s.UserID)
 			return
 		}
 		var ok bool
@@ -314,7 +320,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 			return
 		}
 	}
-	if h.d.Consent != nil && ar.ClientID != "" && h.d.Consent(w, r, ar, s) {
+	if h.d.Consent != nil && ar.ClientID != "" && h.d.Consent(w, r, ar, s, c) {
 		return
 	}
 	_, err := h.d.AuthRequests.UpdateAuthRequest(ctx, ar.ID, func(a *store.AuthRequest) error {
@@ -326,7 +332,7 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, ar store.AuthRe
 		return nil
 	})
 	if err != nil {
-		h.d.Renderer.Error(w, r, p, err, "error.expired")
+		h.d.Renderer.Error(w, r, p(), err, "error.expired")
 		return
 	}
 	if ar.ClientID == "" {
