@@ -277,7 +277,7 @@ func (p seedPlan) sessionBatch(lo, hi int, orgIDs []string) []store.Session {
 		xs = append(xs, store.Session{
 			ID: idpsessionID(p.keys, i), UserID: p.keys.userID(i % p.users),
 			OrgChoices: map[string]string{clientID: orgIDs[(i%p.users)%p.orgs]},
-			AuthTime: p.now, AMR: []string{"pwd"}, Remember: true,
+			AuthTime:   p.now, AMR: []string{"pwd"}, Remember: true,
 			CreatedAt: p.now, LastSeen: p.now,
 			AbsoluteEnd: p.now.Add(time.Duration(sc.RememberAbsolute)),
 			ExpiresAt:   p.now.Add(time.Duration(sc.RememberIdle)),
