@@ -10,7 +10,7 @@ HELM_VERSION ?= v3.19.0
 TOOLS    ?= $(HOME)/.cache/hubid-tools
 HELM     ?= $(TOOLS)/helm-$(HELM_VERSION)
 
-.PHONY: help run build build-openssl image helm lint-deploy test test-short test-cluster bench bench-seed bench-rate lint fmt fuzz screenshots clean
+.PHONY: help run build build-openssl image helm lint-deploy test test-short test-cluster bench bench-seed bench-rate bench-scale lint fmt fuzz screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -80,6 +80,23 @@ SEED_KEY      ?= hubid-bench-seed
 bench-seed: ## seed a million users, sessions and refresh families (SEED_USERS, SEED_SCHEMA, SEED_REDIS_DB=15) for the scale runs (slow; by hand)
 	$(GO) run ./cmd/hubid-bench seed -users $(SEED_USERS) -orgs $(SEED_ORGS) -sessions $(SEED_SESSIONS) \
 	  -families $(SEED_FAMILIES) -schema $(SEED_SCHEMA) -prefix $(SEED_PREFIX) -redis-db $(SEED_REDIS_DB) -key '$(SEED_KEY)'
+
+SCALE_ONLY  ?= sso refresh userinfo signin
+SCALE_PAIRS ?= 3
+SCALE_FLAGS ?= -c 4 -d 20s -no-es256 -touch-interval 0s
+SCALE_OUT   ?= bin/scale
+
+bench-scale: ## after bench-seed: the empty and the seeded store measured at the same time, pair after pair, so that both see the same machine (SCALE_ONLY, SCALE_PAIRS)
+	@mkdir -p $(SCALE_OUT) && $(GO) build -o $(SCALE_OUT)/hubid ./cmd/hubid && $(GO) build -o $(SCALE_OUT)/hubid-bench ./cmd/hubid-bench
+	@for s in $(SCALE_ONLY); do for i in $$(seq $(SCALE_PAIRS)); do \
+	  $(SCALE_OUT)/hubid-bench -hubid $(SCALE_OUT)/hubid -only $$s $(SCALE_FLAGS) -port 18480 -redis-db 14 > $(SCALE_OUT)/empty.out 2>&1 & e=$$!; \
+	  $(SCALE_OUT)/hubid-bench -hubid $(SCALE_OUT)/hubid -only $$s $(SCALE_FLAGS) -port 18490 -schema $(SEED_SCHEMA) -prefix $(SEED_PREFIX) \
+	    -redis-db $(SEED_REDIS_DB) -key '$(SEED_KEY)' -users $(SEED_USERS) > $(SCALE_OUT)/seeded.out 2>&1 & d=$$!; \
+	  wait $$e; re=$$?; wait $$d; rd=$$?; \
+	  if [ $$re != 0 ] || [ $$rd != 0 ]; then tail -5 $(SCALE_OUT)/empty.out $(SCALE_OUT)/seeded.out; exit 1; fi; \
+	  echo "$$s pair $$i empty:  $$(grep '^hubid-bench: RS256' $(SCALE_OUT)/empty.out)"; \
+	  echo "$$s pair $$i seeded: $$(grep '^hubid-bench: RS256' $(SCALE_OUT)/seeded.out)"; \
+	done; done
 
 lint: ## go vet, gofmt and staticcheck (installed on demand)
 	$(GO) vet $(PKGS)
