@@ -94,6 +94,7 @@ bench-scale: ## after bench-seed: the empty and the seeded store measured at the
 	    -redis-db $(SEED_REDIS_DB) -key '$(SEED_KEY)' -users $(SEED_USERS) > $(SCALE_OUT)/seeded.out 2>&1 & d=$$!; \
 	  wait $$e; re=$$?; wait $$d; rd=$$?; \
 	  if [ $$re != 0 ] || [ $$rd != 0 ]; then tail -5 $(SCALE_OUT)/empty.out $(SCALE_OUT)/seeded.out; exit 1; fi; \
+	  echo "$$s pair $$i crypto: $$(grep '^hubid-bench: RSA-2048' $(SCALE_OUT)/empty.out)"; \
 	  echo "$$s pair $$i empty:  $$(grep '^hubid-bench: RS256' $(SCALE_OUT)/empty.out)"; \
 	  echo "$$s pair $$i seeded: $$(grep '^hubid-bench: RS256' $(SCALE_OUT)/seeded.out)"; \
 	done; done
