@@ -327,3 +327,31 @@ func TestEveryScopeDescriptionIsTranslated(t *testing.T) {
 		}
 	}
 }
+
+// Check decides with the client the caller read (the sign-in's, for the
+// entitlement check) and reads it itself only when given another.
+func TestCheckUsesTheClientItIsGiven(t *testing.T) {
+	e := newEnv(t)
+	u := e.addUser("alice@example.com")
+	stored := e.addClient("ships", "Ships", false) // third party: consent needed
+	ar, err := e.authRequest(e.newRequest("ships", "openid email"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := store.Session{ID: "s", UserID: u.ID}
+	req := httptest.NewRequest(http.MethodGet, "/login", nil)
+
+	given := stored
+	given.FirstParty = true // as the caller read it: no consent
+	rec := httptest.NewRecorder()
+	if e.h.Check(rec, req, ar, s, given) {
+		t.Fatalf("Check read the client again instead of using the one given (answered %d)", rec.Code)
+	}
+	for _, other := range []store.Client{{}, {ID: "pass", FirstParty: true}} {
+		rec = httptest.NewRecorder()
+		if !e.h.Check(rec, req, ar, s, other) {
+			t.Fatalf("given client %q: Check did not read ships and ask for consent", other.ID)
+		}
+		wantRedirect(t, rec, consentURL(ar.ID))
+	}
+}
