@@ -9,9 +9,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/customerhub/hubid/idp/config"
 	"github.com/customerhub/hubid/internal/hubtest"
 )
 
@@ -344,4 +346,53 @@ func TestLogoutConfirmationCannotRedirectAnywhere(t *testing.T) {
 		t.Fatalf("registered URI with state refused: %d %q", resp.StatusCode, l)
 	}
 	_ = context.Background()
+}
+
+// A rotated refresh token presented by another client revokes its family
+// (it has leaked, RFC 9700 §4.14.2) at once, even within
+// tokens.refresh_reuse_grace, which is for its own client's retries; a
+// live one is refused and its family left alone. Tokens carry their facts
+// (refreshfacts.go), so this is decided from the stored record: op's own
+// client check would refuse the token before any rotation.
+func TestRefreshTokenFromAnotherClient(t *testing.T) {
+	for _, grace := range []time.Duration{0, time.Minute} {
+		t.Run("grace "+grace.String(), func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, backend string) {
+				env, ships, _, _ := setup(t, backend, func(o *hubtest.Options) {
+					o.Config = func(c *config.Config) { c.Tokens.RefreshReuseGrace = config.Duration(grace) }
+				})
+				refreshFromAnotherClient(t, env, ships)
+			})
+		})
+	}
+}
+
+func refreshFromAnotherClient(t *testing.T, env *hubtest.Env, ships *rp) {
+	other := newRP(t, env, "other", "other-secret-0123456789-0123456789-abcd", "nk-ships")
+	_, f, code := signedIn(t, env, ships, oauth2.SetAuthURLParam("scope", "openid offline_access"))
+	_, first, _ := ships.tokenRequest(t, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {ships.oauth.RedirectURL}, "code_verifier": {f.verifier}})
+	refresh := func(r *rp, rt string) (int, map[string]any) {
+		st, out, _ := r.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+		return st, out
+	}
+	rt1, _ := first["refresh_token"].(string)
+	st, second := refresh(ships, rt1)
+	if st != 200 {
+		t.Fatalf("rotation: %d %v", st, second)
+	}
+	rt2 := second["refresh_token"].(string)
+	if st, out := refresh(other, rt2); st != 400 || out["error"] != "invalid_grant" {
+		t.Fatalf("live token from another client: %d %v", st, out)
+	}
+	st, third := refresh(ships, rt2)
+	if st != 200 {
+		t.Fatalf("a live token refused to another client revoked its family: %d %v", st, third)
+	}
+	if st, out := refresh(other, rt2); st != 400 || out["error"] != "invalid_grant" {
+		t.Fatalf("rotated token from another client: %d %v", st, out)
+	}
+	if st, out := refresh(ships, third["refresh_token"].(string)); st != 400 {
+		t.Fatalf("family not revoked after a rotated token came from another client: %d %v", st, out["error"])
+	}
 }

@@ -22,7 +22,10 @@ type memo struct {
 	clients map[string]store.Client
 	users   map[string]store.User
 	authed  map[string]string // client ID → the secret it was authenticated with
-	failure atomic.Value      // apperr.Code: the kind of the storage failure met during the request
+	// caller is the client the request is from: the first one client
+	// authentication or op looked up as the request's own.
+	caller  string
+	failure atomic.Value // apperr.Code: the kind of the storage failure met during the request
 }
 
 type memoKey struct{}
@@ -211,4 +214,27 @@ func authenticatedBefore(ctx context.Context, id, secret string) bool {
 	prev, ok := m.authed[id]
 	m.mu.Unlock()
 	return ok && subtle.ConstantTimeCompare([]byte(prev), []byte(secret)) == 1
+}
+
+// noteCaller records id as the client the request of ctx is from, unless
+// one is recorded already.
+func noteCaller(ctx context.Context, id string) {
+	if m := memoOf(ctx); m != nil {
+		m.mu.Lock()
+		if m.caller == "" {
+			m.caller = id
+		}
+		m.mu.Unlock()
+	}
+}
+
+// callerOf is the client the request of ctx is from ("" when unknown).
+func callerOf(ctx context.Context) string {
+	m := memoOf(ctx)
+	if m == nil {
+		return ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.caller
 }

@@ -190,6 +190,7 @@ func (s *Storage) Health(ctx context.Context) error {
 
 // GetClientByClientID loads a client.
 func (s *Storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	noteCaller(ctx, id)
 	c, err := s.client(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
@@ -216,6 +217,7 @@ func (s *Storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 // Success is remembered for the request (its memo), so op's own check of
 // the same credentials costs no second hash.
 func (s *Storage) AuthenticateClient(ctx context.Context, id, secret string) (public bool, err error) {
+	noteCaller(ctx, id)
 	c, err := s.authenticate(ctx, id, secret)
 	switch {
 	case c.Public && secret == "":

@@ -298,15 +298,19 @@ func (r *RefreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 // refusal of that fast path is decided again from the stored record, so
 // every failure is answered as before, reuse detection included.
 func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	if r := s.refreshByFacts(ctx, token); r != nil {
+	caller := callerOf(ctx)
+	if r := s.refreshByFacts(ctx, token); r != nil && (caller == "" || caller == r.GetClientID()) {
 		return r, nil
 	}
 	t, err := s.refreshToken(ctx, token)
 	if err != nil {
 		return nil, s.refreshError(ctx, t, err)
 	}
-	now := s.cfg.Now()
-	if !t.RotatedAt.IsZero() && now.Sub(t.RotatedAt) > s.cfg.RefreshReuseGrace {
+	// A rotated token is reuse once the grace for a lost answer is over,
+	// and at once when another client presents it (op then refuses any
+	// token of another client; this is the one case that also revokes).
+	other := caller != "" && caller != t.ClientID
+	if !t.RotatedAt.IsZero() && (other || s.cfg.Now().Sub(t.RotatedAt) > s.cfg.RefreshReuseGrace) {
 		return nil, s.refreshError(ctx, t, store.ErrAlreadyUsed)
 	}
 	return s.validateRefresh(ctx, t)
