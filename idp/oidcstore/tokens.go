@@ -299,7 +299,7 @@ func (r *RefreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 // every failure is answered as before, reuse detection included.
 func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	caller := callerOf(ctx)
-	if r := s.refreshByFacts(ctx, token); r != nil && (caller == "" || caller == r.GetClientID()) {
+	if r := s.refreshByFacts(ctx, token, caller); r != nil {
 		return r, nil
 	}
 	t, err := s.refreshToken(ctx, token)
@@ -318,14 +318,15 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 
 // refreshByFacts is the request of a token validated from the facts it
 // carries, without a store call; nil when it carries none, they do not
-// decode, the token has expired or validation refuses it.
-func (s *Storage) refreshByFacts(ctx context.Context, token string) *RefreshRequest {
+// decode, they name another client than caller (when known), the token
+// has expired or validation refuses it.
+func (s *Storage) refreshByFacts(ctx context.Context, token, caller string) *RefreshRequest {
 	family, id, facts, ok := parseRefresh(token)
 	if !ok || facts == "" {
 		return nil
 	}
 	t, ok := decodeFacts(family, id, facts)
-	if !ok || !s.cfg.Now().Before(t.ExpiresAt) {
+	if !ok || !s.cfg.Now().Before(t.ExpiresAt) || caller != "" && caller != t.ClientID {
 		return nil
 	}
 	r, err := s.validateRefresh(ctx, t)
